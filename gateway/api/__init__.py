@@ -1,0 +1,1 @@
+"""The GraphQL layer: Strawberry types and resolvers over the vendor adapters."""

@@ -1,0 +1,257 @@
+"""Invoiced tasks in the graph: the `Task` type, its queries and mutations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.node import node_resolver
+from gateway.api.relay import Connection, Node, connection_from_page, window
+from gateway.errors import BadUserInput, NotFound
+from gateway.ids import GlobalId, encode_id, expect_id
+from gateway.types import SortDirection, Vendor
+from gateway.vendors.invoiced import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
+
+TYPE_NAME = "Task"
+
+
+@strawberry.enum(description="What kind of collection step an Invoiced task is.")
+class TaskAction(enum.Enum):
+    PHONE = "phone"
+    LETTER = "letter"
+    EMAIL = "email"
+    REVIEW = "review"
+    APPROVE_BILL = "approve_bill"
+    APPROVE_VENDOR_CREDIT = "approve_vendor_credit"
+
+
+@strawberry.enum
+class TaskSortField(enum.Enum):
+    ID = "id"
+    NAME = "name"
+    DUE_DATE = "due_date"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    COMPLETED_DATE = "completed_date"
+
+
+@strawberry.enum
+class SortOrder(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.federation.type(keys=["id"], description="An Invoiced collections task.")
+class Task(Node):
+    id: strawberry.ID
+    invoiced_id: int = strawberry.field(description="The task's id in Invoiced.")
+    name: str
+    action: TaskAction
+    customer_id: int | None
+    user_id: int | None = strawberry.field(description="The Invoiced user assigned to it.")
+    due_date: datetime | None
+    complete: bool
+    completed_date: datetime | None
+    completed_by_user_id: int | None
+    chase_step_id: int | None = strawberry.field(
+        description="The chasing step that created the task, if any."
+    )
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_model(cls, task: InvoicedTask) -> Task:
+        return cls(
+            id=strawberry.ID(encode_id(Vendor.INVOICED, TYPE_NAME, task.id)),
+            invoiced_id=task.id,
+            name=task.name,
+            action=TaskAction(task.action),
+            customer_id=task.customer_id,
+            user_id=task.user_id,
+            due_date=task.due_date,
+            complete=task.complete,
+            completed_date=task.completed_date,
+            completed_by_user_id=task.completed_by_user_id,
+            chase_step_id=task.chase_step_id,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Task | None:
+        return await load_task(info.context, expect_id(id, Vendor.INVOICED, TYPE_NAME))
+
+
+def _task_key(global_id: GlobalId) -> int:
+    if not global_id.key.isdigit():
+        raise BadUserInput("Malformed Task id.", field="id")
+    return int(global_id.key)
+
+
+@node_resolver(TYPE_NAME)
+async def load_task(context: Context, global_id: GlobalId) -> Task | None:
+    task = await context.loaders.invoiced_task.load(_task_key(global_id))
+    return Task.from_model(task) if task else None
+
+
+async def _require_task(context: Context, raw_id: str) -> InvoicedTask:
+    key = _task_key(expect_id(raw_id, Vendor.INVOICED, TYPE_NAME))
+    task = await context.loaders.invoiced_task.load(key)
+    if task is None:
+        raise NotFound(f"No Task with id {raw_id!r}.", vendor=Vendor.INVOICED)
+    return task
+
+
+@strawberry.input(description="Exact-match filters, applied by Invoiced.")
+class TaskFilter:
+    action: TaskAction | None = None
+    complete: bool | None = None
+    customer_id: int | None = None
+    user_id: int | None = None
+
+
+@strawberry.input
+class TaskSort:
+    field: TaskSortField
+    order: SortOrder = SortOrder.ASC
+
+
+def _name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    stripped = value.strip()
+    if not stripped:
+        raise BadUserInput("`name` must not be blank.", field="name")
+    if len(stripped) > 255:
+        raise BadUserInput("`name` must be at most 255 characters.", field="name")
+    return stripped
+
+
+@strawberry.input
+class CreateTaskInput:
+    name: str
+    action: TaskAction
+    due_date: datetime
+    customer_id: int | None = None
+    user_id: int | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Sent as Invoiced's Idempotency-Key (6-64 characters): a retried "
+        "create with the same key returns the first result instead of a duplicate.",
+    )
+
+
+@strawberry.input(description="Fields left out or null stay as they are.")
+class UpdateTaskInput:
+    id: strawberry.ID
+    name: str | None = None
+    action: TaskAction | None = None
+    due_date: datetime | None = None
+    user_id: int | None = None
+    complete: bool | None = None
+
+
+@strawberry.type
+class TaskPayload:
+    task: Task
+
+
+@strawberry.type
+class DeleteTaskPayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class InvoicedQuery:
+    @strawberry.field(description="One Invoiced task; null with a NOT_FOUND error if absent.")
+    async def task(self, info: Info[Context, None], id: strawberry.ID) -> Task | None:
+        task = await _require_task(info.context, id)
+        return Task.from_model(task)
+
+    @strawberry.field(description="Invoiced tasks, filtered and sorted by Invoiced itself.")
+    async def tasks(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: TaskFilter | None = None,
+        sort: list[TaskSort] | None = None,
+    ) -> Connection[Task]:
+        offset, limit = window(first, after)
+        criteria = filter or TaskFilter()
+        order = tuple((s.field.value, SortDirection(s.order.value)) for s in sort or [])
+        query = TaskQuery(
+            action=criteria.action.value if criteria.action else None,
+            complete=criteria.complete,
+            customer_id=criteria.customer_id,
+            user_id=criteria.user_id,
+            sort=order or DEFAULT_SORT,
+        )
+        context = info.context
+        page = await context.adapters.invoiced.list_tasks(query, offset=offset, limit=limit)
+        loader = context.loaders.invoiced_task
+        for item in page.items:
+            loader.prime(item.id, item)
+        return connection_from_page(page, Task.from_model)
+
+
+@strawberry.type
+class InvoicedMutation:
+    @strawberry.mutation(description="Create an Invoiced task.")
+    async def create_task(
+        self, info: Info[Context, None], input: CreateTaskInput
+    ) -> TaskPayload | None:
+        if input.idempotency_key is not None and not 6 <= len(input.idempotency_key) <= 64:
+            raise BadUserInput(
+                "`idempotencyKey` must be 6 to 64 characters.", field="idempotencyKey"
+            )
+        changes = TaskChanges(
+            name=_name(input.name),
+            action=input.action.value,
+            due_date=input.due_date,
+            customer_id=input.customer_id,
+            user_id=input.user_id,
+        )
+        adapter = info.context.adapters.invoiced
+        task = await adapter.create_task(changes, idempotency_key=input.idempotency_key)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Change an Invoiced task.")
+    async def update_task(
+        self, info: Info[Context, None], input: UpdateTaskInput
+    ) -> TaskPayload | None:
+        key = _task_key(expect_id(input.id, Vendor.INVOICED, TYPE_NAME))
+        changes = TaskChanges(
+            name=_name(input.name),
+            action=input.action.value if input.action else None,
+            due_date=input.due_date,
+            user_id=input.user_id,
+            complete=input.complete,
+        )
+        task = await info.context.adapters.invoiced.update_task(key, changes)
+        info.context.loaders.invoiced_task.clear(key).prime(key, task)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Flip an Invoiced task between complete and open.")
+    async def toggle_task_completion(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> TaskPayload | None:
+        current = await _require_task(info.context, id)
+        task = await info.context.adapters.invoiced.update_task(
+            current.id, TaskChanges(complete=not current.complete)
+        )
+        info.context.loaders.invoiced_task.clear(current.id).prime(current.id, task)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Delete an Invoiced task.")
+    async def delete_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteTaskPayload | None:
+        key = _task_key(expect_id(id, Vendor.INVOICED, TYPE_NAME))
+        await info.context.adapters.invoiced.delete_task(key)
+        info.context.loaders.invoiced_task.clear(key)
+        return DeleteTaskPayload(deleted_id=id)

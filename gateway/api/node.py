@@ -1,0 +1,58 @@
+"""`node(id:)` and `nodes(ids:)`: any global ID, resolved through the dataloaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.relay import Node
+from gateway.errors import BadUserInput, NotFound
+from gateway.ids import GlobalId, decode_id
+
+NodeResolver = Callable[[Context, GlobalId], Awaitable[Any]]
+
+R = TypeVar("R", bound=NodeResolver)
+
+_resolvers: dict[str, NodeResolver] = {}
+
+
+def node_resolver(type_name: str) -> Callable[[R], R]:
+    """Register how a GraphQL type is loaded from its global ID."""
+
+    def register(resolver: R) -> R:
+        _resolvers[type_name] = resolver
+        return resolver
+
+    return register
+
+
+async def load_node(context: Context, raw_id: str) -> Any:
+    global_id = decode_id(raw_id)
+    resolver = _resolvers.get(global_id.type_name)
+    if resolver is None:
+        raise BadUserInput(f"No type {global_id.type_name!r} can be fetched by id.", field="id")
+    found = await resolver(context, global_id)
+    if found is None:
+        raise NotFound(f"No {global_id.type_name} with id {raw_id!r}.", vendor=global_id.vendor)
+    return found
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Fetch any object by its global ID.")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        return await load_node(info.context, id)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Fetch many objects by global ID; an id that fails gives null there."
+    )
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            raise BadUserInput("At most 100 ids at a time.", field="ids")
+        # graphql-core awaits list items one by one, so a failing id nulls only its
+        # own slot and reports its error at that path while the rest resolve.
+        return [load_node(info.context, raw) for raw in ids]  # type: ignore[misc]

@@ -1,0 +1,41 @@
+"""The one Strawberry schema: every vendor's queries and mutations, as a
+Federation v2 subgraph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
+from gateway.api.node import NodeQuery
+
+
+@strawberry.type
+class Query(NodeQuery, InvoicedQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(InvoicedMutation):
+    pass
+
+
+class GatewaySchema(strawberry.federation.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are the client's business and reach it with a code;
+        # only unexpected ones are logged, once, by the error formatter.
+        del errors, execution_context
+
+
+def build_schema() -> GatewaySchema:
+    extensions: list[Any] = [lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)]
+    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

@@ -1,0 +1,103 @@
+"""Configuration from environment variables, one section per vendor.
+
+A vendor whose credentials are missing is simply disabled; the GraphQL layer
+then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class InvoicedSettings(BaseSettings):
+    model_config = _section("INVOICED_")
+
+    api_url: str = "https://api.invoiced.com"
+    api_key: SecretStr | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key and self.api_key.get_secret_value())
+
+
+class ZohoSettings(BaseSettings):
+    model_config = _section("ZOHO_")
+
+    api_url: str = "https://www.zohoapis.com/invoice/v3"
+    accounts_url: str = "https://accounts.zoho.com"
+    organization_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    access_token: SecretStr | None = None
+
+    @property
+    def uses_static_token(self) -> bool:
+        return self.access_token is not None
+
+    @property
+    def configured(self) -> bool:
+        refreshable = bool(self.client_id and self.client_secret and self.refresh_token)
+        return bool(self.organization_id) and (self.uses_static_token or refreshable)
+
+
+class ReadyDeskSettings(BaseSettings):
+    model_config = _section("READYDESK_")
+
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    timezone: str = "UTC"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_url and self.api_key)
+
+
+class FakturoidSettings(BaseSettings):
+    model_config = _section("FAKTUROID_")
+
+    api_url: str = "https://app.fakturoid.cz/api/v3"
+    account_slug: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    user_agent: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_slug and self.client_id and self.client_secret)
+
+    @model_validator(mode="after")
+    def _user_agent_required(self) -> FakturoidSettings:
+        # Fakturoid answers 400 to every call without a User-Agent naming the app
+        # and a contact address, so a gateway without one must not start.
+        if self.configured and not (self.user_agent and self.user_agent.strip()):
+            raise ValueError(
+                "FAKTUROID_USER_AGENT is required when Fakturoid is configured, "
+                "in the form 'AppName (contact@example.com)'"
+            )
+        return self
+
+
+class GatewaySettings(BaseSettings):
+    model_config = _section("GATEWAY_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    upstream_timeout: float = Field(default=10.0, gt=0)
+    upstream_accounting: bool = False
+    max_page_size: int = Field(default=100, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    invoiced: InvoicedSettings = Field(default_factory=InvoicedSettings)
+    zoho: ZohoSettings = Field(default_factory=ZohoSettings)
+    readydesk: ReadyDeskSettings = Field(default_factory=ReadyDeskSettings)
+    fakturoid: FakturoidSettings = Field(default_factory=FakturoidSettings)

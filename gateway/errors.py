@@ -1,0 +1,97 @@
+"""The one error hierarchy of the gateway.
+
+Every failure a client can see is one of these, and each carries the
+``extensions.code`` it is reported under::
+
+    GatewayError                      INTERNAL_SERVER_ERROR (base, never raised bare)
+    ├── BadUserInput                  BAD_USER_INPUT
+    ├── NotFound                      NOT_FOUND
+    ├── VendorNotConfigured           VENDOR_NOT_CONFIGURED
+    └── UpstreamError                 UPSTREAM_ERROR
+        ├── UpstreamAuthError         UPSTREAM_AUTH          (401/403, token refresh refused)
+        ├── UpstreamRejected          UPSTREAM_REJECTED      (vendor refused input we let through)
+        ├── RateLimited               RATE_LIMITED           (429; retryAfter seconds when known)
+        ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE   (5xx, timeout, connection refused)
+        └── UpstreamBadResponse       UPSTREAM_BAD_RESPONSE  (a body we cannot parse)
+
+Messages are written by the gateway, never copied from an upstream body, so
+credentials, headers and raw vendor payloads cannot reach a client or a log.
+Anything raised that is not a ``GatewayError`` is masked by the GraphQL layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gateway.types import Vendor
+
+
+class GatewayError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = {key: value for key, value in details.items() if value is not None}
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        # graphql-core copies an original error's ``extensions`` into the response.
+        return {"code": self.code, **self.details}
+
+
+class BadUserInput(GatewayError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+
+    def __init__(self, message: str, *, vendor: Vendor | None = None) -> None:
+        super().__init__(message, vendor=vendor.value if vendor else None)
+
+
+class VendorNotConfigured(GatewayError):
+    code = "VENDOR_NOT_CONFIGURED"
+
+    def __init__(self, vendor: Vendor) -> None:
+        super().__init__(
+            f"{vendor.label} is not configured on this gateway; set its environment variables.",
+            vendor=vendor.value,
+        )
+        self.vendor = vendor
+
+
+class UpstreamError(GatewayError):
+    code = "UPSTREAM_ERROR"
+
+    def __init__(self, vendor: Vendor, message: str, **details: Any) -> None:
+        super().__init__(f"{vendor.label}: {message}", vendor=vendor.value, **details)
+        self.vendor = vendor
+
+
+class UpstreamAuthError(UpstreamError):
+    code = "UPSTREAM_AUTH"
+
+
+class UpstreamRejected(UpstreamError):
+    code = "UPSTREAM_REJECTED"
+
+
+class RateLimited(UpstreamError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, vendor: Vendor, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(vendor, message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "UPSTREAM_BAD_RESPONSE"

@@ -1,0 +1,62 @@
+"""Global object IDs: one opaque string names a vendor, a type and the vendor's id.
+
+The decoded form is ``<vendor>:<Type>:<key>``, for example ``invoiced:Task:788``
+or ``zoho:ProjectTask:903000000072369/903000000072401`` (composite keys are
+joined with ``/``), base64url-encoded without padding so clients treat it as
+opaque. The type name is the GraphQL type the id resolves to.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from gateway.errors import BadUserInput
+from gateway.types import Vendor
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalId:
+    vendor: Vendor
+    type_name: str
+    key: str
+
+    def encode(self) -> str:
+        raw = f"{self.vendor.value}:{self.type_name}:{self.key}".encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    def parts(self, count: int) -> list[str]:
+        """The composite key split into ``count`` parts, or BAD_USER_INPUT."""
+        pieces = self.key.split("/")
+        if len(pieces) != count or not all(pieces):
+            raise BadUserInput(f"Malformed {self.type_name} id.", field="id")
+        return pieces
+
+
+def encode_id(vendor: Vendor, type_name: str, *key: object) -> str:
+    return GlobalId(vendor, type_name, "/".join(str(part) for part in key)).encode()
+
+
+def decode_id(value: str) -> GlobalId:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        vendor_name, type_name, key = raw.split(":", 2)
+        vendor = Vendor(vendor_name)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise BadUserInput(f"{value!r} is not a valid id.", field="id") from exc
+    if not type_name or not key:
+        raise BadUserInput(f"{value!r} is not a valid id.", field="id")
+    return GlobalId(vendor, type_name, key)
+
+
+def expect_id(value: str, vendor: Vendor, type_name: str) -> GlobalId:
+    """Decode ``value`` and insist that it names a ``type_name`` of ``vendor``."""
+    global_id = decode_id(value)
+    if global_id.vendor is not vendor or global_id.type_name != type_name:
+        raise BadUserInput(
+            f"Expected the id of a {type_name}, got one of a {global_id.type_name}.",
+            field="id",
+        )
+    return global_id

@@ -1,0 +1,141 @@
+"""In-memory state of one Zoho Invoice sandbox: one organization and its projects.
+
+Everything lives on a `Store` instance owned by one app, so two sandboxes never
+share data. Hours are kept as whole minutes and amounts as numbers; the wire
+module decides how each one is spelled on the way out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from gateway.sandbox._common import Clock
+
+# The docs' examples all come from an organization in India; Zoho stamps times in
+# the organization's zone, so the sandbox uses a fixed IST offset.
+ORG_TZ = timezone(timedelta(hours=5, minutes=30))
+
+# Zoho Books' published per-organization limit; Invoice publishes none. [guess]
+DEFAULT_RATE_LIMIT = 100
+RATE_WINDOW_SECONDS = 60
+
+
+def zoho_time(epoch: float) -> str:
+    """Zoho's timestamp spelling, e.g. "2026-03-10T10:25:31+0530" (no colon in the offset)."""
+    return datetime.fromtimestamp(int(epoch), ORG_TZ).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def hhmm(minutes: int) -> str:
+    """Hours as Zoho sends them: "HH:MM" strings, although the docs type them double."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(slots=True)
+class Customer:
+    customer_id: str
+    customer_name: str
+    currency_code: str
+    # The docs' example shows currency_id as a bare number while every other ID is
+    # a string; the sandbox keeps that quirk.
+    currency_id: int
+
+
+@dataclass(slots=True)
+class User:
+    user_id: str
+    user_name: str
+    email: str
+    user_role: str
+    rate: float
+
+
+@dataclass(slots=True)
+class Task:
+    task_id: str
+    task_name: str
+    description: str
+    rate: int | float
+    # None means "no budget"; the docs' own request example sends "" for it.
+    budget_hours: int | float | None
+    logged_minutes: int = 0
+    billed_minutes: int = 0
+    is_billable: bool = True
+
+    @property
+    def unbilled_minutes(self) -> int:
+        return max(self.logged_minutes - self.billed_minutes, 0) if self.is_billable else 0
+
+
+@dataclass(slots=True)
+class Project:
+    project_id: str
+    project_name: str
+    project_code: str
+    customer: Customer
+    description: str
+    status: str
+    billing_type: str
+    rate: float
+    budget_type: str
+    budget_hours: int
+    budget_amount: float
+    created: float
+    modified: float
+    tasks: dict[str, Task] = field(default_factory=dict)
+    users: list[User] = field(default_factory=list)
+
+    @property
+    def logged_minutes(self) -> int:
+        return sum(t.logged_minutes for t in self.tasks.values())
+
+    @property
+    def billable_minutes(self) -> int:
+        return sum(t.logged_minutes for t in self.tasks.values() if t.is_billable)
+
+    @property
+    def billed_minutes(self) -> int:
+        return sum(t.billed_minutes for t in self.tasks.values())
+
+    @property
+    def unbilled_minutes(self) -> int:
+        return sum(t.unbilled_minutes for t in self.tasks.values())
+
+
+@dataclass(slots=True)
+class RateWindow:
+    started: int
+    used: int
+
+
+@dataclass
+class Store:
+    clock: Clock
+    token_ttl: int
+    organization_id: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    customers: dict[str, Customer] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    # access token -> epoch seconds at which it stops working
+    tokens: dict[str, float] = field(default_factory=dict)
+    rate_windows: dict[str, RateWindow] = field(default_factory=dict)
+    next_id: int = 903000000075001
+
+    def new_id(self) -> str:
+        value = self.next_id
+        # Real Zoho IDs are sparse; a stride keeps new IDs from looking sequential.
+        self.next_id += 17
+        return str(value)
+
+    def window(self, org_id: str) -> RateWindow:
+        """The current fixed one-minute window for an organization, rolled over if stale."""
+        now = int(self.clock.now())
+        start = now - now % RATE_WINDOW_SECONDS
+        current = self.rate_windows.get(org_id)
+        if current is None or current.started != start:
+            current = RateWindow(started=start, used=0)
+            self.rate_windows[org_id] = current
+        return current

@@ -1,0 +1,231 @@
+"""Invoiced collections Tasks: Basic auth, unix timestamps, Link-header paging.
+
+Wire facts (vendor docs and VENDORS.md): the API key is the Basic username with
+an empty password; lists take ``page`` (1-based) and ``per_page`` (1..100) and
+answer with ``X-Total-Count`` and a ``Link`` header; ``filter[field]`` is an
+exact match; ``sort`` is ``"field dir,field dir"``; errors are
+``{"type", "message", "param"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from gateway.config import InvoicedSettings
+from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.types import Page, SortDirection, Vendor
+from gateway.upstream import Upstream, create_client, json_body, raise_for_status
+
+VENDOR = Vendor.INVOICED
+MAX_PER_PAGE = 100
+ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
+DEFAULT_SORT = (("id", SortDirection.ASC),)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicedTask:
+    id: int
+    name: str
+    action: str
+    customer_id: int | None
+    user_id: int | None
+    due_date: datetime | None
+    complete: bool
+    completed_date: datetime | None
+    completed_by_user_id: int | None
+    chase_step_id: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    action: str | None = None
+    complete: bool | None = None
+    customer_id: int | None = None
+    user_id: int | None = None
+    sort: tuple[tuple[str, SortDirection], ...] = DEFAULT_SORT
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanges:
+    """Fields to write; ``None`` means leave unchanged (or omit on create)."""
+
+    name: str | None = None
+    action: str | None = None
+    customer_id: int | None = None
+    user_id: int | None = None
+    due_date: datetime | None = None
+    complete: bool | None = None
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def parse_task(data: Any) -> InvoicedTask:
+    try:
+        return InvoicedTask(
+            id=int(data["id"]),
+            name=str(data["name"]),
+            action=str(data["action"]),
+            customer_id=_int(data.get("customer_id")),
+            user_id=_int(data.get("user_id")),
+            due_date=_time(data.get("due_date")),
+            complete=bool(data.get("complete")),
+            completed_date=_time(data.get("completed_date")),
+            completed_by_user_id=_int(data.get("completed_by_user_id")),
+            chase_step_id=_int(data.get("chase_step_id")),
+            created_at=_time(data.get("created_at")),
+            updated_at=_time(data.get("updated_at")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UpstreamBadResponse(VENDOR, "a task had an unexpected shape") from exc
+
+
+def _body(changes: TaskChanges) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": changes.name,
+        "action": changes.action,
+        "customer_id": changes.customer_id,
+        "user_id": changes.user_id,
+        "due_date": int(changes.due_date.timestamp()) if changes.due_date else None,
+        "complete": changes.complete,
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def plan_pages(offset: int, limit: int) -> tuple[int, list[int]]:
+    """Choose ``per_page`` and page numbers that cover ``[offset, offset+limit)``.
+
+    Any page size from ``limit`` up to the cap that holds the whole window in one
+    page costs a single call; otherwise two consecutive pages of ``limit`` do.
+    """
+    last = offset + limit - 1
+    for per_page in range(limit, MAX_PER_PAGE + 1):
+        if offset // per_page == last // per_page:
+            return per_page, [offset // per_page + 1]
+    first_page = offset // limit + 1
+    return limit, [first_page, first_page + 1]
+
+
+class InvoicedAdapter:
+    vendor = VENDOR
+
+    def __init__(self, settings: InvoicedSettings, client: httpx.AsyncClient) -> None:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        client.auth = httpx.BasicAuth(key, "")
+        self.upstream = Upstream(VENDOR, client)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: InvoicedSettings,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> InvoicedAdapter:
+        return cls(settings, create_client(settings.api_url, timeout=timeout, transport=transport))
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = await self.upstream.send(method, url, **kwargs)
+        if response.status_code >= 400:
+            self._raise(response)
+        return response
+
+    def _raise(self, response: httpx.Response) -> None:
+        status = response.status_code
+        try:
+            param = response.json().get("param")
+        except (ValueError, AttributeError):
+            param = None
+        if status == 401:
+            raise UpstreamAuthError(VENDOR, "the API key was refused")
+        if status == 404:
+            raise NotFound("Invoiced: no such task", vendor=VENDOR)
+        if status == 400:
+            where = f" (field {param!r})" if isinstance(param, str) and param else ""
+            raise UpstreamRejected(VENDOR, f"the request was refused{where}", status=status)
+        raise_for_status(VENDOR, response, what="task")
+
+    async def get_task(self, task_id: int) -> InvoicedTask | None:
+        try:
+            response = await self._call("GET", f"tasks/{task_id}")
+        except NotFound:
+            return None
+        return parse_task(json_body(VENDOR, response))
+
+    async def get_tasks(self, task_ids: list[int]) -> list[InvoicedTask | None]:
+        # The API has no batch read, so a dataloader batch fans out concurrently.
+        return list(await asyncio.gather(*(self.get_task(task_id) for task_id in task_ids)))
+
+    async def list_tasks(self, query: TaskQuery, *, offset: int, limit: int) -> Page[InvoicedTask]:
+        per_page, pages = plan_pages(offset, limit)
+        params: dict[str, str | int] = {
+            "per_page": per_page,
+            "sort": ",".join(f"{name} {direction.value}" for name, direction in query.sort),
+        }
+        filters: dict[str, Any] = {
+            "action": query.action,
+            "complete": None if query.complete is None else int(query.complete),
+            "customer_id": query.customer_id,
+            "user_id": query.user_id,
+        }
+        params.update({f"filter[{k}]": v for k, v in filters.items() if v is not None})
+        items: list[InvoicedTask] = []
+        total: int | None = None
+        has_next_link = False
+        # Invoiced asks for pages to be fetched in order, so no gather here.
+        for page in pages:
+            response = await self._call("GET", "tasks", params={**params, "page": page})
+            body = json_body(VENDOR, response)
+            if not isinstance(body, list):
+                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+            items.extend(parse_task(item) for item in body)
+            total = _total_count(response)
+            has_next_link = "next" in response.links
+            if not has_next_link:
+                break
+        start = offset - (pages[0] - 1) * per_page
+        window = items[start : start + limit]
+        if total is not None:
+            has_next = offset + len(window) < total
+        else:
+            has_next = has_next_link or start + limit < len(items)
+        return Page(items=window, offset=offset, has_next=has_next, total=total)
+
+    async def create_task(
+        self, changes: TaskChanges, *, idempotency_key: str | None = None
+    ) -> InvoicedTask:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self._call("POST", "tasks", json=_body(changes), headers=headers)
+        return parse_task(json_body(VENDOR, response))
+
+    async def update_task(self, task_id: int, changes: TaskChanges) -> InvoicedTask:
+        response = await self._call("PATCH", f"tasks/{task_id}", json=_body(changes))
+        return parse_task(json_body(VENDOR, response))
+
+    async def delete_task(self, task_id: int) -> None:
+        await self._call("DELETE", f"tasks/{task_id}")
+
+
+def _total_count(response: httpx.Response) -> int | None:
+    value = response.headers.get("X-Total-Count")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

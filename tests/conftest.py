@@ -1,0 +1,90 @@
+"""Fixtures: a gateway wired to fresh sandboxes, all through httpx ASGI transports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.sandbox import create_sandbox_app, sandbox_env
+from gateway.types import Vendor
+
+SANDBOX_BASE = "http://sandbox"
+
+Fault = Callable[[httpx.Request], httpx.Response | None]
+
+
+class FaultyTransport(httpx.AsyncBaseTransport):
+    """Passes requests on to the sandbox unless a fault claims them first."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.faults: list[Fault] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for fault in self.faults:
+            response = fault(request)
+            if response is not None:
+                return response
+        return await self.inner.handle_async_request(request)
+
+
+class Gateway:
+    def __init__(self, client: httpx.AsyncClient, sandbox: Starlette, transport: FaultyTransport):
+        self.client = client
+        self.sandbox = sandbox
+        self.transport = transport
+
+    def sandbox_app(self, prefix: str) -> Starlette:
+        app: Starlette = self.sandbox.state.sandboxes[prefix]
+        return app
+
+    def inject(self, fault: Fault) -> None:
+        self.transport.faults.append(fault)
+
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        accounting: bool = False,
+    ) -> dict[str, Any]:
+        headers = {"X-Upstream-Accounting": "1"} if accounting else {}
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def gateway_settings(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> Settings:
+    for name, value in {**sandbox_env(SANDBOX_BASE), **overrides}.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return gateway_settings(monkeypatch)
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    sandbox = create_sandbox_app()
+    transport = FaultyTransport(httpx.ASGITransport(app=sandbox))
+    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        yield Gateway(client, sandbox, transport)
+    await app.state.adapters.aclose()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
