@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
-from gateway.api.relay import Connection, Node, connection_from_page, window
+from gateway.api.relay import Connection, connection_from_page, window
+from gateway.api.work import VendorEnum, WorkItem
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import SortDirection, Vendor
@@ -46,8 +47,14 @@ class SortOrder(enum.Enum):
 
 
 @strawberry.federation.type(keys=["id"], description="An Invoiced collections task.")
-class Task(Node):
+class Task(WorkItem):
     id: strawberry.ID
+    title: str
+    vendor: VendorEnum
+    completed: bool
+    due_at: datetime | None
+    completed_at: datetime | None
+    url: str | None
     invoiced_id: int = strawberry.field(description="The task's id in Invoiced.")
     name: str
     action: TaskAction
@@ -67,6 +74,12 @@ class Task(Node):
     def from_model(cls, task: InvoicedTask) -> Task:
         return cls(
             id=strawberry.ID(encode_id(Vendor.INVOICED, TYPE_NAME, task.id)),
+            title=task.name,
+            vendor=VendorEnum.INVOICED,
+            completed=task.complete,
+            due_at=task.due_date,
+            completed_at=task.completed_date,
+            url=task.url,
             invoiced_id=task.id,
             name=task.name,
             action=TaskAction(task.action),

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid, invoiced, zoho
+from gateway.sandbox import fakturoid, invoiced, readydesk, zoho
 
-SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, fakturoid)
+SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, readydesk, fakturoid)
 
 
 def sandbox_mounts() -> list[BaseRoute]:

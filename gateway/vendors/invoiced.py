@@ -41,6 +41,7 @@ class InvoicedTask:
     chase_step_id: int | None
     created_at: datetime | None
     updated_at: datetime | None
+    url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,12 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _customer_url(customer_id: Any) -> str | None:
+    # Tasks have no page of their own in Invoiced's web app; they show on the
+    # customer's collections page. [guess] at the app's URL layout.
+    return None if customer_id is None else f"https://app.invoiced.com/customers/{customer_id}"
+
+
 def parse_task(data: Any) -> InvoicedTask:
     try:
         return InvoicedTask(
@@ -89,6 +96,7 @@ def parse_task(data: Any) -> InvoicedTask:
             chase_step_id=_int(data.get("chase_step_id")),
             created_at=_time(data.get("created_at")),
             updated_at=_time(data.get("updated_at")),
+            url=_customer_url(data.get("customer_id")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UpstreamBadResponse(VENDOR, "a task had an unexpected shape") from exc
