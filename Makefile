@@ -17,8 +17,12 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# Apollo composition and gateway (node) for the federation tests, pinned by the lock file.
+tests/federation/node_modules/.package-lock.json: tests/federation/package.json tests/federation/package-lock.json
+	cd tests/federation && npm ci --no-audit --no-fund --loglevel=error
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test tests/federation/node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/task-gateway demo

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import invoiced
 import pytest
-import uvicorn
 
 from gateway.sandbox import invoiced as invoiced_sandbox
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        invoiced_sandbox.create_app(), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "sandbox did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_in_thread(invoiced_sandbox.create_app()) as url:
+        yield url
 
 
 def client_for(url: str, key: str = invoiced_sandbox.API_KEY) -> invoiced.Client:
