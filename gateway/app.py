@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,20 +44,29 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         calls = current_call_log.get() or CallLog()
-        request.state.call_log = calls
-        return Context(
+        context = Context(
             request=request, adapters=self.adapters, loaders=Loaders(self.adapters), calls=calls
         )
+        request.state.context = context
+        return context
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        context: Context | None = getattr(request.state, "context", None)
+        errors = list(result.errors or [])
+        if context is not None:
+            # Errors reported beside data: a vendor missing from a merged list.
+            errors += [
+                GraphQLError(error.message, path=path, original_error=error)
+                for error, path in context.partial_errors
+            ]
         response: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
-            response["errors"] = [format_error(error) for error in result.errors]
+        if errors:
+            response["errors"] = [format_error(error) for error in errors]
         extensions = dict(result.extensions or {})
-        if self._accounting_requested(request):
-            extensions["upstreamCalls"] = accounting_report(request.state.call_log)
+        if context is not None and self._accounting_requested(request):
+            extensions["upstreamCalls"] = accounting_report(context.calls)
         if extensions:
             response["extensions"] = extensions
         return response

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property, partial
 
 from aiodataloader import DataLoader
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
+from gateway.errors import GatewayError
 from gateway.upstream import CallLog
+from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
 from gateway.vendors.invoiced import InvoicedTask
+from gateway.vendors.readydesk import ReadyDeskInvoice, ReadyDeskLineItem
+from gateway.vendors.zoho import ZohoProject, ZohoTask
 
 
 class Loaders:
@@ -27,6 +32,41 @@ class Loaders:
     def invoiced_task(self) -> DataLoader[int, InvoicedTask | None]:
         return DataLoader(self._adapters.invoiced.get_tasks)
 
+    @cached_property
+    def zoho_project(self) -> DataLoader[str, ZohoProject | None]:
+        return DataLoader(self._adapters.zoho.get_projects)
+
+    @cached_property
+    def zoho_project_tasks(self) -> DataLoader[str, list[ZohoTask] | None]:
+        """All tasks of a project, keyed by project id: one call per project."""
+        return DataLoader(self._adapters.zoho.get_project_tasks)
+
+    @cached_property
+    def zoho_task(self) -> DataLoader[tuple[str, str], ZohoTask | None]:
+        """Keyed by (project id, task id): Zoho addresses tasks inside projects."""
+        return DataLoader(self._adapters.zoho.get_tasks)
+
+    @cached_property
+    def readydesk_invoice(self) -> DataLoader[int, ReadyDeskInvoice | None]:
+        return DataLoader(self._adapters.readydesk.get_invoices)
+
+    @cached_property
+    def readydesk_line_item(self) -> DataLoader[int, ReadyDeskLineItem | None]:
+        """Keyed by uid: the line items of a whole page of invoices cost one call."""
+        return DataLoader(self._adapters.readydesk.get_line_items)
+
+    @cached_property
+    def fakturoid_todo_page(self) -> DataLoader[tuple[int, datetime | None], TodoPage]:
+        """Keyed by (page, since): the same page asked for twice costs one call."""
+        return DataLoader(self._adapters.fakturoid.list_pages)
+
+    @cached_property
+    def fakturoid_todo(self) -> DataLoader[int, FakturoidTodo | None]:
+        """Fakturoid cannot read one todo: a batch of ids scans the unfiltered pages,
+        through the page loader so pages already read in the operation are reused."""
+        pages = self.fakturoid_todo_page
+        return DataLoader(partial(find_todos, lambda number: pages.load((number, None))))
+
 
 @dataclass
 class Context:
@@ -34,3 +74,8 @@ class Context:
     adapters: Adapters
     loaders: Loaders
     calls: CallLog
+    partial_errors: list[tuple[GatewayError, list[str | int]]] = field(default_factory=list)
+
+    def report(self, error: GatewayError, path: list[str | int]) -> None:
+        """Add an error to the response while the field still returns its data."""
+        self.partial_errors.append((error, path))

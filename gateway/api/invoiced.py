@@ -11,7 +11,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, connection_from_page, window
-from gateway.api.work import VendorEnum, WorkItem
+from gateway.api.work import VendorEnum, WorkItem, register_work_item
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import SortDirection, Vendor
@@ -97,6 +97,9 @@ class Task(WorkItem):
     @classmethod
     async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Task | None:
         return await load_task(info.context, expect_id(id, Vendor.INVOICED, TYPE_NAME))
+
+
+register_work_item(Vendor.INVOICED, Task.from_model)
 
 
 def _task_key(global_id: GlobalId) -> int:

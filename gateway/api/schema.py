@@ -10,17 +10,21 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
+from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
 from gateway.api.node import NodeQuery
+from gateway.api.readydesk import ReadyDeskQuery
+from gateway.api.work import WorkItemsQuery
+from gateway.api.zoho import ZohoMutation, ZohoQuery
 
 
 @strawberry.type
-class Query(NodeQuery, InvoicedQuery):
+class Query(NodeQuery, WorkItemsQuery, InvoicedQuery, ZohoQuery, ReadyDeskQuery, FakturoidQuery):
     pass
 
 
 @strawberry.type
-class Mutation(InvoicedMutation):
+class Mutation(InvoicedMutation, ZohoMutation, FakturoidMutation):
     pass
 
 

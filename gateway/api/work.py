@@ -7,13 +7,23 @@ vendor type keeps its full set of fields.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import hashlib
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import orjson
 import strawberry
+from strawberry.types import Info
 
-from gateway.api.relay import Node
+from gateway.api.context import Context
+from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
+from gateway.errors import BadUserInput, GatewayError, VendorNotConfigured
 from gateway.types import Vendor
+from gateway.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
 
 
 @strawberry.enum(name="Vendor", description="The upstream service an object comes from.")
@@ -36,3 +46,169 @@ class WorkItem(Node):
     url: str | None = strawberry.field(
         description="Where the item (or the object it concerns) opens in the vendor's web app."
     )
+
+
+WorkItemFactory = Callable[[Any], WorkItem]
+_work_item_types: dict[Vendor, WorkItemFactory] = {}
+
+# Vendors whose items are actionable work, in the order they are asked.
+WORK_VENDORS = (Vendor.INVOICED, Vendor.ZOHO, Vendor.FAKTUROID)
+
+
+def register_work_item(vendor: Vendor, factory: WorkItemFactory) -> None:
+    """Say which GraphQL type a vendor's work records become."""
+    _work_item_types[vendor] = factory
+
+
+@strawberry.enum
+class WorkItemSortField(enum.Enum):
+    DUE_AT = WorkSort.DUE_AT.value
+    CREATED_AT = WorkSort.CREATED_AT.value
+    UPDATED_AT = WorkSort.UPDATED_AT.value
+    TITLE = WorkSort.TITLE.value
+
+
+@strawberry.input
+class WorkItemSort:
+    field: WorkItemSortField = WorkItemSortField.DUE_AT
+    descending: bool = False
+
+
+@strawberry.input(description="Filters; those a vendor cannot apply, the gateway applies.")
+class WorkItemFilter:
+    vendors: list[VendorEnum] | None = strawberry.field(
+        default=None, description="Only these vendors; default: every configured one."
+    )
+    completed: bool | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive text that the title (or text) contains."
+    )
+
+
+@strawberry.type
+class WorkItemEdge:
+    cursor: str
+    node: WorkItem
+
+
+@strawberry.type
+class WorkItemConnection:
+    edges: list[WorkItemEdge]
+    nodes: list[WorkItem]
+    page_info: PageInfo
+    missing_vendors: list[VendorEnum] = strawberry.field(
+        description="Vendors whose items are absent because they failed; see `errors`."
+    )
+
+
+def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuery:
+    sort = sort or WorkItemSort()
+    criteria = filter or WorkItemFilter()
+    if criteria.search is not None and len(criteria.search) > 200:
+        raise BadUserInput("`search` must be at most 200 characters.", field="search")
+    if (
+        criteria.due_before is not None
+        and criteria.due_after is not None
+        and criteria.due_after >= criteria.due_before
+    ):
+        raise BadUserInput("`dueAfter` must be before `dueBefore`.", field="dueAfter")
+    for bound in (criteria.due_before, criteria.due_after):
+        if bound is not None and bound.tzinfo is None:
+            raise BadUserInput("Due-date bounds need a time zone offset.", field="dueBefore")
+    return WorkQuery(
+        sort=WorkSort(sort.field.value),
+        descending=sort.descending,
+        completed=criteria.completed,
+        due_before=criteria.due_before,
+        due_after=criteria.due_after,
+        search=criteria.search.strip() or None if criteria.search else None,
+    )
+
+
+def _fingerprint(query: WorkQuery, vendors: list[Vendor]) -> str:
+    text = repr((query, sorted(v.value for v in vendors)))
+    return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+
+
+def encode_cursor(fingerprint: str, state: MergeState) -> str:
+    payload = {
+        "q": fingerprint,
+        "s": {v.value: None if s is None else [s.position, s.skip] for v, s in state.items()},
+    }
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> MergeState:
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if payload["q"] != fingerprint:
+            raise BadUserInput(
+                "The `after` cursor belongs to other filters or sort.", field="after"
+            )
+        state: MergeState = {}
+        for name, value in payload["s"].items():
+            state[Vendor(name)] = None if value is None else SourceState(value[0], int(value[1]))
+        return state
+    except BadUserInput:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as exc:
+        raise BadUserInput(
+            "The `after` cursor is not one this list handed out.", field="after"
+        ) from exc
+
+
+@strawberry.type
+class WorkItemsQuery:
+    @strawberry.field(
+        description="Actionable work from every configured vendor, merged into one sorted "
+        "list. Vendors are asked concurrently; a vendor that fails is left out, named in "
+        "`missingVendors` and reported in `errors`, and the rest is still returned."
+    )
+    async def work_items(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: WorkItemFilter | None = None,
+        sort: WorkItemSort | None = None,
+    ) -> WorkItemConnection:
+        limit = DEFAULT_PAGE_SIZE if first is None else first
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.", field="first")
+        query = _query(sort, filter)
+        context = info.context
+        asked = [Vendor(v.value) for v in filter.vendors] if filter and filter.vendors else None
+        vendors = [
+            v for v in WORK_VENDORS if (v in asked if asked else v in context.adapters.configured)
+        ]
+        fingerprint = _fingerprint(query, vendors)
+        state = decode_cursor(after, fingerprint) if after else {}
+        sources: list[WorkSource] = []
+        missing: dict[Vendor, GatewayError] = {}
+        for vendor in vendors:
+            try:
+                sources.append(context.adapters.work_source(vendor))
+            except VendorNotConfigured as exc:
+                missing[vendor] = exc
+        result = await merge(sources, query, state, limit)
+        missing.update(result.failures)
+        for error in missing.values():
+            context.report(error, info.path.as_list())
+        nodes = [_work_item_types[record.vendor](record.item) for record in result.records]
+        edges = [
+            WorkItemEdge(cursor=encode_cursor(fingerprint, snapshot), node=node)
+            for node, snapshot in zip(nodes, result.states, strict=True)
+        ]
+        return WorkItemConnection(
+            edges=edges,
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=result.has_next,
+                has_previous_page=bool(after),
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else (after or None),
+            ),
+            missing_vendors=[VendorEnum(v.value) for v in missing],
+        )

@@ -20,11 +20,18 @@ from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.types import Page, SortDirection, Vendor
 from gateway.upstream import Upstream, create_client, json_body, raise_for_status
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 
 VENDOR = Vendor.INVOICED
 MAX_PER_PAGE = 100
 ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
 DEFAULT_SORT = (("id", SortDirection.ASC),)
+_WORK_SORT_FIELDS = {
+    WorkSort.DUE_AT: "due_date",
+    WorkSort.CREATED_AT: "created_at",
+    WorkSort.UPDATED_AT: "updated_at",
+    WorkSort.TITLE: "name",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +223,30 @@ class InvoicedAdapter:
             has_next = has_next_link or start + limit < len(items)
         return Page(items=window, offset=offset, has_next=has_next, total=total)
 
+    async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
+        """One page of tasks for the cross-vendor list.
+
+        Invoiced sorts and filters completion itself; its filters are exact
+        matches only, so due-date ranges and text search are applied here.
+        """
+        page = int(position) if position else 1
+        direction = SortDirection.DESC if query.descending else SortDirection.ASC
+        sort = ((_WORK_SORT_FIELDS[query.sort], direction), ("id", SortDirection.ASC))
+        params: dict[str, str | int] = {
+            "page": page,
+            "per_page": MAX_PER_PAGE,
+            "sort": ",".join(f"{name} {order.value}" for name, order in sort),
+        }
+        if query.completed is not None:
+            params["filter[complete]"] = int(query.completed)
+        response = await self._call("GET", "tasks", params=params)
+        body = json_body(VENDOR, response)
+        if not isinstance(body, list):
+            raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+        records = [work_record(parse_task(item)) for item in body]
+        next_position = str(page + 1) if "next" in response.links else None
+        return WorkBatch([r for r in records if query.matches(r)], next_position)
+
     async def create_task(
         self, changes: TaskChanges, *, idempotency_key: str | None = None
     ) -> InvoicedTask:
@@ -229,6 +260,21 @@ class InvoicedAdapter:
 
     async def delete_task(self, task_id: int) -> None:
         await self._call("DELETE", f"tasks/{task_id}")
+
+
+def work_record(task: InvoicedTask) -> WorkRecord:
+    return WorkRecord(
+        vendor=VENDOR,
+        key=str(task.id),
+        title=task.name,
+        completed=task.complete,
+        due_at=task.due_date,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        completed_at=task.completed_date,
+        url=task.url,
+        item=task,
+    )
 
 
 def _total_count(response: httpx.Response) -> int | None:

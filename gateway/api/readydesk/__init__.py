@@ -1,0 +1,206 @@
+"""ReadyDesk invoices in the graph: `invoice(id:)` and the filtered, sorted `invoices` list.
+
+Input is checked here, before any upstream call. Sorting is an enum that the
+adapter maps to fixed column names, so no client text can reach ReadyDesk's
+raw `order` parameter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from gateway.api.context import Context
+from gateway.api.invoiced import SortOrder
+from gateway.api.readydesk._types import (
+    INVOICE,
+    Invoice,
+    InvoiceStatus,
+    LineItem,
+    LineItemTimeUnit,
+    numeric_key,
+)
+from gateway.api.relay import Connection, connection_from_page, window
+from gateway.errors import BadUserInput, NotFound
+from gateway.ids import expect_id
+from gateway.types import SortDirection, Vendor
+from gateway.vendors import readydesk as rd
+
+__all__ = [
+    "Invoice",
+    "InvoiceFilter",
+    "InvoiceSort",
+    "LineItem",
+    "LineItemTimeUnit",
+    "ReadyDeskQuery",
+]
+
+
+@strawberry.enum(description="Which of an invoice's dates `dateFrom`/`dateTo` apply to.")
+class InvoiceDateField(enum.Enum):
+    INVOICE = "invoice"
+    FROM = "from"
+    TO = "to"
+
+
+@strawberry.enum
+class InvoiceSortField(enum.Enum):
+    ID = "id"
+    CUSTOMER_ID = "customer_id"
+    TICKET_ID = "ticket_id"
+    COMPANY_NAME = "company_name"
+    INVOICE_DATE = "invoice_date"
+    FROM_DATE = "from_date"
+    TO_DATE = "to_date"
+    SUB_TOTAL = "sub_total"
+    TOTAL = "total"
+    BILLING_TYPE = "billing_type"
+    STATUS = "status"
+
+
+@strawberry.input(description="Filters for ReadyDesk invoices; every bound is inclusive.")
+class InvoiceFilter:
+    customer_id: str | None = strawberry.field(
+        default=None, description="Exactly this customer ID (ReadyDesk ignores case)."
+    )
+    customer_id_from: str | None = strawberry.field(
+        default=None, description="Customer IDs from this one on, alphabetically, ignoring case."
+    )
+    customer_id_to: str | None = strawberry.field(
+        default=None,
+        description="Customer IDs up to and including those starting with this text "
+        "(`j` keeps `jones, bob`).",
+    )
+    invoice_id_from: int | None = None
+    invoice_id_to: int | None = None
+    date_from: date | None = strawberry.field(
+        default=None, description="From this day on, in the help desk's time zone."
+    )
+    date_to: date | None = strawberry.field(
+        default=None, description="Up to and including this day, in the help desk's time zone."
+    )
+    date_field: InvoiceDateField = strawberry.field(
+        default=InvoiceDateField.INVOICE, description="The date that `dateFrom`/`dateTo` filter."
+    )
+    status: InvoiceStatus | None = strawberry.field(
+        default=None,
+        description="ReadyDesk cannot filter by status, so the gateway does: the invoices "
+        "matching the other filters are read in one call and filtered here.",
+    )
+
+
+@strawberry.input
+class InvoiceSort:
+    field: InvoiceSortField
+    order: SortOrder = SortOrder.ASC
+
+
+def _customer_id(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    problem = rd.literal_customer_id_problem(value)
+    if problem:
+        raise BadUserInput(f"`{field}` {problem}.", field=field)
+    return value
+
+
+def _invoice_id(value: int | None, field: str) -> int | None:
+    if value is not None and value < 0:
+        raise BadUserInput(f"`{field}` must not be negative.", field=field)
+    return value
+
+
+def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> rd.InvoiceQuery:
+    """The adapter's query for validated client input, or BAD_USER_INPUT."""
+    customer_from = _customer_id(criteria.customer_id_from, "filter.customerIdFrom")
+    customer_to = _customer_id(criteria.customer_id_to, "filter.customerIdTo")
+    if customer_from and customer_to and rd.customer_range_is_empty(customer_from, customer_to):
+        raise BadUserInput(
+            "`customerIdFrom` comes after `customerIdTo`.", field="filter.customerIdFrom"
+        )
+    id_from = _invoice_id(criteria.invoice_id_from, "filter.invoiceIdFrom")
+    id_to = _invoice_id(criteria.invoice_id_to, "filter.invoiceIdTo")
+    if id_from is not None and id_to is not None and id_from > id_to:
+        raise BadUserInput(
+            "`invoiceIdFrom` is greater than `invoiceIdTo`.", field="filter.invoiceIdFrom"
+        )
+    if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
+        raise BadUserInput("`dateFrom` is after `dateTo`.", field="filter.dateFrom")
+    order = sort or InvoiceSort(field=InvoiceSortField.ID)
+    return rd.InvoiceQuery(
+        customer_id=_customer_id(criteria.customer_id, "filter.customerId"),
+        customer_id_from=customer_from,
+        customer_id_to=customer_to,
+        invoice_id_from=id_from,
+        invoice_id_to=id_to,
+        date_from=criteria.date_from,
+        date_to=criteria.date_to,
+        date_field=rd.DateField[criteria.date_field.name],
+        status=rd.InvoiceStatus[criteria.status.name] if criteria.status else None,
+        sort=rd.InvoiceSortField[order.field.name],
+        direction=SortDirection(order.order.value),
+    )
+
+
+def _included(directives: dict[str, dict[str, object]]) -> bool:
+    if "skip" in directives and directives["skip"].get("if") is True:
+        return False
+    return not ("include" in directives and directives["include"].get("if") is False)
+
+
+def selects(selections: Iterable[Selection], name: str) -> bool:
+    """Whether ``name`` is selected directly or through fragments, honouring @skip/@include."""
+    for selection in selections:
+        if not _included(selection.directives):
+            continue
+        if isinstance(selection, SelectedField) and selection.name == name:
+            return True
+        if isinstance(selection, FragmentSpread | InlineFragment) and selects(
+            selection.selections, name
+        ):
+            return True
+    return False
+
+
+@strawberry.type
+class ReadyDeskQuery:
+    @strawberry.field(description="One ReadyDesk invoice; null with a NOT_FOUND error if absent.")
+    async def invoice(self, info: Info[Context, None], id: strawberry.ID) -> Invoice | None:
+        key = numeric_key(expect_id(id, Vendor.READYDESK, INVOICE))
+        invoice = await info.context.loaders.readydesk_invoice.load(key)
+        if invoice is None:
+            raise NotFound(f"No Invoice with id {id!r}.", vendor=Vendor.READYDESK)
+        return Invoice.from_model(invoice)
+
+    @strawberry.field(
+        description="ReadyDesk invoices, filtered and sorted by ReadyDesk (status by the "
+        "gateway). `totalCount` costs one more upstream call, made only when selected."
+    )
+    async def invoices(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: InvoiceFilter | None = None,
+        sort: InvoiceSort | None = None,
+    ) -> Connection[Invoice]:
+        offset, limit = window(first, after)
+        query = invoice_query(filter or InvoiceFilter(), sort)
+        wants_total = any(
+            selects(field.selections, "totalCount")
+            for field in info.selected_fields
+            if isinstance(field, SelectedField)
+        )
+        context = info.context
+        page = await context.adapters.readydesk.list_invoices(
+            query, offset=offset, limit=limit, with_total=wants_total
+        )
+        loader = context.loaders.readydesk_invoice
+        for item in page.items:
+            loader.prime(item.id, item)
+        return connection_from_page(page, Invoice.from_model)

@@ -1,0 +1,148 @@
+"""ReadyDesk billing in the graph: the `Invoice` and `LineItem` types and their enums."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.node import node_resolver
+from gateway.api.relay import Node
+from gateway.errors import BadUserInput
+from gateway.ids import GlobalId, encode_id, expect_id
+from gateway.types import Vendor
+from gateway.vendors import readydesk as rd
+
+INVOICE = "Invoice"
+LINE_ITEM = "LineItem"
+
+
+@strawberry.enum(description="Whether a ReadyDesk invoice has been paid.")
+class InvoiceStatus(enum.Enum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+@strawberry.enum(description="How a ReadyDesk invoice's costs were worked out.")
+class InvoiceBillingType(enum.Enum):
+    FIXED_PER_TICKET = "fixed_per_ticket"
+    FIXED_PER_JOB = "fixed_per_job"
+    VARIABLE_PER_JOB = "variable_per_job"
+
+
+@strawberry.enum(description="The unit of a ReadyDesk line item's duration.")
+class LineItemTimeUnit(enum.Enum):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+
+
+@strawberry.type(description="One piece of billed work (a job) on a ReadyDesk ticket.")
+class LineItem(Node):
+    id: strawberry.ID
+    line_item_id: int = strawberry.field(description="The line item's uid in ReadyDesk.")
+    ticket_id: int
+    customer_id: str
+    cost: Decimal
+    date: datetime
+    title: str
+    category: str
+    duration: Decimal = strawberry.field(description="How long, in `timeUnit`s.")
+    time_unit: LineItemTimeUnit
+    notes: str
+
+    @classmethod
+    def from_model(cls, item: rd.ReadyDeskLineItem) -> LineItem:
+        return cls(
+            id=strawberry.ID(encode_id(Vendor.READYDESK, LINE_ITEM, item.id)),
+            line_item_id=item.id,
+            ticket_id=item.ticket_id,
+            customer_id=item.customer_id,
+            cost=item.cost,
+            date=item.date,
+            title=item.title,
+            category=item.category,
+            duration=item.duration,
+            time_unit=LineItemTimeUnit[item.time_unit.name],
+            notes=item.notes,
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"],
+    description="A ReadyDesk help-desk billing invoice. Dates are in the help desk's time zone.",
+)
+class Invoice(Node):
+    id: strawberry.ID
+    invoice_id: int = strawberry.field(description="The invoice's ID in ReadyDesk.")
+    customer_id: str = strawberry.field(description="The ReadyDesk customer ID, decoded.")
+    ticket_id: int | None
+    company_id: int | None
+    company_name: str | None = strawberry.field(description="Decoded; null when empty.")
+    invoice_date: datetime = strawberry.field(description="When the invoice was generated.")
+    from_date: date = strawberry.field(description="First day of the billed period.")
+    to_date: date = strawberry.field(description="Last day of the billed period.")
+    sub_total: Decimal
+    tax_percent: Decimal = strawberry.field(description="The tax rate applied, in percent.")
+    total: Decimal
+    billing_type: InvoiceBillingType
+    status: InvoiceStatus
+    jobs: list[int] = strawberry.field(
+        description="The uids of the invoice's line items (ReadyDesk's `jobs`)."
+    )
+
+    @strawberry.field(
+        description="The invoice's line items; a whole page of invoices loads them in one call."
+    )
+    async def line_items(self, info: Info[Context, None]) -> list[LineItem]:
+        items = await info.context.loaders.readydesk_line_item.load_many(self.jobs)
+        # A uid whose line item was deleted since the invoice was made is skipped.
+        return [LineItem.from_model(item) for item in items if item is not None]
+
+    @classmethod
+    def from_model(cls, invoice: rd.ReadyDeskInvoice) -> Invoice:
+        return cls(
+            id=strawberry.ID(encode_id(Vendor.READYDESK, INVOICE, invoice.id)),
+            invoice_id=invoice.id,
+            customer_id=invoice.customer_id,
+            ticket_id=invoice.ticket_id,
+            company_id=invoice.company_id,
+            company_name=invoice.company_name,
+            invoice_date=invoice.invoice_date,
+            from_date=invoice.from_date,
+            to_date=invoice.to_date,
+            sub_total=invoice.sub_total,
+            tax_percent=invoice.tax_percent,
+            total=invoice.total,
+            billing_type=InvoiceBillingType[invoice.billing_type.name],
+            status=InvoiceStatus[invoice.status.name],
+            jobs=list(invoice.jobs),
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: Info[Context, None], id: strawberry.ID
+    ) -> Invoice | None:
+        return await load_invoice(info.context, expect_id(id, Vendor.READYDESK, INVOICE))
+
+
+def numeric_key(global_id: GlobalId) -> int:
+    if not global_id.key.isascii() or not global_id.key.isdigit():
+        raise BadUserInput(f"Malformed {global_id.type_name} id.", field="id")
+    return int(global_id.key)
+
+
+@node_resolver(INVOICE)
+async def load_invoice(context: Context, global_id: GlobalId) -> Invoice | None:
+    invoice = await context.loaders.readydesk_invoice.load(numeric_key(global_id))
+    return Invoice.from_model(invoice) if invoice else None
+
+
+@node_resolver(LINE_ITEM)
+async def load_line_item(context: Context, global_id: GlobalId) -> LineItem | None:
+    item = await context.loaders.readydesk_line_item.load(numeric_key(global_id))
+    return LineItem.from_model(item) if item else None

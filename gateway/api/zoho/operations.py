@@ -1,0 +1,232 @@
+"""Zoho Invoice queries and mutations: projects, and tasks inside them.
+
+Input is checked here, before any upstream call, so a request Zoho would refuse
+costs nothing and answers BAD_USER_INPUT with the offending field.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.invoiced import SortOrder
+from gateway.api.relay import Connection, connection_from_page, window
+from gateway.api.zoho.types import (
+    Project,
+    ProjectStatus,
+    ProjectTask,
+    project_key,
+    require_project,
+    require_task,
+    task_key,
+)
+from gateway.errors import BadUserInput
+from gateway.vendors.zoho import TASK_NAME_MAX, ProjectQuery, TaskChanges, ZohoProject
+
+
+@strawberry.enum
+class ProjectSortField(enum.Enum):
+    NAME = "project_name"
+    CUSTOMER_NAME = "customer_name"
+    RATE = "rate"
+    CREATED_AT = "created_time"
+    UPDATED_AT = "last_modified_time"
+
+
+@strawberry.input(description="Filters applied by Zoho; leave out for all projects.")
+class ProjectFilter:
+    status: ProjectStatus | None = None
+    customer_id: str | None = strawberry.field(
+        default=None, description="A Zoho customer id: only that customer's projects."
+    )
+
+
+@strawberry.input(description="Zoho sorts by one column at a time.")
+class ProjectSort:
+    field: ProjectSortField
+    order: SortOrder = SortOrder.ASC
+
+
+@strawberry.input
+class CreateProjectTaskInput:
+    project_id: strawberry.ID = strawberry.field(description="The global id of the Project.")
+    name: str = strawberry.field(description="1 to 100 characters.")
+    description: str | None = None
+    rate: Decimal | None = strawberry.field(default=None, description="Hourly rate.")
+    budget_hours: float | None = None
+
+
+@strawberry.input(description="Fields left out or null stay as they are.")
+class UpdateProjectTaskInput:
+    id: strawberry.ID
+    name: str | None = None
+    description: str | None = None
+    rate: Decimal | None = None
+    budget_hours: float | None = None
+
+
+@strawberry.type
+class ProjectTaskPayload:
+    project_task: ProjectTask
+
+
+@strawberry.type
+class DeleteProjectTaskPayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class ProjectPayload:
+    project: Project
+
+
+def _task_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise BadUserInput("`name` must not be blank.", field="name")
+    if len(name) > TASK_NAME_MAX:
+        raise BadUserInput(f"`name` must be at most {TASK_NAME_MAX} characters.", field="name")
+    return name
+
+
+def _rate(value: Decimal | None) -> Decimal | None:
+    if value is not None and (not value.is_finite() or value < 0):
+        raise BadUserInput("`rate` must be a non-negative number.", field="rate")
+    return value
+
+
+def _budget_hours(value: float | None) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise BadUserInput("`budgetHours` must be a non-negative number.", field="budgetHours")
+    return value
+
+
+def _customer_id(value: str | None) -> str | None:
+    if value is not None and not value.isdigit():
+        raise BadUserInput("`customerId` must be a Zoho customer id.", field="customerId")
+    return value
+
+
+@strawberry.type
+class ZohoQuery:
+    @strawberry.field(description="One Zoho project; null with a NOT_FOUND error if absent.")
+    async def project(self, info: Info[Context, None], id: strawberry.ID) -> Project | None:
+        return Project.from_model(await require_project(info.context, id))
+
+    @strawberry.field(description="Zoho projects, filtered and sorted by Zoho itself.")
+    async def projects(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ProjectFilter | None = None,
+        sort: ProjectSort | None = None,
+    ) -> Connection[Project]:
+        offset, limit = window(first, after)
+        criteria = filter or ProjectFilter()
+        query = ProjectQuery(
+            status=criteria.status.value if criteria.status else None,
+            customer_id=_customer_id(criteria.customer_id),
+        )
+        if sort is not None:
+            query = ProjectQuery(
+                status=query.status,
+                customer_id=query.customer_id,
+                sort_column=sort.field.value,
+                descending=sort.order is SortOrder.DESC,
+            )
+        context = info.context
+        page = await context.adapters.zoho.list_projects(query, offset=offset, limit=limit)
+        loader = context.loaders.zoho_project
+        for item in page.items:
+            loader.prime(item.id, item)
+        return connection_from_page(page, Project.from_model)
+
+    @strawberry.field(description="One task of a Zoho project; null with NOT_FOUND if absent.")
+    async def project_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ProjectTask | None:
+        return ProjectTask.from_model(await require_task(info.context, id))
+
+
+@strawberry.type
+class ZohoMutation:
+    @strawberry.mutation(description="Add a task to a Zoho project.")
+    async def create_project_task(
+        self, info: Info[Context, None], input: CreateProjectTaskInput
+    ) -> ProjectTaskPayload | None:
+        project_id = project_key(input.project_id)
+        changes = TaskChanges(
+            name=_task_name(input.name),
+            description=input.description,
+            rate=_rate(input.rate),
+            budget_hours=_budget_hours(input.budget_hours),
+        )
+        context = info.context
+        task = await context.adapters.zoho.create_task(project_id, changes)
+        _changed_tasks_of(context, project_id)
+        context.loaders.zoho_task.prime((task.project_id, task.id), task)
+        return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
+
+    @strawberry.mutation(description="Change a Zoho project task.")
+    async def update_project_task(
+        self, info: Info[Context, None], input: UpdateProjectTaskInput
+    ) -> ProjectTaskPayload | None:
+        key = task_key(input.id)
+        changes = TaskChanges(
+            name=_task_name(input.name),
+            description=input.description,
+            rate=_rate(input.rate),
+            budget_hours=_budget_hours(input.budget_hours),
+        )
+        context = info.context
+        task = await context.adapters.zoho.update_task(*key, changes)
+        _changed_tasks_of(context, key[0])
+        context.loaders.zoho_task.clear(key).prime(key, task)
+        return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
+
+    @strawberry.mutation(description="Delete a task from a Zoho project.")
+    async def delete_project_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteProjectTaskPayload | None:
+        key = task_key(id)
+        context = info.context
+        await context.adapters.zoho.delete_task(*key)
+        _changed_tasks_of(context, key[0])
+        context.loaders.zoho_task.clear(key)
+        return DeleteProjectTaskPayload(deleted_id=id)
+
+    @strawberry.mutation(description="Mark a Zoho project active or inactive.")
+    async def set_project_active(
+        self, info: Info[Context, None], id: strawberry.ID, active: bool
+    ) -> ProjectPayload | None:
+        project = await info.context.adapters.zoho.set_project_active(project_key(id), active)
+        return _project_payload(info.context, project)
+
+    @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
+    async def toggle_project_active(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ProjectPayload | None:
+        current = await require_project(info.context, id)
+        adapter = info.context.adapters.zoho
+        project = await adapter.set_project_active(current.id, current.status != "active")
+        return _project_payload(info.context, project)
+
+
+def _changed_tasks_of(context: Context, project_id: str) -> None:
+    # Zoho stamps the project as modified when its tasks change, so both the task
+    # list and the project itself are re-read if asked for again.
+    context.loaders.zoho_project_tasks.clear(project_id)
+    context.loaders.zoho_project.clear(project_id)
+
+
+def _project_payload(context: Context, project: ZohoProject) -> ProjectPayload:
+    context.loaders.zoho_project.clear(project.id).prime(project.id, project)
+    return ProjectPayload(project=Project.from_model(project))

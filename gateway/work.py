@@ -1,0 +1,222 @@
+"""Actionable work across vendors: one sorted stream merged from many.
+
+Each vendor adapter that holds actionable items offers a :class:`WorkSource`:
+batches of :class:`WorkRecord`, already filtered and in the query's order, each
+batch naming the upstream position of the next. What a vendor's API can filter
+or sort is pushed down by its adapter; the rest it does itself with
+:meth:`WorkQuery.matches` and :meth:`WorkQuery.sort_key`, so every source hands
+the merge the same order.
+
+:func:`merge` is a k-way merge over the sources that fetches first batches
+concurrently and further batches only when a source's buffer runs dry, so a
+page costs only the upstream pages it needs. Its :class:`MergeState` records,
+per vendor, the batch position and how many of that batch's records were
+consumed, so the next page resumes there instead of re-reading earlier pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from gateway.errors import GatewayError, UpstreamUnavailable
+from gateway.types import Vendor
+
+logger = logging.getLogger("gateway.work")
+
+
+class WorkSort(enum.Enum):
+    DUE_AT = "due_at"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    TITLE = "title"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRecord:
+    vendor: Vendor
+    key: str
+    title: str
+    completed: bool
+    due_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    completed_at: datetime | None
+    url: str | None
+    item: Any
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkQuery:
+    sort: WorkSort = WorkSort.DUE_AT
+    descending: bool = False
+    completed: bool | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    search: str | None = None
+
+    def matches(self, record: WorkRecord) -> bool:
+        if self.completed is not None and record.completed != self.completed:
+            return False
+        due = record.due_at
+        if self.due_before is not None and (due is None or due >= self.due_before):
+            return False
+        if self.due_after is not None and (due is None or due <= self.due_after):
+            return False
+        if self.search:
+            needle = self.search.casefold()
+            return needle in record.title.casefold() or needle in record.text.casefold()
+        return True
+
+    def sort_key(self, record: WorkRecord) -> tuple[Any, ...]:
+        """Records with no value sort last in either direction; ties break on vendor and key."""
+        value: Any = getattr(record, self.sort.value)
+        if isinstance(value, str):
+            value = value.casefold()
+        elif isinstance(value, datetime):
+            value = value.timestamp()
+        if value is None:
+            return (1, 0, record.vendor.value, record.key)
+        if self.descending:
+            value = _Reversed(value)
+        return (0, value, record.vendor.value, record.key)
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class _Reversed:
+    value: Any
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(self.value > other.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and bool(self.value == other.value)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkBatch:
+    records: list[WorkRecord]
+    next_position: str | None
+
+
+class WorkSource(Protocol):
+    vendor: Vendor
+
+    async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Where a vendor's stream resumes: a batch position and records already taken from it."""
+
+    position: str | None
+    skip: int = 0
+
+
+# A vendor absent from a MergeState has not started; None means it is exhausted.
+MergeState = dict[Vendor, SourceState | None]
+
+
+@dataclass
+class MergeResult:
+    records: list[WorkRecord]
+    states: list[MergeState]
+    has_next: bool
+    failures: dict[Vendor, GatewayError] = field(default_factory=dict)
+
+
+@dataclass
+class _Stream:
+    source: WorkSource
+    resume: SourceState
+    buffer: list[WorkRecord] = field(default_factory=list)
+    position: str | None = None
+    next_position: str | None = None
+    taken: int = 0
+    failed: bool = False
+
+    async def load(self, query: WorkQuery, position: str | None, skip: int) -> None:
+        batch = await self.source.work_batch(query, position)
+        self.position, self.taken = position, skip
+        self.buffer = batch.records[skip:]
+        self.next_position = batch.next_position
+
+    def snapshot(self) -> SourceState | None:
+        # A failed vendor keeps its last good position so the next page retries it.
+        if self.failed:
+            return self.resume
+        if self.buffer:
+            self.resume = SourceState(self.position, self.taken)
+        elif self.next_position is not None:
+            self.resume = SourceState(self.next_position, 0)
+        else:
+            return None
+        return self.resume
+
+    @property
+    def more(self) -> bool:
+        return not self.failed and (bool(self.buffer) or self.next_position is not None)
+
+
+def _failure(vendor: Vendor, exc: Exception) -> GatewayError:
+    if isinstance(exc, GatewayError):
+        return exc
+    logger.error("%s work source failed unexpectedly", vendor.value, exc_info=exc)
+    return UpstreamUnavailable(vendor, "failed unexpectedly")
+
+
+async def merge(
+    sources: Sequence[WorkSource], query: WorkQuery, state: MergeState, limit: int
+) -> MergeResult:
+    failures: dict[Vendor, GatewayError] = {}
+    streams: list[_Stream] = []
+    finished: MergeState = {}
+    for source in sources:
+        resume = state.get(source.vendor, SourceState(None))
+        if resume is None:
+            finished[source.vendor] = None
+        else:
+            streams.append(_Stream(source, resume))
+
+    def fail(stream: _Stream, exc: Exception) -> None:
+        failures[stream.source.vendor] = _failure(stream.source.vendor, exc)
+        stream.failed, stream.buffer, stream.next_position = True, [], None
+
+    outcomes = await asyncio.gather(
+        *(s.load(query, s.resume.position, s.resume.skip) for s in streams),
+        return_exceptions=True,
+    )
+    for stream, outcome in zip(streams, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            fail(stream, outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+
+    records: list[WorkRecord] = []
+    states: list[MergeState] = []
+    while len(records) < limit:
+        # Only a source whose buffer ran dry costs another upstream page.
+        for stream in streams:
+            while not stream.failed and not stream.buffer and stream.next_position is not None:
+                try:
+                    await stream.load(query, stream.next_position, 0)
+                except Exception as exc:  # a vendor failing mid-way drops out, others go on
+                    fail(stream, exc)
+        candidates = [s for s in streams if s.buffer]
+        if not candidates:
+            break
+        best = min(candidates, key=lambda s: query.sort_key(s.buffer[0]))
+        records.append(best.buffer.pop(0))
+        best.taken += 1
+        snapshot: MergeState = dict(finished)
+        for stream in streams:
+            snapshot[stream.source.vendor] = stream.snapshot()
+        states.append(snapshot)
+    has_next = any(stream.more for stream in streams)
+    return MergeResult(records, states, has_next, failures)

@@ -1,0 +1,91 @@
+"""One contract, every vendor adapter: the same upstream faults give the same
+GraphQL errors, with the vendor named and nothing of the upstream leaked.
+
+Each case runs the whole path (client -> gateway -> adapter -> httpx) with the
+fault injected in front of that vendor's sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import Gateway, codes
+
+LEAK = "db-password=hunter2 Traceback"
+
+
+@dataclass(frozen=True)
+class VendorCase:
+    vendor: str
+    prefix: str
+    query: str
+
+
+VENDORS = [
+    VendorCase("invoiced", "/invoiced/", "{ tasks(first: 2) { nodes { id } } }"),
+    VendorCase("zoho", "/zoho/", "{ projects(first: 2) { nodes { id } } }"),
+    VendorCase("readydesk", "/readydesk/", "{ invoices(first: 2) { nodes { id } } }"),
+    VendorCase("fakturoid", "/fakturoid/", "{ todos(first: 2) { nodes { id } } }"),
+]
+
+
+def _timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+FAULTS: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
+    "500": (lambda r: httpx.Response(500, text=f"<html>{LEAK}</html>"), "UPSTREAM_UNAVAILABLE"),
+    "503": (lambda r: httpx.Response(503, text=LEAK), "UPSTREAM_UNAVAILABLE"),
+    "timeout": (_timeout, "UPSTREAM_UNAVAILABLE"),
+    "refused": (_refused, "UPSTREAM_UNAVAILABLE"),
+    "429": (
+        lambda r: httpx.Response(429, headers={"Retry-After": "17"}, text=LEAK),
+        "RATE_LIMITED",
+    ),
+    "garbage": (
+        lambda r: httpx.Response(
+            200, text=f"\x00\x01{LEAK}", headers={"Content-Type": "application/json"}
+        ),
+        "UPSTREAM_BAD_RESPONSE",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+@pytest.mark.parametrize("fault", list(FAULTS), ids=str)
+async def test_upstream_faults_map_to_the_same_codes(
+    gateway: Gateway, case: VendorCase, fault: str
+) -> None:
+    respond, expected = FAULTS[fault]
+    gateway.inject(lambda r: respond(r) if r.url.path.startswith(case.prefix) else None)
+    body = await gateway.execute(case.query)
+    assert codes(body) == [expected]
+    error = body["errors"][0]
+    assert error["extensions"]["vendor"] == case.vendor
+    assert "hunter2" not in str(body) and "Traceback" not in str(body)
+    if fault == "429":
+        assert error["extensions"]["retryAfter"] == pytest.approx(17)
+    # The server stays up and other vendors keep answering.
+    gateway.transport.faults.clear()
+    assert (await gateway.client.get("/healthz")).status_code == 200
+    again = await gateway.execute(case.query)
+    assert "errors" not in again, again
+
+
+@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+async def test_refused_credentials_are_upstream_auth(gateway: Gateway, case: VendorCase) -> None:
+    gateway.inject(
+        lambda r: httpx.Response(401, text=LEAK) if r.url.path.startswith(case.prefix) else None
+    )
+    body = await gateway.execute(case.query)
+    assert codes(body) == ["UPSTREAM_AUTH"]
+    assert body["errors"][0]["extensions"]["vendor"] == case.vendor
+    assert "hunter2" not in str(body)

@@ -1,0 +1,114 @@
+"""The k-way merge over vendor work sources, on list-backed sources.
+
+These exercise the algorithm (order, resumption, page economy, failure) in
+isolation; tests/test_work_items.py runs it end to end over the sandboxes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.errors import UpstreamUnavailable
+from gateway.types import Vendor
+from gateway.work import (
+    MergeState,
+    SourceState,
+    WorkBatch,
+    WorkQuery,
+    WorkRecord,
+    WorkSort,
+    merge,
+)
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def record(vendor: Vendor, n: int, days: int | None) -> WorkRecord:
+    due = None if days is None else BASE + timedelta(days=days)
+    return WorkRecord(vendor, str(n), f"{vendor.value} {n}", False, due, None, None, None, None, n)
+
+
+class ListSource:
+    def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
+        self.vendor = vendor
+        self.records = [record(vendor, n, d) for n, d in enumerate(days)]
+        self.page_size = page_size
+        self.fetched: list[int] = []
+        self.fail_at: int | None = None
+
+    async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
+        page = int(position or 0)
+        if page == self.fail_at:
+            raise UpstreamUnavailable(self.vendor, "down")
+        self.fetched.append(page)
+        ordered = sorted(self.records, key=query.sort_key)
+        chunk = ordered[page * self.page_size : (page + 1) * self.page_size]
+        more = (page + 1) * self.page_size < len(ordered)
+        return WorkBatch(chunk, str(page + 1) if more else None)
+
+
+async def collect(sources: list[ListSource], query: WorkQuery, size: int) -> list[WorkRecord]:
+    state: MergeState = {}
+    out: list[WorkRecord] = []
+    while True:
+        result = await merge(sources, query, state, size)
+        out.extend(result.records)
+        if not result.has_next:
+            return out
+        state = result.states[-1]
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 50])
+async def test_pages_concatenate_to_the_fully_sorted_list(size: int) -> None:
+    a = ListSource(Vendor.INVOICED, [5, 1, 9, 3, 3, None, 12], page_size=2)
+    b = ListSource(Vendor.ZOHO, [2, 8, None, 4], page_size=3)
+    c = ListSource(Vendor.FAKTUROID, [7, 0, 11, 6, 10], page_size=4)
+    query = WorkQuery(sort=WorkSort.DUE_AT)
+    merged = await collect([a, b, c], query, size)
+    everything = sorted(a.records + b.records + c.records, key=query.sort_key)
+    assert merged == everything
+    assert [r.due_at for r in merged][-2:] == [None, None]
+
+
+async def test_descending_keeps_missing_values_last() -> None:
+    a = ListSource(Vendor.INVOICED, [5, None, 9], page_size=2)
+    b = ListSource(Vendor.ZOHO, [2, 8], page_size=2)
+    merged = await collect([a, b], WorkQuery(sort=WorkSort.DUE_AT, descending=True), 2)
+    days = [None if r.due_at is None else (r.due_at - BASE).days for r in merged]
+    assert days == [9, 8, 5, 2, None]
+
+
+async def test_resuming_does_not_reread_consumed_pages() -> None:
+    a = ListSource(Vendor.INVOICED, list(range(0, 40, 2)), page_size=5)
+    b = ListSource(Vendor.ZOHO, list(range(1, 40, 2)), page_size=5)
+    merged = await collect([a, b], WorkQuery(), 4)
+    assert len(merged) == 40
+    # A later page re-reads at most the upstream page its cursor stopped inside,
+    # never one before it.
+    assert a.fetched == sorted(a.fetched) and b.fetched == sorted(b.fetched)
+
+
+async def test_first_page_pulls_only_what_it_needs() -> None:
+    a = ListSource(Vendor.INVOICED, list(range(100)), page_size=10)
+    b = ListSource(Vendor.ZOHO, list(range(100, 200)), page_size=10)
+    result = await merge([a, b], WorkQuery(), {}, 15)
+    assert a.fetched == [0, 1] and b.fetched == [0]
+    assert result.has_next
+
+
+async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
+    a = ListSource(Vendor.INVOICED, list(range(0, 20, 2)), page_size=3)
+    b = ListSource(Vendor.ZOHO, list(range(1, 20, 2)), page_size=3)
+    first = await merge([a, b], WorkQuery(), {}, 4)
+    b.fail_at = 1
+    second = await merge([a, b], WorkQuery(), first.states[-1], 10)
+    assert Vendor.ZOHO in second.failures
+    assert all(r.vendor is Vendor.INVOICED for r in second.records[2:])
+    # The failed vendor keeps its position, so a later page picks it up again.
+    assert second.states[-1][Vendor.ZOHO] == SourceState("1", 0)
+    b.fail_at = None
+    third = await merge([a, b], WorkQuery(), second.states[-1], 20)
+    zoho = [r for r in first.records + second.records + third.records if r.vendor is Vendor.ZOHO]
+    assert [r.item for r in zoho] == list(range(10))
