@@ -21,8 +21,9 @@ def _settings() -> Settings:
         # Print only the messages: pydantic's default text echoes the input values,
         # which would put secrets on the terminal.
         for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"])
-            print(f"task-gateway: configuration error: {location} {error['msg']}", file=sys.stderr)
+            location = ".".join(str(part) for part in error["loc"]) or exc.title
+            message = error["msg"].removeprefix("Value error, ")
+            print(f"task-gateway: configuration error ({location}): {message}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

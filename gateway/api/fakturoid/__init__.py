@@ -1,0 +1,13 @@
+"""Fakturoid todos in the graph: `Todo`, the `todos`/`todo` queries, `toggleTodoCompletion`."""
+
+from .operations import FakturoidMutation, FakturoidQuery, TodoPayload
+from .todo import Todo, TodoRelatedObject, TodoRelatedType
+
+__all__ = [
+    "FakturoidMutation",
+    "FakturoidQuery",
+    "Todo",
+    "TodoPayload",
+    "TodoRelatedObject",
+    "TodoRelatedType",
+]

@@ -1,0 +1,109 @@
+"""Fakturoid's OAuth 2 client-credentials grant: one cached bearer token per adapter.
+
+Wire facts (VENDORS.md): ``POST oauth/token`` with ``Authorization: Basic
+base64(client_id:client_secret)`` and the JSON body ``{"grant_type":
+"client_credentials"}`` answers ``{"access_token", "token_type": "Bearer",
+"expires_in": 7200}``. There is no refresh token: a new grant replaces an expiring one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.upstream import Upstream, json_body
+
+from .models import VENDOR
+from .status import raise_for_fakturoid
+
+TOKEN_PATH = "oauth/token"
+# Renew this long before the announced expiry, so a token never dies in flight
+# (the official clients also renew a little early).
+RENEW_MARGIN = 60.0
+DEFAULT_LIFETIME = 7200.0
+
+
+class TokenCache:
+    """Hands out a valid access token, fetching a new one only when needed.
+
+    The lock makes renewal single-flight: requests that find the token stale while
+    another renewal is running wait for it and reuse its token. ``clock`` is
+    monotonic by default; tests point it at the sandbox's clock.
+    """
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._upstream = upstream
+        self._auth = httpx.BasicAuth(client_id, client_secret)
+        self.clock = clock
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _current(self) -> str | None:
+        if self._token is not None and self.clock() < self._renew_at:
+            return self._token
+        return None
+
+    async def get(self) -> str:
+        token = self._current()
+        if token is not None:
+            return token
+        async with self._lock:
+            # Another request may have renewed while this one waited.
+            token = self._current()
+            return token if token is not None else await self._fetch()
+
+    async def renew(self, refused: str) -> str:
+        """A fresh token after ``refused`` got a 401, unless another request already has one."""
+        async with self._lock:
+            token = self._current()
+            if token is not None and token != refused:
+                return token
+            return await self._fetch()
+
+    async def _fetch(self) -> str:
+        self._token = None
+        # The lifetime runs from when the server issued the token, so start counting before.
+        requested_at = self.clock()
+        response = await self._upstream.send(
+            "POST", TOKEN_PATH, json={"grant_type": "client_credentials"}, auth=self._auth
+        )
+        # The response body is never repeated: it may echo what was sent.
+        if response.status_code in (401, 403):
+            raise UpstreamAuthError(VENDOR, "the client credentials were refused")
+        if response.status_code == 400:
+            raise UpstreamAuthError(VENDOR, "the token request was refused")
+        if response.status_code == 404:
+            raise UpstreamRejected(VENDOR, "the token endpoint was not found (check the API URL)")
+        raise_for_fakturoid(response)
+        token, lifetime = _parse_grant(json_body(VENDOR, response))
+        self._token = token
+        self._renew_at = requested_at + lifetime - min(RENEW_MARGIN, lifetime / 2)
+        return token
+
+
+def _parse_grant(body: Any) -> tuple[str, float]:
+    if not isinstance(body, dict):
+        raise UpstreamBadResponse(VENDOR, "the token response was not an object")
+    token = body.get("access_token")
+    token_type = body.get("token_type", "Bearer")
+    lifetime = body.get("expires_in", DEFAULT_LIFETIME)
+    if not isinstance(token, str) or not token:
+        raise UpstreamBadResponse(VENDOR, "the token response had no access token")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise UpstreamBadResponse(VENDOR, "the token response was not a bearer token")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+        raise UpstreamBadResponse(VENDOR, "the token response had no usable lifetime")
+    return token, float(lifetime)

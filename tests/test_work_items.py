@@ -1,0 +1,197 @@
+"""`workItems` end to end over the sandboxes: one list across vendors, in order,
+page after page, concurrent fan-out, and partial results when a vendor fails."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.ids import encode_id
+from gateway.sandbox import create_sandbox_app
+from gateway.types import Vendor
+from tests.conftest import Gateway, codes
+
+PAGE = """query($first: Int = 7, $after: String, $filter: WorkItemFilter, $sort: WorkItemSort) {
+  workItems(first: $first, after: $after, filter: $filter, sort: $sort) {
+    missingVendors
+    pageInfo { hasNextPage endCursor }
+    nodes { __typename id title vendor completed dueAt createdAt }
+  }
+}"""
+
+
+async def all_pages(
+    gateway: Gateway, variables: dict[str, Any], limit: int = 100
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    after = None
+    for _ in range(limit):
+        # Pages of 30: Zoho is re-read whole on every page (it cannot sort or
+        # page tasks), and its sandbox enforces Zoho's 100 calls a minute.
+        body = await gateway.execute(PAGE, {"first": 30, **variables, "after": after})
+        assert "errors" not in body, body["errors"]
+        connection = body["data"]["workItems"]
+        items.extend(connection["nodes"])
+        if not connection["pageInfo"]["hasNextPage"]:
+            return items
+        after = connection["pageInfo"]["endCursor"]
+    raise AssertionError("never reached the last page")
+
+
+async def test_mixed_list_is_ordered_across_vendors_over_many_pages(gateway: Gateway) -> None:
+    merged = await all_pages(gateway, {"sort": {"field": "TITLE"}})
+    titles = [item["title"].casefold() for item in merged]
+    assert titles == sorted(titles)
+    assert len({item["id"] for item in merged}) == len(merged)
+    per_vendor = {}
+    for vendor in ("INVOICED", "ZOHO", "FAKTUROID"):
+        alone = await all_pages(gateway, {"filter": {"vendors": [vendor]}})
+        per_vendor[vendor] = {item["id"] for item in alone}
+        assert alone and {item["vendor"] for item in alone} == {vendor}
+    assert {item["id"] for item in merged} == set().union(*per_vendor.values())
+
+
+async def test_due_soonest_first_with_undated_work_last(gateway: Gateway) -> None:
+    merged = await all_pages(gateway, {"filter": {"completed": False}, "sort": {"field": "DUE_AT"}})
+    due = [item["dueAt"] for item in merged]
+    dated = [d for d in due if d is not None]
+    assert dated == sorted(dated) and due[: len(dated)] == dated
+    assert not any(item["completed"] for item in merged)
+    assert {"INVOICED", "ZOHO"} <= {item["vendor"] for item in merged}
+
+
+async def test_filters_apply_whether_or_not_the_vendor_can(gateway: Gateway) -> None:
+    items = await all_pages(
+        gateway,
+        {
+            "filter": {
+                "search": "remittance",
+                "dueAfter": "2026-01-15T00:00:00Z",
+                "dueBefore": "2026-02-15T00:00:00Z",
+            },
+            "sort": {"field": "DUE_AT", "descending": True},
+        },
+    )
+    assert items and all("remittance" in item["title"].lower() for item in items)
+    assert all("2026-01-15" < item["dueAt"] < "2026-02-15" for item in items)
+    assert [i["dueAt"] for i in items] == sorted((i["dueAt"] for i in items), reverse=True)
+
+
+async def test_a_vendor_failing_mid_pagination_leaves_partial_results(gateway: Gateway) -> None:
+    variables: dict[str, Any] = {"sort": {"field": "TITLE"}}
+    first = await gateway.execute(PAGE, variables)
+    cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
+    gateway.inject(lambda r: httpx.Response(503) if r.url.path.startswith("/invoiced/") else None)
+    second = await gateway.execute(PAGE, {**variables, "after": cursor})
+    connection = second["data"]["workItems"]
+    assert connection["missingVendors"] == ["INVOICED"]
+    assert connection["nodes"] and all(n["vendor"] != "INVOICED" for n in connection["nodes"])
+    assert codes(second) == ["UPSTREAM_UNAVAILABLE"]
+    assert second["errors"][0]["extensions"]["vendor"] == "invoiced"
+    assert second["errors"][0]["path"] == ["workItems"]
+
+    # Once Invoiced is back, the next page picks it up where it stopped.
+    gateway.transport.faults.clear()
+    third = await gateway.execute(PAGE, {**variables, "after": connection["pageInfo"]["endCursor"]})
+    assert "errors" not in third
+    assert "INVOICED" in {n["vendor"] for n in third["data"]["workItems"]["nodes"]}
+
+
+async def test_bad_arguments_are_refused_before_any_upstream_call(gateway: Gateway) -> None:
+    cases = [
+        {"filter": {"dueAfter": "2026-03-01T00:00:00Z", "dueBefore": "2026-02-01T00:00:00Z"}},
+        {"filter": {"search": "x" * 201}},
+        {"after": "not-a-cursor"},
+    ]
+    for variables in cases:
+        body = await gateway.execute(PAGE, variables, accounting=True)
+        assert codes(body) == ["BAD_USER_INPUT"], variables
+        assert body["extensions"]["upstreamCalls"]["total"] == 0
+    first = await gateway.execute(PAGE, {"sort": {"field": "TITLE"}})
+    cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
+    other_sort = await gateway.execute(PAGE, {"after": cursor, "sort": {"field": "CREATED_AT"}})
+    assert codes(other_sort) == ["BAD_USER_INPUT"]
+
+
+async def test_repeated_and_aliased_nodes_cost_one_call_each(gateway: Gateway) -> None:
+    task = encode_id(Vendor.INVOICED, "Task", 701)
+    body = await gateway.execute(
+        """query($t: ID!) {
+             a: node(id: $t) { id } b: node(id: $t) { id }
+             c: task(id: $t) { title }
+             d: nodes(ids: [$t, $t]) { id }
+             e: _entities(representations: [{__typename: "Task", id: $t}]) { __typename }
+           }""",
+        {"t": task},
+        accounting=True,
+    )
+    assert "errors" not in body, body
+    assert body["extensions"]["upstreamCalls"]["total"] == 1
+
+
+class Overlap(httpx.AsyncBaseTransport):
+    """Records when each vendor's first request runs, holding it briefly."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.spans: dict[str, tuple[float, float]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        vendor = request.url.path.split("/")[1]
+        started = time.perf_counter()
+        await asyncio.sleep(0.05)
+        response = await self.inner.handle_async_request(request)
+        self.spans.setdefault(vendor, (started, time.perf_counter()))
+        return response
+
+
+async def test_vendors_are_called_concurrently(settings: Settings) -> None:
+    recorder = Overlap(httpx.ASGITransport(app=create_sandbox_app()))
+    app = create_app(settings, transports=dict.fromkeys(Vendor, recorder))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        response = await client.post("/graphql", json={"query": "{ workItems { nodes { id } } }"})
+    assert "errors" not in response.json()
+    spans = [recorder.spans[v] for v in ("invoiced", "zoho", "fakturoid")]
+    # Every vendor's first call had started before any of them finished.
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+@pytest.mark.parametrize("vendor", ["INVOICED", "ZOHO", "FAKTUROID"])
+async def test_unconfigured_vendor_asked_for_is_reported(
+    monkeypatch: pytest.MonkeyPatch, vendor: str
+) -> None:
+    from tests.conftest import gateway_settings
+
+    names = {
+        "INVOICED": "INVOICED_API_KEY",
+        "ZOHO": "ZOHO_ORGANIZATION_ID",
+        "FAKTUROID": "FAKTUROID_CLIENT_ID",
+    }
+    settings = gateway_settings(monkeypatch)
+    monkeypatch.delenv(names[vendor])
+    settings = Settings()
+    app = create_app(
+        settings, transports=dict.fromkeys(Vendor, httpx.ASGITransport(app=create_sandbox_app()))
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": "{ workItems(filter: {vendors: [INVOICED, ZOHO, FAKTUROID]}) "
+                "{ missingVendors nodes { vendor } } }"
+            },
+        )
+    body = response.json()
+    assert body["data"]["workItems"]["missingVendors"] == [vendor]
+    assert codes(body) == ["VENDOR_NOT_CONFIGURED"]
+    assert vendor not in {n["vendor"] for n in body["data"]["workItems"]["nodes"]}
