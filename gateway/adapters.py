@@ -7,6 +7,7 @@ A vendor without credentials has no adapter; asking for it raises
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -20,81 +21,61 @@ from gateway.vendors.zoho import ZohoAdapter
 from gateway.work import WorkSource
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]
+A = TypeVar("A")
+
+_ADAPTER_TYPES: dict[Vendor, Any] = {
+    Vendor.INVOICED: InvoicedAdapter,
+    Vendor.ZOHO: ZohoAdapter,
+    Vendor.READYDESK: ReadyDeskAdapter,
+    Vendor.FAKTUROID: FakturoidAdapter,
+}
 
 
 class Adapters:
     def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
         transports = transports or {}
         timeout = settings.gateway.upstream_timeout
-        self._invoiced = (
-            InvoicedAdapter.from_settings(
-                settings.invoiced, timeout=timeout, transport=transports.get(Vendor.INVOICED)
-            )
-            if settings.invoiced.configured
-            else None
-        )
-        self._zoho = (
-            ZohoAdapter.from_settings(
-                settings.zoho, timeout=timeout, transport=transports.get(Vendor.ZOHO)
-            )
-            if settings.zoho.configured
-            else None
-        )
-        self._readydesk = (
-            ReadyDeskAdapter.from_settings(
-                settings.readydesk, timeout=timeout, transport=transports.get(Vendor.READYDESK)
-            )
-            if settings.readydesk.configured
-            else None
-        )
-        self._fakturoid = (
-            FakturoidAdapter.from_settings(
-                settings.fakturoid, timeout=timeout, transport=transports.get(Vendor.FAKTUROID)
-            )
-            if settings.fakturoid.configured
-            else None
-        )
+        self._adapters: dict[Vendor, Any] = {}
+        for vendor, adapter_type in _ADAPTER_TYPES.items():
+            # Each vendor's settings section is named after the vendor.
+            section = getattr(settings, vendor.value)
+            if section.configured:
+                self._adapters[vendor] = adapter_type.from_settings(
+                    section, timeout=timeout, transport=transports.get(vendor)
+                )
 
     @property
     def configured(self) -> list[Vendor]:
-        present = {
-            Vendor.INVOICED: self._invoiced,
-            Vendor.ZOHO: self._zoho,
-            Vendor.READYDESK: self._readydesk,
-            Vendor.FAKTUROID: self._fakturoid,
-        }
-        return [vendor for vendor, adapter in present.items() if adapter is not None]
+        return list(self._adapters)
+
+    def _require(self, vendor: Vendor, adapter_type: type[A]) -> A:
+        adapter = self._adapters.get(vendor)
+        if adapter is None:
+            raise VendorNotConfigured(vendor)
+        assert isinstance(adapter, adapter_type)
+        return adapter
 
     @property
     def invoiced(self) -> InvoicedAdapter:
-        if self._invoiced is None:
-            raise VendorNotConfigured(Vendor.INVOICED)
-        return self._invoiced
+        return self._require(Vendor.INVOICED, InvoicedAdapter)
 
     @property
     def zoho(self) -> ZohoAdapter:
-        if self._zoho is None:
-            raise VendorNotConfigured(Vendor.ZOHO)
-        return self._zoho
+        return self._require(Vendor.ZOHO, ZohoAdapter)
 
     @property
     def readydesk(self) -> ReadyDeskAdapter:
-        if self._readydesk is None:
-            raise VendorNotConfigured(Vendor.READYDESK)
-        return self._readydesk
+        return self._require(Vendor.READYDESK, ReadyDeskAdapter)
 
     @property
     def fakturoid(self) -> FakturoidAdapter:
-        if self._fakturoid is None:
-            raise VendorNotConfigured(Vendor.FAKTUROID)
-        return self._fakturoid
+        return self._require(Vendor.FAKTUROID, FakturoidAdapter)
 
     async def aclose(self) -> None:
-        for adapter in (self._invoiced, self._zoho, self._readydesk, self._fakturoid):
-            if adapter is not None:
-                await adapter.aclose()
+        for adapter in self._adapters.values():
+            await adapter.aclose()
 
     def work_source(self, vendor: Vendor) -> WorkSource:
         """The adapter that lists ``vendor``'s actionable work, or VendorNotConfigured."""
-        source: WorkSource = getattr(self, vendor.value)
+        source: WorkSource = self._require(vendor, _ADAPTER_TYPES[vendor])
         return source

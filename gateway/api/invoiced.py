@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
-from gateway.api.relay import Connection, connection_from_page, window
+from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
@@ -38,12 +38,6 @@ class TaskSortField(enum.Enum):
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
     COMPLETED_DATE = "completed_date"
-
-
-@strawberry.enum
-class SortOrder(enum.Enum):
-    ASC = "asc"
-    DESC = "desc"
 
 
 @strawberry.federation.type(keys=["id"], description="An Invoiced collections task.")

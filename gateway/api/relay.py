@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -18,6 +19,12 @@ M = TypeVar("M")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _CURSOR_PREFIX = "offset:"
+
+
+@strawberry.enum(description="Ascending or descending, for every vendor's list sorts.")
+class SortOrder(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
 
 
 @strawberry.interface(description="An object with a global ID, resolvable with `node(id:)`.")

@@ -16,7 +16,6 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.api.context import Context
-from gateway.api.invoiced import SortOrder
 from gateway.api.readydesk._types import (
     INVOICE,
     Invoice,
@@ -25,7 +24,7 @@ from gateway.api.readydesk._types import (
     LineItemTimeUnit,
     numeric_key,
 )
-from gateway.api.relay import Connection, connection_from_page, window
+from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
 from gateway.types import SortDirection, Vendor

@@ -14,8 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
-from gateway.api.invoiced import SortOrder
-from gateway.api.relay import Connection, connection_from_page, window
+from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.api.zoho.types import (
     Project,
     ProjectStatus,
