@@ -82,7 +82,10 @@ class WorkQuery:
         elif isinstance(value, datetime):
             value = value.timestamp()
         if value is None:
-            return (1, 0, record.vendor.value, record.key)
+            # Among records lacking the value, newest first: the order vendors list in
+            # natively, so a vendor that never has the value can still stream pages.
+            created = record.created_at.timestamp() if record.created_at else 0.0
+            return (1, record.vendor.value, -created, record.key)
         if self.descending:
             value = _Reversed(value)
         return (0, value, record.vendor.value, record.key)

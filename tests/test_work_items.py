@@ -195,3 +195,12 @@ async def test_unconfigured_vendor_asked_for_is_reported(
     assert body["data"]["workItems"]["missingVendors"] == [vendor]
     assert codes(body) == ["VENDOR_NOT_CONFIGURED"]
     assert vendor not in {n["vendor"] for n in body["data"]["workItems"]["nodes"]}
+
+
+async def test_first_page_reads_only_the_upstream_pages_it_needs(gateway: Gateway) -> None:
+    body = await gateway.execute("{ workItems(first: 20) { nodes { id } } }", accounting=True)
+    calls = body["extensions"]["upstreamCalls"]["calls"]
+    todo_pages = [c for c in calls if c["path"].endswith("todos.json")]
+    task_pages = [c for c in calls if c["vendor"] == "invoiced"]
+    # Todos have no due date, so they stream newest first: one page of 40 suffices.
+    assert len(todo_pages) == 1 and len(task_pages) == 1

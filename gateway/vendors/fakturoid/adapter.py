@@ -119,11 +119,17 @@ class FakturoidAdapter:
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
         """Todos for the cross-vendor work list, in ``query``'s order.
 
-        Fakturoid lists only newest first and filters only by ``since``: that order is
-        streamed a page per batch; any other order reads the newest pages (at most
+        Fakturoid lists only newest first and filters only by ``since``: that order
+        (which is also the order under sorts todos have no value for) is streamed a
+        page per batch; any other order reads the newest pages (at most
         MAX_SCAN_PAGES) in one batch and sorts them here. Filters apply here.
         """
-        if query.sort is WorkSort.CREATED_AT and query.descending:
+        # Todos have no due or update times, so under those sorts every todo ties and
+        # falls back to newest first: Fakturoid's own order, streamable as well.
+        streamable = query.sort in (WorkSort.DUE_AT, WorkSort.UPDATED_AT) or (
+            query.sort is WorkSort.CREATED_AT and query.descending
+        )
+        if streamable:
             number = int(position) if position else 1
             page = await self.list_page(number)
             records = [r for r in map(work_record, page.items) if query.matches(r)]
