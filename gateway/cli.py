@@ -50,15 +50,16 @@ def demo(_: argparse.Namespace) -> None:
 
 
 def sandbox(args: argparse.Namespace) -> None:
-    from gateway.sandbox import SANDBOXES, create_sandbox_app, sandbox_env
+    from gateway.sandbox import create_sandbox_app, sandbox_env
 
     base_url = f"http://{args.host}:{args.port}"
     if args.print_env:
         for name, value in sandbox_env(base_url).items():
             print(f"export {name}={shlex.quote(value)}")
         return
-    for module in SANDBOXES:
-        print(f"sandbox: {base_url}{module.PREFIX}")
+    for name, value in sandbox_env(base_url).items():
+        if name.endswith("_URL"):
+            print(f"sandbox: {value}")
     uvicorn.run(create_sandbox_app(), host=args.host, port=args.port, log_level="info")
 
 
