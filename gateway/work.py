@@ -106,6 +106,9 @@ class _Reversed:
 class WorkBatch:
     records: list[WorkRecord]
     next_position: str | None
+    # Where this same batch is read again, when the source names it anew (a
+    # snapshot it keeps, say); otherwise the position it was asked for.
+    position: str | None = None
 
 
 class WorkSource(Protocol):
@@ -146,7 +149,8 @@ class _Stream:
 
     async def load(self, query: WorkQuery, position: str | None, skip: int) -> None:
         batch = await self.source.work_batch(query, position)
-        self.position, self.taken = position, skip
+        self.position = batch.position if batch.position is not None else position
+        self.taken = skip
         self.buffer = batch.records[skip:]
         self.next_position = batch.next_position
 

@@ -32,9 +32,7 @@ async def all_pages(
     items: list[dict[str, Any]] = []
     after = None
     for _ in range(limit):
-        # Pages of 30: Zoho is re-read whole on every page (it cannot sort or
-        # page tasks), and its sandbox enforces Zoho's 100 calls a minute.
-        body = await gateway.execute(PAGE, {"first": 30, **variables, "after": after})
+        body = await gateway.execute(PAGE, {**variables, "after": after})
         assert "errors" not in body, body["errors"]
         connection = body["data"]["workItems"]
         items.extend(connection["nodes"])
@@ -204,3 +202,15 @@ async def test_first_page_reads_only_the_upstream_pages_it_needs(gateway: Gatewa
     task_pages = [c for c in calls if c["vendor"] == "invoiced"]
     # Todos have no due date, so they stream newest first: one page of 40 suffices.
     assert len(todo_pages) == 1 and len(task_pages) == 1
+
+
+async def test_later_pages_reuse_the_zoho_snapshot(gateway: Gateway) -> None:
+    variables: dict[str, Any] = {"filter": {"vendors": ["ZOHO"]}, "sort": {"field": "TITLE"}}
+    first = await gateway.execute(PAGE, variables, accounting=True)
+    assert first["extensions"]["upstreamCalls"]["byVendor"]["zoho"]["count"] > 1
+    cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
+    second = await gateway.execute(PAGE, {**variables, "after": cursor}, accounting=True)
+    assert second["extensions"]["upstreamCalls"]["total"] == 0
+    titles = [n["title"] for n in first["data"]["workItems"]["nodes"]]
+    titles += [n["title"] for n in second["data"]["workItems"]["nodes"]]
+    assert titles == sorted(titles, key=str.casefold) and len(set(titles)) == 14

@@ -112,3 +112,19 @@ async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
     third = await merge([a, b], WorkQuery(), second.states[-1], 20)
     zoho = [r for r in first.records + second.records + third.records if r.vendor is Vendor.ZOHO]
     assert [r.item for r in zoho] == list(range(10))
+
+
+def test_zoho_snapshots_expire_and_are_bounded() -> None:
+    from gateway.vendors.zoho._adapter import WorkSnapshots
+
+    now = [0.0]
+    snapshots = WorkSnapshots(clock=lambda: now[0])
+    records = [record(Vendor.ZOHO, 1, None)]
+    token = snapshots.put(WorkQuery(), records)
+    assert snapshots.get(token, WorkQuery()) == records
+    assert snapshots.get(token, WorkQuery(search="x")) is None
+    now[0] = WorkSnapshots.TTL + 1
+    assert snapshots.get(token, WorkQuery()) is None
+    tokens = [snapshots.put(WorkQuery(), records) for _ in range(WorkSnapshots.LIMIT + 1)]
+    assert snapshots.get(tokens[0], WorkQuery()) is None
+    assert snapshots.get(tokens[-1], WorkQuery()) == records

@@ -9,7 +9,9 @@ retried once with a renewed token.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +62,30 @@ def web_app_url(api_url: str) -> str:
     return f"https://invoice.zoho.{domain}" if found and domain else "https://invoice.zoho.com"
 
 
+class WorkSnapshots:
+    """A few recent task sets for the cross-vendor list, by random token."""
+
+    TTL = 300.0
+    LIMIT = 32
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, WorkQuery, list[WorkRecord]]] = OrderedDict()
+
+    def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
+        entry = self._entries.get(position or "")
+        if entry is None or entry[1] != query or self._clock() - entry[0] > self.TTL:
+            return None
+        return entry[2]
+
+    def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
+        token = f"snapshot:{secrets.token_urlsafe(9)}"
+        self._entries[token] = (self._clock(), query, records)
+        while len(self._entries) > self.LIMIT:
+            self._entries.popitem(last=False)
+        return token
+
+
 def _has_more(body: dict[str, Any]) -> bool:
     context = body.get("page_context")
     return isinstance(context, dict) and context.get("has_more_page") is True
@@ -93,6 +119,7 @@ class ZohoAdapter:
                 else "",
                 clock=clock,
             )
+        self._snapshots = WorkSnapshots()
         # Project pages live in the organization's part of the web app. [guess]
         self._project_url = f"{web_app_url(settings.api_url)}/app/{self.organization_id}#/projects/"
 
@@ -227,7 +254,13 @@ class ZohoAdapter:
         Zoho can neither sort nor filter project tasks, and lists them per
         project, so the whole set is read (one call per project page plus one
         per project, concurrently) and filtered and sorted here, in one batch.
+        The sorted set is kept for a few minutes under the batch's position, so
+        the following pages of the list cost no further Zoho calls and stay
+        consistent; an expired or unknown snapshot is simply read again.
         """
+        cached = self._snapshots.get(position, query)
+        if cached is not None:
+            return WorkBatch(cached, None, position)
         projects: list[ZohoProject] = []
         page_number = 1
         while True:
@@ -253,7 +286,7 @@ class ZohoAdapter:
             work_record(task) for tasks in task_lists for task in tasks or [] if tasks is not None
         ]
         matching = sorted((r for r in records if query.matches(r)), key=query.sort_key)
-        return WorkBatch(matching, None)
+        return WorkBatch(matching, None, self._snapshots.put(query, matching))
 
     async def get_task(self, project_id: str, task_id: str) -> ZohoTask | None:
         try:
