@@ -38,7 +38,8 @@ class ZohoSettings(BaseSettings):
 
     @property
     def uses_static_token(self) -> bool:
-        return self.access_token is not None
+        # An empty variable (common in .env files) means "not set", not "empty token".
+        return bool(self.access_token and self.access_token.get_secret_value())
 
     @property
     def configured(self) -> bool:

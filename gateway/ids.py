@@ -26,12 +26,26 @@ class GlobalId:
         raw = f"{self.vendor.value}:{self.type_name}:{self.key}".encode()
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
+    def number(self) -> int:
+        """The key as a vendor's integer id, or BAD_USER_INPUT."""
+        return int(numeric_key(self.key, self.type_name))
+
     def parts(self, count: int) -> list[str]:
         """The composite key split into ``count`` parts, or BAD_USER_INPUT."""
         pieces = self.key.split("/")
         if len(pieces) != count or not all(pieces):
             raise BadUserInput(f"Malformed {self.type_name} id.", field="id")
         return pieces
+
+
+MAX_KEY_DIGITS = 30
+
+
+def numeric_key(value: str, type_name: str) -> str:
+    """``value`` if it is a plain ASCII run of digits, short enough for any vendor."""
+    if not (value.isascii() and value.isdigit() and len(value) <= MAX_KEY_DIGITS):
+        raise BadUserInput(f"Malformed {type_name} id.", field="id")
+    return value
 
 
 def encode_id(vendor: Vendor, type_name: str, *key: object) -> str:

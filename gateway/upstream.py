@@ -8,6 +8,7 @@ statuses their vendor does not explain better, :func:`raise_for_status`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -95,12 +96,17 @@ class Upstream:
         # Only the path is ever recorded or logged: some vendors put keys in the query.
         path = httpx.URL(url).path
         try:
-            response = await self.client.request(method, url, **kwargs)
+            # httpx's read timeout is per chunk; a vendor trickling bytes must still
+            # not hold a request longer than the configured timeout as a whole.
+            async with asyncio.timeout(self.client.timeout.read):
+                response = await self.client.request(method, url, **kwargs)
             status = response.status_code
             return response
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise UpstreamUnavailable(self.vendor, "the request timed out") from exc
-        except httpx.TransportError as exc:
+        except httpx.DecodingError as exc:
+            raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
+        except httpx.HTTPError as exc:
             raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
         finally:
             elapsed = (time.perf_counter() - started) * 1000

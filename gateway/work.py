@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from gateway.errors import GatewayError, UpstreamUnavailable
+from gateway.errors import BadUserInput, GatewayError, UpstreamUnavailable
 from gateway.types import Vendor
 
 logger = logging.getLogger("gateway.work")
@@ -60,6 +60,11 @@ class WorkQuery:
     due_before: datetime | None = None
     due_after: datetime | None = None
     search: str | None = None
+
+    @property
+    def needs_due_date(self) -> bool:
+        """Only records with a due date can match: sources without them can stop early."""
+        return self.due_before is not None or self.due_after is not None
 
     def matches(self, record: WorkRecord) -> bool:
         if self.completed is not None and record.completed != self.completed:
@@ -112,9 +117,22 @@ class WorkBatch:
 
 
 class WorkSource(Protocol):
+    """Sources raise BadUserInput for a position they never handed out."""
+
     vendor: Vendor
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch: ...
+
+
+def page_position(position: str | None, *, limit: int = 100_000) -> int:
+    """A page-numbered source's position (1 when starting), or BAD_USER_INPUT."""
+    if position is None:
+        return 1
+    if position.isascii() and position.isdigit() and len(position) <= 9:
+        page = int(position)
+        if 1 <= page <= limit:
+            return page
+    raise BadUserInput("The `after` cursor is not one this list handed out.", field="after")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +142,9 @@ class SourceState:
     position: str | None
     skip: int = 0
 
+
+# Upstream batches one source may cost one page of the merged list.
+MAX_BATCHES_PER_SOURCE = 10
 
 # A vendor absent from a MergeState has not started; None means it is exhausted.
 MergeState = dict[Vendor, SourceState | None]
@@ -200,6 +221,8 @@ async def merge(
         return_exceptions=True,
     )
     for stream, outcome in zip(streams, outcomes, strict=True):
+        if isinstance(outcome, BadUserInput):
+            raise outcome  # a position the client forged or mangled, not a vendor failure
         if isinstance(outcome, Exception):
             fail(stream, outcome)
         elif isinstance(outcome, BaseException):
@@ -207,10 +230,17 @@ async def merge(
 
     records: list[WorkRecord] = []
     states: list[MergeState] = []
+    loads = dict.fromkeys((s.source.vendor for s in streams), 1)
     while len(records) < limit:
         # Only a source whose buffer ran dry costs another upstream page.
         for stream in streams:
             while not stream.failed and not stream.buffer and stream.next_position is not None:
+                vendor = stream.source.vendor
+                if loads[vendor] >= MAX_BATCHES_PER_SOURCE:
+                    # A filter that a vendor's pages keep failing must not walk its whole
+                    # list in one request: stop here; the cursor resumes where this ended.
+                    return MergeResult(records, states, True, failures)
+                loads[vendor] += 1
                 try:
                     await stream.load(query, stream.next_position, 0)
                 except Exception as exc:  # a vendor failing mid-way drops out, others go on

@@ -7,13 +7,17 @@ fault injected in front of that vendor's sandbox.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from tests.conftest import Gateway, codes
+from gateway.app import create_app
+from gateway.sandbox import create_sandbox_app
+from gateway.types import Vendor
+from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 
 LEAK = "db-password=hunter2 Traceback"
 
@@ -49,6 +53,14 @@ FAULTS: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
     "429": (
         lambda r: httpx.Response(429, headers={"Retry-After": "17"}, text=LEAK),
         "RATE_LIMITED",
+    ),
+    "bad-gzip": (
+        lambda r: httpx.Response(
+            200,
+            content=b"this is not gzip",
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        ),
+        "UPSTREAM_BAD_RESPONSE",
     ),
     "garbage": (
         lambda r: httpx.Response(
@@ -89,3 +101,32 @@ async def test_refused_credentials_are_upstream_auth(gateway: Gateway, case: Ven
     assert codes(body) == ["UPSTREAM_AUTH"]
     assert body["errors"][0]["extensions"]["vendor"] == case.vendor
     assert "hunter2" not in str(body)
+
+
+class Trickle(httpx.AsyncByteStream):
+    """A body that arrives a byte at a time, each within the read timeout."""
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            await asyncio.sleep(0.05)
+            yield b" "
+
+
+@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+async def test_a_trickling_vendor_is_cut_off_at_the_timeout(
+    monkeypatch: pytest.MonkeyPatch, case: VendorCase
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_UPSTREAM_TIMEOUT="0.3")
+    sandbox = httpx.ASGITransport(app=create_sandbox_app())
+    transport = FaultyTransport(sandbox)
+    transport.faults.append(
+        lambda r: (
+            httpx.Response(200, stream=Trickle()) if r.url.path.startswith(case.prefix) else None
+        )
+    )
+    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        response = await client.post("/graphql", json={"query": case.query})
+    assert codes(response.json()) == ["UPSTREAM_UNAVAILABLE"]

@@ -128,3 +128,22 @@ def test_zoho_snapshots_expire_and_are_bounded() -> None:
     tokens = [snapshots.put(WorkQuery(), records) for _ in range(WorkSnapshots.LIMIT + 1)]
     assert snapshots.get(tokens[0], WorkQuery()) is None
     assert snapshots.get(tokens[-1], WorkQuery()) == records
+
+
+async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> None:
+    from gateway.work import MAX_BATCHES_PER_SOURCE
+
+    class EmptyPages:
+        vendor = Vendor.INVOICED
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
+            self.calls += 1
+            return WorkBatch([], str(int(position or 0) + 1))
+
+    source = EmptyPages()
+    result = await merge([source], WorkQuery(search="nothing"), {}, 10)
+    assert source.calls == MAX_BATCHES_PER_SOURCE
+    assert result.records == [] and result.has_next

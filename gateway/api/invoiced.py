@@ -51,7 +51,9 @@ class Task(WorkItem):
     url: str | None
     invoiced_id: int = strawberry.field(description="The task's id in Invoiced.")
     name: str
-    action: TaskAction
+    action: TaskAction | None = strawberry.field(
+        description="Null when Invoiced reports an action this gateway does not know yet."
+    )
     customer_id: int | None
     user_id: int | None = strawberry.field(description="The Invoiced user assigned to it.")
     due_date: datetime | None
@@ -76,7 +78,7 @@ class Task(WorkItem):
             url=task.url,
             invoiced_id=task.id,
             name=task.name,
-            action=TaskAction(task.action),
+            action=_ACTIONS.get(task.action),
             customer_id=task.customer_id,
             user_id=task.user_id,
             due_date=task.due_date,
@@ -93,13 +95,13 @@ class Task(WorkItem):
         return await load_task(info.context, expect_id(id, Vendor.INVOICED, TYPE_NAME))
 
 
+_ACTIONS = {action.value: action for action in TaskAction}
+
 register_work_item(Vendor.INVOICED, Task.from_model)
 
 
 def _task_key(global_id: GlobalId) -> int:
-    if not global_id.key.isdigit():
-        raise BadUserInput("Malformed Task id.", field="id")
-    return int(global_id.key)
+    return global_id.number()
 
 
 @node_resolver(TYPE_NAME)
@@ -128,6 +130,13 @@ class TaskFilter:
 class TaskSort:
     field: TaskSortField
     order: SortOrder = SortOrder.ASC
+
+
+def _due(value: datetime | None) -> datetime | None:
+    # Invoiced stores instants; a time without an offset would take the server's zone.
+    if value is not None and value.tzinfo is None:
+        raise BadUserInput("`dueDate` needs a time zone offset.", field="dueDate")
+    return value
 
 
 def _name(value: str | None) -> str | None:
@@ -222,7 +231,7 @@ class InvoicedMutation:
         changes = TaskChanges(
             name=_name(input.name),
             action=input.action.value,
-            due_date=input.due_date,
+            due_date=_due(input.due_date),
             customer_id=input.customer_id,
             user_id=input.user_id,
         )
@@ -238,7 +247,7 @@ class InvoicedMutation:
         changes = TaskChanges(
             name=_name(input.name),
             action=input.action.value if input.action else None,
-            due_date=input.due_date,
+            due_date=_due(input.due_date),
             user_id=input.user_id,
             complete=input.complete,
         )

@@ -108,15 +108,15 @@ def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuer
     criteria = filter or WorkItemFilter()
     if criteria.search is not None and len(criteria.search) > 200:
         raise BadUserInput("`search` must be at most 200 characters.", field="search")
+    for name, bound in (("dueBefore", criteria.due_before), ("dueAfter", criteria.due_after)):
+        if bound is not None and bound.tzinfo is None:
+            raise BadUserInput("Due-date bounds need a time zone offset.", field=name)
     if (
         criteria.due_before is not None
         and criteria.due_after is not None
         and criteria.due_after >= criteria.due_before
     ):
         raise BadUserInput("`dueAfter` must be before `dueBefore`.", field="dueAfter")
-    for bound in (criteria.due_before, criteria.due_after):
-        if bound is not None and bound.tzinfo is None:
-            raise BadUserInput("Due-date bounds need a time zone offset.", field="dueBefore")
     return WorkQuery(
         sort=WorkSort(sort.field.value),
         descending=sort.descending,
@@ -149,11 +149,19 @@ def decode_cursor(cursor: str, fingerprint: str) -> MergeState:
             )
         state: MergeState = {}
         for name, value in payload["s"].items():
-            state[Vendor(name)] = None if value is None else SourceState(value[0], int(value[1]))
+            if value is None:
+                state[Vendor(name)] = None
+                continue
+            position, skip = value
+            if not (position is None or isinstance(position, str)) or type(skip) is not int:
+                raise ValueError("malformed position")
+            if skip < 0:
+                raise ValueError("negative skip")
+            state[Vendor(name)] = SourceState(position, skip)
         return state
     except BadUserInput:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, binascii.Error) as exc:
         raise BadUserInput(
             "The `after` cursor is not one this list handed out.", field="after"
         ) from exc

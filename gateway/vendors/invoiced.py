@@ -20,7 +20,7 @@ from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.types import Page, SortDirection, Vendor
 from gateway.upstream import Upstream, create_client, json_body, raise_for_status
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort, page_position
 
 VENDOR = Vendor.INVOICED
 MAX_PER_PAGE = 100
@@ -229,7 +229,7 @@ class InvoicedAdapter:
         Invoiced sorts and filters completion itself; its filters are exact
         matches only, so due-date ranges and text search are applied here.
         """
-        page = int(position) if position else 1
+        page = page_position(position)
         direction = SortDirection.DESC if query.descending else SortDirection.ASC
         sort = ((_WORK_SORT_FIELDS[query.sort], direction), ("id", SortDirection.ASC))
         params: dict[str, str | int] = {

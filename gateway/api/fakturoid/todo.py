@@ -12,7 +12,6 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.work import VendorEnum, WorkItem, register_work_item
-from gateway.errors import BadUserInput
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import Vendor
 from gateway.vendors.fakturoid import MAX_SCAN_PAGES, PAGE_SIZE, FakturoidTodo, RelatedObject
@@ -114,9 +113,7 @@ register_work_item(Vendor.FAKTUROID, Todo.from_model)
 
 
 def todo_key(global_id: GlobalId) -> int:
-    if not global_id.key.isdigit():
-        raise BadUserInput("Malformed Todo id.", field="id")
-    return int(global_id.key)
+    return global_id.number()
 
 
 @node_resolver(TYPE_NAME)

@@ -12,7 +12,6 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Node
-from gateway.errors import BadUserInput
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import Vendor
 from gateway.vendors import readydesk as rd
@@ -131,9 +130,7 @@ class Invoice(Node):
 
 
 def numeric_key(global_id: GlobalId) -> int:
-    if not global_id.key.isascii() or not global_id.key.isdigit():
-        raise BadUserInput(f"Malformed {global_id.type_name} id.", field="id")
-    return int(global_id.key)
+    return global_id.number()
 
 
 @node_resolver(INVOICE)

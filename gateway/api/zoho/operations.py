@@ -95,20 +95,26 @@ def _task_name(value: str | None) -> str | None:
     return name
 
 
+# Far above any real rate or budget, and small enough to serialize exactly.
+_MAX_AMOUNT = 10**12
+
+
 def _rate(value: Decimal | None) -> Decimal | None:
-    if value is not None and (not value.is_finite() or value < 0):
-        raise BadUserInput("`rate` must be a non-negative number.", field="rate")
+    if value is not None and (not value.is_finite() or not 0 <= value < _MAX_AMOUNT):
+        raise BadUserInput("`rate` must be a non-negative number below 10^12.", field="rate")
     return value
 
 
 def _budget_hours(value: float | None) -> float | None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise BadUserInput("`budgetHours` must be a non-negative number.", field="budgetHours")
+    if value is not None and (not math.isfinite(value) or not 0 <= value < _MAX_AMOUNT):
+        raise BadUserInput(
+            "`budgetHours` must be a non-negative number below 10^12.", field="budgetHours"
+        )
     return value
 
 
 def _customer_id(value: str | None) -> str | None:
-    if value is not None and not value.isdigit():
+    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 30):
         raise BadUserInput("`customerId` must be a Zoho customer id.", field="customerId")
     return value
 

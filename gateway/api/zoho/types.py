@@ -14,8 +14,8 @@ from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, Node, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item
-from gateway.errors import BadUserInput, NotFound
-from gateway.ids import GlobalId, encode_id, expect_id
+from gateway.errors import NotFound
+from gateway.ids import GlobalId, encode_id, expect_id, numeric_key
 from gateway.types import Page, Vendor
 from gateway.vendors.zoho import ZohoProject, ZohoTask
 
@@ -39,9 +39,7 @@ class ProjectBillingType(enum.Enum):
 
 def _zoho_number(global_id: GlobalId, value: str) -> str:
     # Zoho IDs are long numeric strings; anything else must never reach a URL path.
-    if not value.isdigit():
-        raise BadUserInput(f"Malformed {global_id.type_name} id.", field="id")
-    return value
+    return numeric_key(value, global_id.type_name)
 
 
 def project_key(raw_id: str) -> str:

@@ -21,7 +21,7 @@ import httpx
 from gateway.config import FakturoidSettings
 from gateway.errors import UpstreamRejected
 from gateway.upstream import Upstream, create_client, json_body
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort, page_position
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
@@ -124,13 +124,15 @@ class FakturoidAdapter:
         page per batch; any other order reads the newest pages (at most
         MAX_SCAN_PAGES) in one batch and sorts them here. Filters apply here.
         """
+        if query.needs_due_date:
+            return WorkBatch([], None)  # todos have no due date, so none can match
         # Todos have no due or update times, so under those sorts every todo ties and
         # falls back to newest first: Fakturoid's own order, streamable as well.
         streamable = query.sort in (WorkSort.DUE_AT, WorkSort.UPDATED_AT) or (
             query.sort is WorkSort.CREATED_AT and query.descending
         )
         if streamable:
-            number = int(position) if position else 1
+            number = page_position(position)
             page = await self.list_page(number)
             records = [r for r in map(work_record, page.items) if query.matches(r)]
             return WorkBatch(records, None if page.is_last else str(number + 1))

@@ -104,7 +104,7 @@ class ZohoAdapter:
         self.upstream = Upstream(VENDOR, client)
         self.organization_id = settings.organization_id or ""
         self.auth: TokenSource
-        if settings.access_token is not None:
+        if settings.uses_static_token and settings.access_token is not None:
             self.auth = StaticToken(settings.access_token.get_secret_value())
         else:
             self.auth = RefreshingToken(
@@ -258,6 +258,8 @@ class ZohoAdapter:
         the following pages of the list cost no further Zoho calls and stay
         consistent; an expired or unknown snapshot is simply read again.
         """
+        if query.needs_due_date:
+            return WorkBatch([], None)  # project tasks have no due date, so none can match
         cached = self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)

@@ -1,0 +1,129 @@
+"""Hostile or odd input at the edges: every case is a typed error, never a 500."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import orjson
+import pytest
+
+from gateway.config import ZohoSettings
+from gateway.ids import GlobalId
+from gateway.types import Vendor
+from tests.conftest import Gateway, codes
+
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+
+def raw_id(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "invoiced:Task:²",
+        "fakturoid:Todo:١٢",
+        "zoho:Project:²",
+        "zoho:ProjectTask:1/²",
+        "readydesk:Invoice:" + "9" * 5000,
+        "invoiced:Task:-1",
+    ],
+)
+async def test_odd_ids_are_bad_input_before_any_upstream_call(gateway: Gateway, text: str) -> None:
+    body = await gateway.execute(NODE, {"id": raw_id(text)}, accounting=True)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["extensions"]["upstreamCalls"]["total"] == 0
+
+
+async def test_naive_times_are_refused(gateway: Gateway) -> None:
+    create = await gateway.execute(
+        """mutation { createTask(input: {name: "x", action: PHONE,
+                                         dueDate: "2026-05-01T12:00:00"}) { task { id } } }"""
+    )
+    assert codes(create) == ["BAD_USER_INPUT"]
+    mixed = await gateway.execute(
+        """{ workItems(filter: {dueBefore: "2026-01-01T00:00:00Z",
+                                dueAfter: "2025-01-01T00:00:00"}) { nodes { id } } }"""
+    )
+    assert codes(mixed) == ["BAD_USER_INPUT"]
+    assert mixed["errors"][0]["extensions"]["field"] == "dueAfter"
+
+
+def forged(fingerprint: str, state: object) -> str:
+    payload = orjson.dumps({"q": fingerprint, "s": state})
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+async def test_forged_work_cursors_are_bad_input(gateway: Gateway) -> None:
+    first = await gateway.execute("{ workItems(first: 1) { pageInfo { endCursor } } }")
+    cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
+    padded = cursor + "=" * (-len(cursor) % 4)
+    fingerprint = orjson.loads(base64.urlsafe_b64decode(padded))["q"]
+    for state in (
+        "zzz",
+        {"invoiced": ["abc", 0]},
+        {"fakturoid": ["0", 0]},
+        {"zoho": [None, -2]},
+        {"invoiced": [1, 0]},
+        {"nobody": [None, 0]},
+    ):
+        body = await gateway.execute(
+            "query($a: String) { workItems(first: 3, after: $a) { nodes { id } } }",
+            {"a": forged(fingerprint, state)},
+        )
+        assert codes(body) == ["BAD_USER_INPUT"], state
+
+
+async def test_unknown_invoiced_action_does_not_break_the_list(gateway: Gateway) -> None:
+    store = gateway.sandbox_app("/invoiced").state.store
+    store.tasks[700]["action"] = "sms"
+    body = await gateway.execute("{ tasks(first: 2) { nodes { invoicedId action } } }")
+    assert "errors" not in body
+    assert body["data"]["tasks"]["nodes"][0] == {"invoicedId": 700, "action": None}
+
+
+async def test_absurd_zoho_amounts_are_bad_input(gateway: Gateway) -> None:
+    project = (await gateway.execute("{ projects(first: 1) { nodes { id } } }"))["data"]
+    project_id = project["projects"]["nodes"][0]["id"]
+    body = await gateway.execute(
+        """mutation($input: CreateProjectTaskInput!) {
+             createProjectTask(input: $input) { projectTask { id } } }""",
+        {"input": {"projectId": project_id, "name": "x", "rate": "1E+5000"}},
+        accounting=True,
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["extensions"]["upstreamCalls"]["total"] == 0
+
+
+def test_an_empty_zoho_access_token_means_refresh_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZOHO_ACCESS_TOKEN", "")
+    assert ZohoSettings().uses_static_token is False
+    monkeypatch.setenv("ZOHO_ACCESS_TOKEN", "1000.abc")
+    assert ZohoSettings().uses_static_token is True
+
+
+def test_number_keys_are_plain_short_ascii_digits() -> None:
+    assert GlobalId(Vendor.INVOICED, "Task", "0788").number() == 788
+
+
+async def test_filters_vendors_cannot_meet_cost_no_page_walks(gateway: Gateway) -> None:
+    body = await gateway.execute(
+        """{ workItems(filter: {vendors: [FAKTUROID],
+                                dueBefore: "2030-01-01T00:00:00Z"}) { nodes { id } } }""",
+        accounting=True,
+    )
+    assert body["data"]["workItems"]["nodes"] == []
+    todo_pages = [
+        c for c in body["extensions"]["upstreamCalls"]["calls"] if c["path"].endswith("todos.json")
+    ]
+    assert len(todo_pages) <= 1
+
+
+async def test_faulty_transport_is_only_for_faults(gateway: Gateway) -> None:
+    # Sanity: without a fault the same path reaches the sandbox.
+    gateway.inject(lambda r: None)
+    body = await gateway.execute("{ tasks(first: 1) { totalCount } }")
+    assert body["data"]["tasks"]["totalCount"] == 36
+    assert isinstance(gateway.transport.inner, httpx.ASGITransport)
