@@ -19,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Sequence
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -133,6 +136,40 @@ def page_position(position: str | None, *, limit: int = 100_000) -> int:
         if 1 <= page <= limit:
             return page
     raise BadUserInput("The `after` cursor is not one this list handed out.", field="after")
+
+
+class WorkSnapshots:
+    """Recent whole sorted sets of a source that cannot page in the query's order.
+
+    A source that must read everything to sort it keeps the result for a few
+    minutes under a random token, returned as its batch position, so later
+    pages of the list cost no upstream calls and see a consistent set. An
+    expired or unknown token (another process, say) just means reading again.
+    """
+
+    TTL = 300.0
+    LIMIT = 32
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, WorkQuery, list[WorkRecord]]] = OrderedDict()
+
+    def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
+        entry = self._entries.get(position or "")
+        if entry is None or entry[1] != query or self._clock() - entry[0] > self.TTL:
+            return None
+        return entry[2]
+
+    def clear(self) -> None:
+        """Forget every set, after a write through the gateway changed the source."""
+        self._entries.clear()
+
+    def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
+        token = f"snapshot:{secrets.token_urlsafe(9)}"
+        self._entries[token] = (self._clock(), query, records)
+        while len(self._entries) > self.LIMIT:
+            self._entries.popitem(last=False)
+        return token
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,8 @@ async def test_filters_apply_whether_or_not_the_vendor_can(gateway: Gateway) -> 
 
 
 async def test_a_vendor_failing_mid_pagination_leaves_partial_results(gateway: Gateway) -> None:
-    variables: dict[str, Any] = {"sort": {"field": "TITLE"}}
+    # Sorted by creation, Invoiced streams its pages, so each page asks it again.
+    variables: dict[str, Any] = {"sort": {"field": "CREATED_AT"}}
     first = await gateway.execute(PAGE, variables)
     cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
     gateway.inject(lambda r: httpx.Response(503) if r.url.path.startswith("/invoiced/") else None)
@@ -94,11 +95,19 @@ async def test_a_vendor_failing_mid_pagination_leaves_partial_results(gateway: G
     assert second["errors"][0]["extensions"]["vendor"] == "invoiced"
     assert second["errors"][0]["path"] == ["workItems"]
 
-    # Once Invoiced is back, the next page picks it up where it stopped.
+    # Once Invoiced is back, the following pages pick it up where it stopped:
+    # every Invoiced task still appears, once.
     gateway.transport.faults.clear()
-    third = await gateway.execute(PAGE, {**variables, "after": connection["pageInfo"]["endCursor"]})
-    assert "errors" not in third
-    assert "INVOICED" in {n["vendor"] for n in third["data"]["workItems"]["nodes"]}
+    seen = first["data"]["workItems"]["nodes"] + connection["nodes"]
+    after = connection["pageInfo"]["endCursor"]
+    while after:
+        body = await gateway.execute(PAGE, {**variables, "first": 50, "after": after})
+        assert "errors" not in body
+        seen += body["data"]["workItems"]["nodes"]
+        page_info = body["data"]["workItems"]["pageInfo"]
+        after = page_info["endCursor"] if page_info["hasNextPage"] else None
+    invoiced = [n["id"] for n in seen if n["vendor"] == "INVOICED"]
+    assert len(invoiced) == len(set(invoiced)) == 36
 
 
 async def test_bad_arguments_are_refused_before_any_upstream_call(gateway: Gateway) -> None:
@@ -214,3 +223,18 @@ async def test_later_pages_reuse_the_zoho_snapshot(gateway: Gateway) -> None:
     titles = [n["title"] for n in first["data"]["workItems"]["nodes"]]
     titles += [n["title"] for n in second["data"]["workItems"]["nodes"]]
     assert titles == sorted(titles, key=str.casefold) and len(set(titles)) == 14
+
+
+async def test_title_sort_follows_the_gateway_collation_for_every_vendor(gateway: Gateway) -> None:
+    store = gateway.sandbox_app("/invoiced").state.store
+    store.tasks[735]["name"] = "aardvark follow-up"  # lower case sorts after Z byte-wise
+    merged = await all_pages(gateway, {"sort": {"field": "TITLE"}})
+    titles = [item["title"] for item in merged]
+    assert titles == sorted(titles, key=str.casefold)
+    assert titles[0] == "aardvark follow-up"
+
+
+async def test_readydesk_is_not_work(gateway: Gateway) -> None:
+    body = await gateway.execute(PAGE, {"filter": {"vendors": ["READYDESK"]}}, accounting=True)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["extensions"]["upstreamCalls"]["total"] == 0

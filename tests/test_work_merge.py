@@ -114,8 +114,8 @@ async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
     assert [r.item for r in zoho] == list(range(10))
 
 
-def test_zoho_snapshots_expire_and_are_bounded() -> None:
-    from gateway.vendors.zoho._adapter import WorkSnapshots
+def test_snapshots_expire_and_are_bounded() -> None:
+    from gateway.work import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])

@@ -188,6 +188,9 @@ class WorkItemsQuery:
         query = _query(sort, filter)
         context = info.context
         asked = [Vendor(v.value) for v in filter.vendors] if filter and filter.vendors else None
+        if asked and any(vendor not in WORK_VENDORS for vendor in asked):
+            names = ", ".join(v.name for v in WORK_VENDORS)
+            raise BadUserInput(f"`vendors` may name only {names}.", field="vendors")
         vendors = [
             v for v in WORK_VENDORS if (v in asked if asked else v in context.adapters.configured)
         ]

@@ -20,10 +20,11 @@ from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.types import Page, SortDirection, Vendor
 from gateway.upstream import Upstream, create_client, json_body, raise_for_status
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort, page_position
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort, page_position
 
 VENDOR = Vendor.INVOICED
 MAX_PER_PAGE = 100
+MAX_WORK_PAGES = 20
 ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
 DEFAULT_SORT = (("id", SortDirection.ASC),)
 _WORK_SORT_FIELDS = {
@@ -142,6 +143,7 @@ class InvoicedAdapter:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         client.auth = httpx.BasicAuth(key, "")
         self.upstream = Upstream(VENDOR, client)
+        self._snapshots = WorkSnapshots()
 
     @classmethod
     def from_settings(
@@ -158,6 +160,8 @@ class InvoicedAdapter:
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response = await self.upstream.send(method, url, **kwargs)
+        if method != "GET":
+            self._snapshots.clear()  # a write may change what the work list shows
         if response.status_code >= 400:
             self._raise(response)
         return response
@@ -229,6 +233,8 @@ class InvoicedAdapter:
         Invoiced sorts and filters completion itself; its filters are exact
         matches only, so due-date ranges and text search are applied here.
         """
+        if query.sort is WorkSort.TITLE:
+            return await self._whole_work_set(query, position)
         page = page_position(position)
         direction = SortDirection.DESC if query.descending else SortDirection.ASC
         sort = ((_WORK_SORT_FIELDS[query.sort], direction), ("id", SortDirection.ASC))
@@ -246,6 +252,30 @@ class InvoicedAdapter:
         records = [work_record(parse_task(item)) for item in body]
         next_position = str(page + 1) if "next" in response.links else None
         return WorkBatch([r for r in records if query.matches(r)], next_position)
+
+    async def _whole_work_set(self, query: WorkQuery, position: str | None) -> WorkBatch:
+        # How Invoiced collates names is not documented [guess: not the gateway's
+        # case-insensitive order], so for a title sort the tasks (up to
+        # MAX_WORK_PAGES pages) are read once, sorted here and kept for later pages.
+        cached = self._snapshots.get(position, query)
+        if cached is not None:
+            return WorkBatch(cached, None, position)
+        params: dict[str, str | int] = {"per_page": MAX_PER_PAGE, "sort": "id asc"}
+        if query.completed is not None:
+            params["filter[complete]"] = int(query.completed)
+        tasks: list[InvoicedTask] = []
+        for page in range(1, MAX_WORK_PAGES + 1):
+            response = await self._call("GET", "tasks", params={**params, "page": page})
+            body = json_body(VENDOR, response)
+            if not isinstance(body, list):
+                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+            tasks.extend(parse_task(item) for item in body)
+            if "next" not in response.links:
+                break
+        records = sorted(
+            (r for r in map(work_record, tasks) if query.matches(r)), key=query.sort_key
+        )
+        return WorkBatch(records, None, self._snapshots.put(query, records))
 
     async def create_task(
         self, changes: TaskChanges, *, idempotency_key: str | None = None

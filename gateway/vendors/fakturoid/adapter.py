@@ -21,7 +21,7 @@ import httpx
 from gateway.config import FakturoidSettings
 from gateway.errors import UpstreamRejected
 from gateway.upstream import Upstream, create_client, json_body
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort, page_position
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort, page_position
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
@@ -61,6 +61,7 @@ class FakturoidAdapter:
         )
         self._account = f"accounts/{quote(settings.account_slug, safe='')}"
         self._parser = TodoParser(web_url(settings.api_url), settings.account_slug)
+        self._snapshots = WorkSnapshots()
 
     @classmethod
     def from_settings(
@@ -113,6 +114,7 @@ class FakturoidAdapter:
         """Complete an open todo or reopen a completed one; NotFound for an unknown id."""
         path = f"{self._account}/todos/{todo_id}/toggle_completion.json"
         response = await self._call("POST", path)
+        self._snapshots.clear()
         raise_for_fakturoid(response)
         return self._parser.todo(json_body(VENDOR, response))
 
@@ -122,7 +124,8 @@ class FakturoidAdapter:
         Fakturoid lists only newest first and filters only by ``since``: that order
         (which is also the order under sorts todos have no value for) is streamed a
         page per batch; any other order reads the newest pages (at most
-        MAX_SCAN_PAGES) in one batch and sorts them here. Filters apply here.
+        MAX_SCAN_PAGES) in one batch, sorts them here and keeps that set for the
+        following pages (see WorkSnapshots). Filters apply here.
         """
         if query.needs_due_date:
             return WorkBatch([], None)  # todos have no due date, so none can match
@@ -136,14 +139,19 @@ class FakturoidAdapter:
             page = await self.list_page(number)
             records = [r for r in map(work_record, page.items) if query.matches(r)]
             return WorkBatch(records, None if page.is_last else str(number + 1))
+        cached = self._snapshots.get(position, query)
+        if cached is not None:
+            return WorkBatch(cached, None, position)
         todos: list[FakturoidTodo] = []
         for number in range(1, MAX_SCAN_PAGES + 1):
             page = await self.list_page(number)
             todos.extend(page.items)
             if page.is_last:
                 break
-        records = [r for r in map(work_record, todos) if query.matches(r)]
-        return WorkBatch(sorted(records, key=query.sort_key), None)
+        records = sorted(
+            (r for r in map(work_record, todos) if query.matches(r)), key=query.sort_key
+        )
+        return WorkBatch(records, None, self._snapshots.put(query, records))
 
 
 def work_record(todo: FakturoidTodo) -> WorkRecord:

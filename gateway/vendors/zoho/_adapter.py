@@ -9,9 +9,7 @@ retried once with a renewed token.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +30,7 @@ from gateway.vendors.zoho._models import (
     parse_task,
     task_body,
 )
-from gateway.work import WorkBatch, WorkQuery, WorkRecord
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
 
 VENDOR = Vendor.ZOHO
 ORG_HEADER = "X-com-zoho-invoice-organizationid"
@@ -60,30 +58,6 @@ def web_app_url(api_url: str) -> str:
     host = httpx.URL(api_url).host
     _, found, domain = host.partition("zohoapis.")
     return f"https://invoice.zoho.{domain}" if found and domain else "https://invoice.zoho.com"
-
-
-class WorkSnapshots:
-    """A few recent task sets for the cross-vendor list, by random token."""
-
-    TTL = 300.0
-    LIMIT = 32
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, WorkQuery, list[WorkRecord]]] = OrderedDict()
-
-    def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
-        entry = self._entries.get(position or "")
-        if entry is None or entry[1] != query or self._clock() - entry[0] > self.TTL:
-            return None
-        return entry[2]
-
-    def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
-        token = f"snapshot:{secrets.token_urlsafe(9)}"
-        self._entries[token] = (self._clock(), query, records)
-        while len(self._entries) > self.LIMIT:
-            self._entries.popitem(last=False)
-        return token
 
 
 def _has_more(body: dict[str, Any]) -> bool:
@@ -149,6 +123,9 @@ class ZohoAdapter:
             renewed = await self.auth.renew(token)
             if renewed is not None:
                 response = await self._send(method, path, renewed, **kwargs)
+        if method != "GET":
+            # A write may change tasks: the next workItems page must read them again.
+            self._snapshots.clear()
         return checked(response, what=what)
 
     def project_url(self, project_id: str) -> str:
