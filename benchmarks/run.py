@@ -45,6 +45,9 @@ async def execute(client: httpx.AsyncClient, query: str) -> dict[str, Any]:
         "/graphql", json={"query": query}, headers={"X-Upstream-Accounting": "1"}
     )
     body: dict[str, Any] = response.json()
+    # A figure from a failed or partial answer would flatter the gateway.
+    if "errors" in body:
+        raise SystemExit(f"benchmark query failed: {body['errors']}")
     return body
 
 

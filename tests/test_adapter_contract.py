@@ -77,6 +77,10 @@ async def test_upstream_faults_map_to_the_same_codes(
     gateway: Gateway, case: VendorCase, fault: str
 ) -> None:
     respond, expected = FAULTS[fault]
+    # A first query gets any OAuth token, so the fault meets the API itself,
+    # not only the token endpoint.
+    warm = await gateway.execute(case.query)
+    assert "errors" not in warm, warm
     gateway.inject(lambda r: respond(r) if r.url.path.startswith(case.prefix) else None)
     body = await gateway.execute(case.query)
     assert codes(body) == [expected]
@@ -85,7 +89,10 @@ async def test_upstream_faults_map_to_the_same_codes(
     assert "hunter2" not in str(body) and "Traceback" not in str(body)
     if fault == "429":
         assert error["extensions"]["retryAfter"] == pytest.approx(17)
-    # The server stays up and other vendors keep answering.
+    # The server stays up, other vendors keep answering, and so does this one after.
+    others = [c for c in VENDORS if c is not case]
+    for other in others:
+        assert "errors" not in await gateway.execute(other.query)
     gateway.transport.faults.clear()
     assert (await gateway.client.get("/healthz")).status_code == 200
     again = await gateway.execute(case.query)
@@ -94,6 +101,7 @@ async def test_upstream_faults_map_to_the_same_codes(
 
 @pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
 async def test_refused_credentials_are_upstream_auth(gateway: Gateway, case: VendorCase) -> None:
+    assert "errors" not in await gateway.execute(case.query)
     gateway.inject(
         lambda r: httpx.Response(401, text=LEAK) if r.url.path.startswith(case.prefix) else None
     )

@@ -30,6 +30,11 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE invoices [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <invoices><invoice><invoice_id>1</invoice_id><customer_id>&secret;</customer_id></invoice></invoices>"""
 DTD_ONLY = '<?xml version="1.0"?>\n<!DOCTYPE invoices SYSTEM "http://example.com/x.dtd">\n<invoices></invoices>'
+# Harmless to a plain parser, which would expand it: only a hardened one refuses it.
+INTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE invoices [<!ENTITY co "ACME-001">]>
+<invoices><invoice><invoice_id>1</invoice_id><customer_id>&co;</customer_id></invoice></invoices>"""
+NO_TOTAL = "{ invoices(first: 3) { nodes { invoiceId customerId } } }"
 
 
 def answer(gateway: Gateway, body: str, status: int = 200) -> None:
@@ -43,12 +48,16 @@ def answer(gateway: Gateway, body: str, status: int = 200) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [BILLION_LAUGHS, EXTERNAL_ENTITY, DTD_ONLY], ids=["laughs", "external", "dtd"]
+    "body",
+    [BILLION_LAUGHS, EXTERNAL_ENTITY, DTD_ONLY, INTERNAL_ENTITY],
+    ids=["laughs", "external", "dtd", "internal"],
 )
 async def test_hostile_xml_is_refused_unexpanded(gateway: Gateway, body: str) -> None:
     answer(gateway, body)
-    result = await gateway.execute(QUERY)
+    result = await gateway.execute(NO_TOTAL)
     assert codes(result) == ["UPSTREAM_BAD_RESPONSE"]
+    # Refused by the hardened parser itself, not by a later failure to parse.
+    assert "DTD or entities" in result["errors"][0]["message"]
     assert result["errors"][0]["extensions"]["vendor"] == "readydesk"
     assert "lol" not in str(result) and "passwd" not in str(result)
 
