@@ -91,7 +91,6 @@ class GatewaySettings(BaseSettings):
     port: int = 8000
     upstream_timeout: float = Field(default=10.0, gt=0)
     upstream_accounting: bool = False
-    max_page_size: int = Field(default=100, ge=1)
 
 
 class Settings(BaseSettings):

@@ -48,9 +48,6 @@ class CallLog:
 
     calls: list[UpstreamCall] = field(default_factory=list)
 
-    def count(self, vendor: Vendor | None = None) -> int:
-        return sum(1 for call in self.calls if vendor is None or call.vendor is vendor)
-
 
 # Adapters are shared by every request, so the per-operation log travels in a
 # context variable; asyncio copies it into the tasks that resolvers spawn.
