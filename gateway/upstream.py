@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -117,6 +117,39 @@ class Upstream:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class RefusedCredentials:
+    """Remembers that a vendor refused the gateway's credentials for a token.
+
+    For ``hold`` seconds afterwards token requests fail at once instead of each
+    asking the vendor again: credentials rarely fix themselves in seconds, and
+    vendors lock out clients that keep presenting refused ones.
+    """
+
+    def __init__(
+        self, vendor: Vendor, *, clock: Callable[[], float] = time.monotonic, hold: float = 30.0
+    ) -> None:
+        self._vendor, self._clock, self._hold = vendor, clock, hold
+        self._refused_at: float | None = None
+
+    def check(self) -> None:
+        if self._refused_at is None:
+            return
+        remaining = self._hold - (self._clock() - self._refused_at)
+        if remaining > 0:
+            raise UpstreamAuthError(
+                self._vendor,
+                "the credentials were refused moments ago; not asking again yet",
+                retryAfter=round(remaining, 1),
+            )
+        self._refused_at = None
+
+    def refused(self) -> None:
+        self._refused_at = self._clock()
+
+    def accepted(self) -> None:
+        self._refused_at = None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -143,3 +143,44 @@ async def test_no_secret_reaches_the_logs_on_the_happy_path(
     for secret in secrets + zoho_tokens:
         assert secret not in logged
     assert any(record.levelname == "DEBUG" for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "override", "query", "token_path"),
+    [
+        ("zoho", "ZOHO_CLIENT_SECRET", "{ projects { nodes { id } } }", "oauth/v2/token"),
+        ("fakturoid", "FAKTUROID_CLIENT_SECRET", "{ todos { nodes { id } } }", "oauth/token"),
+    ],
+)
+async def test_refused_credentials_are_not_presented_again_at_once(
+    monkeypatch: pytest.MonkeyPatch, vendor: str, override: str, query: str, token_path: str
+) -> None:
+    import httpx
+
+    from gateway.app import create_app
+    from gateway.sandbox import create_sandbox_app
+    from tests.conftest import gateway_settings
+
+    settings = gateway_settings(monkeypatch, **{override: "wrong-secret"})
+    transport = httpx.ASGITransport(app=create_sandbox_app())
+    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    adapter = getattr(app.state.adapters, vendor)
+    tokens = adapter.auth if vendor == "zoho" else adapter.tokens
+    now = [1000.0]
+    tokens.clock = lambda: now[0]
+
+    async def token_calls() -> tuple[list[str], int]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client:
+            response = await client.post(
+                "/graphql", json={"query": query}, headers={"X-Upstream-Accounting": "1"}
+            )
+        body = response.json()
+        calls = body["extensions"]["upstreamCalls"]["calls"]
+        return codes(body), sum(1 for c in calls if c["path"].endswith(token_path))
+
+    assert await token_calls() == (["UPSTREAM_AUTH"], 1)
+    assert await token_calls() == (["UPSTREAM_AUTH"], 0)
+    now[0] += 31
+    assert await token_calls() == (["UPSTREAM_AUTH"], 1)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
-from gateway.upstream import Upstream, json_body
+from gateway.upstream import RefusedCredentials, Upstream, json_body
 
 from .models import VENDOR
 from .status import raise_for_fakturoid
@@ -50,6 +50,7 @@ class TokenCache:
         self._token: str | None = None
         self._renew_at = 0.0
         self._lock = asyncio.Lock()
+        self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
         if self._token is not None and self.clock() < self._renew_at:
@@ -74,6 +75,16 @@ class TokenCache:
             return await self._fetch()
 
     async def _fetch(self) -> str:
+        self._refusals.check()
+        try:
+            token = await self._grant_token()
+        except UpstreamAuthError:
+            self._refusals.refused()
+            raise
+        self._refusals.accepted()
+        return token
+
+    async def _grant_token(self) -> str:
         self._token = None
         # The lifetime runs from when the server issued the token, so start counting before.
         requested_at = self.clock()

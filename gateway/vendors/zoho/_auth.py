@@ -23,7 +23,7 @@ import httpx
 
 from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
 from gateway.types import Vendor
-from gateway.upstream import Upstream, retry_after_seconds
+from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
 
 VENDOR = Vendor.ZOHO
 TOKEN_PATH = "/oauth/v2/token"
@@ -88,6 +88,7 @@ class RefreshingToken:
         self._token: str | None = None
         self._renew_at = 0.0
         self._inflight: asyncio.Future[str] | None = None
+        self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
         if self._token is not None and self.clock() < self._renew_at:
@@ -115,6 +116,16 @@ class RefreshingToken:
         return await asyncio.shield(self._inflight)
 
     async def _refresh(self) -> str:
+        self._refusals.check()
+        try:
+            token = await self._grant_token()
+        except UpstreamAuthError:
+            self._refusals.refused()
+            raise
+        self._refusals.accepted()
+        return token
+
+    async def _grant_token(self) -> str:
         started = self.clock()
         # A form body rather than Zoho's query-string examples: secrets in a URL
         # end up in proxy and server logs.
