@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -133,7 +133,18 @@ class RefusedCredentials:
         self._vendor, self._clock, self._hold = vendor, clock, hold
         self._refused_at: float | None = None
 
-    def check(self) -> None:
+    async def guard(self, grant: Callable[[], Awaitable[str]]) -> str:
+        """Run a token ``grant`` unless credentials were just refused; remember the outcome."""
+        self._check()
+        try:
+            token = await grant()
+        except UpstreamAuthError:
+            self._refused_at = self._clock()
+            raise
+        self._refused_at = None
+        return token
+
+    def _check(self) -> None:
         if self._refused_at is None:
             return
         remaining = self._hold - (self._clock() - self._refused_at)
@@ -143,12 +154,6 @@ class RefusedCredentials:
                 "the credentials were refused moments ago; not asking again yet",
                 retryAfter=round(remaining, 1),
             )
-        self._refused_at = None
-
-    def refused(self) -> None:
-        self._refused_at = self._clock()
-
-    def accepted(self) -> None:
         self._refused_at = None
 
 

@@ -161,6 +161,16 @@ class ZohoQuery:
         return ProjectTask.from_model(await require_task(info.context, id))
 
 
+def _task_changes(input: CreateProjectTaskInput | UpdateProjectTaskInput) -> TaskChanges:
+    """Validated before any call to Zoho; on update, None leaves a field as it is."""
+    return TaskChanges(
+        name=_task_name(input.name),
+        description=input.description,
+        rate=_rate(input.rate),
+        budget_hours=_budget_hours(input.budget_hours),
+    )
+
+
 @strawberry.type
 class ZohoMutation:
     @strawberry.mutation(description="Add a task to a Zoho project.")
@@ -168,12 +178,7 @@ class ZohoMutation:
         self, info: Info[Context, None], input: CreateProjectTaskInput
     ) -> ProjectTaskPayload | None:
         project_id = project_key(input.project_id)
-        changes = TaskChanges(
-            name=_task_name(input.name),
-            description=input.description,
-            rate=_rate(input.rate),
-            budget_hours=_budget_hours(input.budget_hours),
-        )
+        changes = _task_changes(input)
         context = info.context
         task = await context.adapters.zoho.create_task(project_id, changes)
         _changed_tasks_of(context, project_id)
@@ -185,12 +190,7 @@ class ZohoMutation:
         self, info: Info[Context, None], input: UpdateProjectTaskInput
     ) -> ProjectTaskPayload | None:
         key = task_key(input.id)
-        changes = TaskChanges(
-            name=_task_name(input.name),
-            description=input.description,
-            rate=_rate(input.rate),
-            budget_hours=_budget_hours(input.budget_hours),
-        )
+        changes = _task_changes(input)
         context = info.context
         task = await context.adapters.zoho.update_task(*key, changes)
         _changed_tasks_of(context, key[0])

@@ -75,14 +75,7 @@ class TokenCache:
             return await self._fetch()
 
     async def _fetch(self) -> str:
-        self._refusals.check()
-        try:
-            token = await self._grant_token()
-        except UpstreamAuthError:
-            self._refusals.refused()
-            raise
-        self._refusals.accepted()
-        return token
+        return await self._refusals.guard(self._grant_token)
 
     async def _grant_token(self) -> str:
         self._token = None

@@ -116,14 +116,7 @@ class RefreshingToken:
         return await asyncio.shield(self._inflight)
 
     async def _refresh(self) -> str:
-        self._refusals.check()
-        try:
-            token = await self._grant_token()
-        except UpstreamAuthError:
-            self._refusals.refused()
-            raise
-        self._refusals.accepted()
-        return token
+        return await self._refusals.guard(self._grant_token)
 
     async def _grant_token(self) -> str:
         started = self.clock()
