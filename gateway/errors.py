@@ -4,6 +4,11 @@ Every failure a client can see is one of these, and each carries the
 ``extensions.code`` it is reported under::
 
     GatewayError                      INTERNAL_SERVER_ERROR (base, never raised bare)
+    ├── BadRequest                    BAD_REQUEST            (HTTP 400: not a GraphQL request)
+    │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE      (HTTP 413: body over the limit)
+    │   └── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
+    ├── OperationTooComplex           OPERATION_TOO_COMPLEX  (depth, aliases, tokens, call budget)
+    ├── OperationTimedOut             OPERATION_TIMEOUT      (the operation's time limit)
     ├── BadUserInput                  BAD_USER_INPUT
     ├── NotFound                      NOT_FOUND
     ├── VendorNotConfigured           VENDOR_NOT_CONFIGURED
@@ -38,6 +43,36 @@ class GatewayError(Exception):
     def extensions(self) -> dict[str, Any]:
         # graphql-core copies an original error's ``extensions`` into the response.
         return {"code": self.code, **self.details}
+
+
+class BadRequest(GatewayError):
+    """The HTTP request is not one the gateway will execute; answered before GraphQL."""
+
+    code = "BAD_REQUEST"
+    status: ClassVar[int] = 400
+
+
+class PayloadTooLarge(BadRequest):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class RequestTimeout(BadRequest):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+
+
+class OperationTooComplex(GatewayError):
+    """Refused before execution: no upstream call is made for it."""
+
+    code = "OPERATION_TOO_COMPLEX"
+
+    def __init__(self, message: str, *, limit: str, maximum: int, actual: int) -> None:
+        super().__init__(message, limit=limit, maximum=maximum, actual=actual)
+
+
+class OperationTimedOut(GatewayError):
+    code = "OPERATION_TIMEOUT"
 
 
 class BadUserInput(GatewayError):
