@@ -39,6 +39,7 @@ test: install-test lint typecheck
 
 bench: install-test
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.abuse
 
 clean:
 	rm -rf $(VENV)
