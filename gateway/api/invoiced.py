@@ -199,7 +199,7 @@ class InvoicedQuery:
         after: str | None = None,
         filter: TaskFilter | None = None,
         sort: list[TaskSort] | None = None,
-    ) -> Connection[Task]:
+    ) -> Connection[Task] | None:
         offset, limit = window(first, after)
         criteria = filter or TaskFilter()
         order = tuple((s.field.value, SortDirection(s.order.value)) for s in sort or [])

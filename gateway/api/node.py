@@ -50,7 +50,9 @@ class NodeQuery:
     @strawberry.field(
         description="Fetch many objects by global ID; an id that fails gives null there."
     )
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self, info: Info[Context, None], ids: list[strawberry.ID]
+    ) -> list[Node | None] | None:
         if len(ids) > 100:
             raise BadUserInput("At most 100 ids at a time.", field="ids")
         # graphql-core awaits list items one by one, so a failing id nulls only its

@@ -97,7 +97,7 @@ class Invoice(Node):
     @strawberry.field(
         description="The invoice's line items; a whole page of invoices loads them in one call."
     )
-    async def line_items(self, info: Info[Context, None]) -> list[LineItem]:
+    async def line_items(self, info: Info[Context, None]) -> list[LineItem] | None:
         items = await info.context.loaders.readydesk_line_item.load_many(self.jobs)
         # A uid whose line item was deleted since the invoice was made is skipped.
         return [LineItem.from_model(item) for item in items if item is not None]

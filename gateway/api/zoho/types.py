@@ -104,7 +104,7 @@ class Project(Node):
     @strawberry.field(description="The project's tasks, in the order Zoho lists them.")
     async def tasks(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
-    ) -> Connection[ProjectTask]:
+    ) -> Connection[ProjectTask] | None:
         offset, limit = window(first, after)
         tasks = await project_tasks(info.context, self.zoho_id)
         page = Page(
