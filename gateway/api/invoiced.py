@@ -104,7 +104,7 @@ def _task_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(TYPE_NAME)
+@node_resolver(TYPE_NAME, Vendor.INVOICED)
 async def load_task(context: Context, global_id: GlobalId) -> Task | None:
     task = await context.loaders.invoiced_task.load(_task_key(global_id))
     return Task.from_model(task) if task else None

@@ -133,13 +133,13 @@ def numeric_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(INVOICE)
+@node_resolver(INVOICE, Vendor.READYDESK)
 async def load_invoice(context: Context, global_id: GlobalId) -> Invoice | None:
     invoice = await context.loaders.readydesk_invoice.load(numeric_key(global_id))
     return Invoice.from_model(invoice) if invoice else None
 
 
-@node_resolver(LINE_ITEM)
+@node_resolver(LINE_ITEM, Vendor.READYDESK)
 async def load_line_item(context: Context, global_id: GlobalId) -> LineItem | None:
     item = await context.loaders.readydesk_line_item.load(numeric_key(global_id))
     return LineItem.from_model(item) if item else None

@@ -206,14 +206,14 @@ async def project_tasks(context: Context, project_id: str) -> list[ZohoTask]:
     return tasks
 
 
-@node_resolver(PROJECT)
+@node_resolver(PROJECT, Vendor.ZOHO)
 async def load_project(context: Context, global_id: GlobalId) -> Project | None:
     key = _zoho_number(global_id, global_id.key)
     project = await context.loaders.zoho_project.load(key)
     return Project.from_model(project) if project else None
 
 
-@node_resolver(PROJECT_TASK)
+@node_resolver(PROJECT_TASK, Vendor.ZOHO)
 async def load_task(context: Context, global_id: GlobalId) -> ProjectTask | None:
     project_id, task_id = global_id.parts(2)
     key = (_zoho_number(global_id, project_id), _zoho_number(global_id, task_id))
