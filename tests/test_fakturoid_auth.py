@@ -231,7 +231,7 @@ async def test_rate_limit_is_rate_limited_with_retry_after(monkeypatch: pytest.M
         for _ in range(2):
             assert "errors" not in await h.gateway.execute(QUERY)
         body = await h.gateway.execute(QUERY)
-    assert body["data"] is None
+    assert body["data"] == {"todos": None}
     assert codes(body) == ["RATE_LIMITED"]
     extensions = body["errors"][0]["extensions"]
     assert extensions["vendor"] == "fakturoid"

@@ -154,7 +154,7 @@ async def test_refused_refresh_is_upstream_auth_and_the_server_stays_up(
         others = await gw.execute("{ tasks(first: 1) { nodes { name } } }")
         assert gw.zoho.state.store.tokens == {}
     body = response.json()
-    assert body["data"] is None
+    assert body["data"] == {"projects": None}
     error = body["errors"][0]
     assert error["extensions"] == {"code": "UPSTREAM_AUTH", "vendor": "zoho"}
     assert "Zoho Invoice" in error["message"] and "client secret" in error["message"]

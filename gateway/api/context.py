@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
+from typing import Any, TypeVar, cast
 
 from aiodataloader import DataLoader
 from starlette.requests import Request
@@ -16,6 +19,29 @@ from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
 from gateway.vendors.invoiced import InvoicedTask
 from gateway.vendors.readydesk import ReadyDeskInvoice, ReadyDeskLineItem
 from gateway.vendors.zoho import ZohoProject, ZohoTask
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def each_key(
+    load_one: Callable[[K], Awaitable[V]],
+) -> Callable[[list[K]], Coroutine[Any, Any, list[V]]]:
+    """A batch function for a vendor with no batch read: one concurrent call per key.
+
+    A key whose call fails gets its own exception (aiodataloader rejects just that
+    key's loads), so one failing object nulls only the fields that asked for it.
+    """
+
+    async def load(keys: list[K]) -> list[V]:
+        outcomes = await asyncio.gather(*(load_one(key) for key in keys), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancellation and interpreter exits are not a key's failure
+        # aiodataloader takes an Exception in place of a value, though its hints do not say so.
+        return cast("list[V]", outcomes)
+
+    return load
 
 
 class Loaders:
@@ -30,21 +56,26 @@ class Loaders:
 
     @cached_property
     def invoiced_task(self) -> DataLoader[int, InvoicedTask | None]:
-        return DataLoader(self._adapters.invoiced.get_tasks)
+        return DataLoader(each_key(self._adapters.invoiced.get_task))
 
     @cached_property
     def zoho_project(self) -> DataLoader[str, ZohoProject | None]:
-        return DataLoader(self._adapters.zoho.get_projects)
+        return DataLoader(each_key(self._adapters.zoho.get_project))
 
     @cached_property
     def zoho_project_tasks(self) -> DataLoader[str, list[ZohoTask] | None]:
         """All tasks of a project, keyed by project id: one call per project."""
-        return DataLoader(self._adapters.zoho.get_project_tasks)
+        return DataLoader(each_key(self._adapters.zoho.list_project_tasks))
 
     @cached_property
     def zoho_task(self) -> DataLoader[tuple[str, str], ZohoTask | None]:
         """Keyed by (project id, task id): Zoho addresses tasks inside projects."""
-        return DataLoader(self._adapters.zoho.get_tasks)
+        zoho = self._adapters.zoho
+
+        async def load_one(key: tuple[str, str]) -> ZohoTask | None:
+            return await zoho.get_task(*key)
+
+        return DataLoader(each_key(load_one))
 
     @cached_property
     def readydesk_invoice(self) -> DataLoader[int, ReadyDeskInvoice | None]:
@@ -58,7 +89,12 @@ class Loaders:
     @cached_property
     def fakturoid_todo_page(self) -> DataLoader[tuple[int, datetime | None], TodoPage]:
         """Keyed by (page, since): the same page asked for twice costs one call."""
-        return DataLoader(self._adapters.fakturoid.list_pages)
+        fakturoid = self._adapters.fakturoid
+
+        async def load_one(key: tuple[int, datetime | None]) -> TodoPage:
+            return await fakturoid.list_page(*key)
+
+        return DataLoader(each_key(load_one))
 
     @cached_property
     def fakturoid_todo(self) -> DataLoader[int, FakturoidTodo | None]:

@@ -104,7 +104,7 @@ def _task_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(TYPE_NAME)
+@node_resolver(TYPE_NAME, Vendor.INVOICED)
 async def load_task(context: Context, global_id: GlobalId) -> Task | None:
     task = await context.loaders.invoiced_task.load(_task_key(global_id))
     return Task.from_model(task) if task else None
@@ -199,7 +199,7 @@ class InvoicedQuery:
         after: str | None = None,
         filter: TaskFilter | None = None,
         sort: list[TaskSort] | None = None,
-    ) -> Connection[Task]:
+    ) -> Connection[Task] | None:
         offset, limit = window(first, after)
         criteria = filter or TaskFilter()
         order = tuple((s.field.value, SortDirection(s.order.value)) for s in sort or [])

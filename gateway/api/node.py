@@ -12,29 +12,40 @@ from gateway.api.context import Context
 from gateway.api.relay import Node
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import GlobalId, decode_id
+from gateway.types import Vendor
 
 NodeResolver = Callable[[Context, GlobalId], Awaitable[Any]]
 
 R = TypeVar("R", bound=NodeResolver)
 
-_resolvers: dict[str, NodeResolver] = {}
+_resolvers: dict[str, tuple[Vendor, NodeResolver]] = {}
 
 
-def node_resolver(type_name: str) -> Callable[[R], R]:
-    """Register how a GraphQL type is loaded from its global ID."""
+def node_resolver(type_name: str, vendor: Vendor) -> Callable[[R], R]:
+    """Register how a GraphQL type, which only ``vendor`` has, is loaded from its global ID."""
 
     def register(resolver: R) -> R:
-        _resolvers[type_name] = resolver
+        _resolvers[type_name] = (vendor, resolver)
         return resolver
 
     return register
 
 
-async def load_node(context: Context, raw_id: str) -> Any:
+def node_id(raw_id: str) -> tuple[GlobalId, NodeResolver]:
+    """Decode a global ID that names a type and vendor this gateway serves, or BAD_USER_INPUT."""
     global_id = decode_id(raw_id)
-    resolver = _resolvers.get(global_id.type_name)
-    if resolver is None:
+    registered = _resolvers.get(global_id.type_name)
+    if registered is None:
         raise BadUserInput(f"No type {global_id.type_name!r} can be fetched by id.", field="id")
+    vendor, resolver = registered
+    if global_id.vendor is not vendor:
+        # Otherwise `zoho:Task:788` would load Invoiced task 788.
+        raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
+    return global_id, resolver
+
+
+async def load_node(context: Context, raw_id: str) -> Any:
+    global_id, resolver = node_id(raw_id)
     found = await resolver(context, global_id)
     if found is None:
         raise NotFound(f"No {global_id.type_name} with id {raw_id!r}.", vendor=global_id.vendor)
@@ -50,7 +61,9 @@ class NodeQuery:
     @strawberry.field(
         description="Fetch many objects by global ID; an id that fails gives null there."
     )
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self, info: Info[Context, None], ids: list[strawberry.ID]
+    ) -> list[Node | None] | None:
         if len(ids) > 100:
             raise BadUserInput("At most 100 ids at a time.", field="ids")
         # graphql-core awaits list items one by one, so a failing id nulls only its

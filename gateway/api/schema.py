@@ -3,13 +3,16 @@ Federation v2 subgraph."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLUnionType
 from strawberry.extensions import ParserCache, ValidationCache
-from strawberry.types import ExecutionContext
+from strawberry.federation.schema import FederationAny
+from strawberry.types import ExecutionContext, Info
 
+from gateway.api.entities import resolve_entities
 from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
 from gateway.api.node import NodeQuery
@@ -35,6 +38,22 @@ class GatewaySchema(strawberry.federation.Schema):
         # Expected errors are the client's business and reach it with a code;
         # only unexpected ones are logged, once, by the error formatter.
         del errors, execution_context
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        # Strawberry annotates this method's return type with the _Entity union.
+        return resolve_entities(
+            representations,
+            self._entity_type_names,
+            lambda valid: super(GatewaySchema, self).entities_resolver(info, valid),
+        )
+
+    @cached_property
+    def _entity_type_names(self) -> frozenset[str]:
+        union = self._schema.get_type("_Entity")
+        assert isinstance(union, GraphQLUnionType)
+        return frozenset(member.name for member in union.types)
 
 
 def build_schema() -> GatewaySchema:

@@ -181,7 +181,7 @@ class WorkItemsQuery:
         after: str | None = None,
         filter: WorkItemFilter | None = None,
         sort: WorkItemSort | None = None,
-    ) -> WorkItemConnection:
+    ) -> WorkItemConnection | None:
         limit = DEFAULT_PAGE_SIZE if first is None else first
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.", field="first")

@@ -71,7 +71,7 @@ class FakturoidQuery:
             bool | None,
             strawberry.argument(description="Only completed (true) or only open (false) todos."),
         ] = None,
-    ) -> Connection[Todo]:
+    ) -> Connection[Todo] | None:
         size = _page_size(first)
         since = _since(since)
         start = decode_cursor(after, since).following() if after else Position(1, 0)

@@ -116,7 +116,7 @@ def todo_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(TYPE_NAME)
+@node_resolver(TYPE_NAME, Vendor.FAKTUROID)
 async def load_todo(context: Context, global_id: GlobalId) -> Todo | None:
     todo = await context.loaders.fakturoid_todo.load(todo_key(global_id))
     return Todo.from_model(todo) if todo else None

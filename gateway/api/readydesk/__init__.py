@@ -16,6 +16,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.api.context import Context
+from gateway.api.readydesk._connection import InvoiceConnection, start_count
 from gateway.api.readydesk._types import (
     INVOICE,
     Invoice,
@@ -24,7 +25,7 @@ from gateway.api.readydesk._types import (
     LineItemTimeUnit,
     numeric_key,
 )
-from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
 from gateway.types import SortDirection, Vendor
@@ -32,6 +33,7 @@ from gateway.vendors import readydesk as rd
 
 __all__ = [
     "Invoice",
+    "InvoiceConnection",
     "InvoiceFilter",
     "InvoiceSort",
     "LineItem",
@@ -187,7 +189,7 @@ class ReadyDeskQuery:
         after: str | None = None,
         filter: InvoiceFilter | None = None,
         sort: InvoiceSort | None = None,
-    ) -> Connection[Invoice]:
+    ) -> InvoiceConnection | None:
         offset, limit = window(first, after)
         query = invoice_query(filter or InvoiceFilter(), sort)
         wants_total = any(
@@ -196,10 +198,21 @@ class ReadyDeskQuery:
             if isinstance(field, SelectedField)
         )
         context = info.context
-        page = await context.adapters.readydesk.list_invoices(
-            query, offset=offset, limit=limit, with_total=wants_total
+        adapter = context.adapters.readydesk
+        # A status filter reads every match, so its total comes free; otherwise the
+        # count is a call of its own, started now so it overlaps the page fetch.
+        counting = (
+            start_count(adapter.count_invoices(query))
+            if wants_total and query.status is None
+            else None
         )
+        try:
+            page = await adapter.list_invoices(query, offset=offset, limit=limit)
+        except BaseException:
+            if counting is not None:
+                counting.cancel()
+            raise
         loader = context.loaders.readydesk_invoice
         for item in page.items:
             loader.prime(item.id, item)
-        return connection_from_page(page, Invoice.from_model)
+        return InvoiceConnection.from_page(page, counting)

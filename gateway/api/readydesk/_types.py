@@ -97,7 +97,7 @@ class Invoice(Node):
     @strawberry.field(
         description="The invoice's line items; a whole page of invoices loads them in one call."
     )
-    async def line_items(self, info: Info[Context, None]) -> list[LineItem]:
+    async def line_items(self, info: Info[Context, None]) -> list[LineItem] | None:
         items = await info.context.loaders.readydesk_line_item.load_many(self.jobs)
         # A uid whose line item was deleted since the invoice was made is skipped.
         return [LineItem.from_model(item) for item in items if item is not None]
@@ -133,13 +133,13 @@ def numeric_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(INVOICE)
+@node_resolver(INVOICE, Vendor.READYDESK)
 async def load_invoice(context: Context, global_id: GlobalId) -> Invoice | None:
     invoice = await context.loaders.readydesk_invoice.load(numeric_key(global_id))
     return Invoice.from_model(invoice) if invoice else None
 
 
-@node_resolver(LINE_ITEM)
+@node_resolver(LINE_ITEM, Vendor.READYDESK)
 async def load_line_item(context: Context, global_id: GlobalId) -> LineItem | None:
     item = await context.loaders.readydesk_line_item.load(numeric_key(global_id))
     return LineItem.from_model(item) if item else None

@@ -133,7 +133,7 @@ class ZohoQuery:
         after: str | None = None,
         filter: ProjectFilter | None = None,
         sort: ProjectSort | None = None,
-    ) -> Connection[Project]:
+    ) -> Connection[Project] | None:
         offset, limit = window(first, after)
         criteria = filter or ProjectFilter()
         query = ProjectQuery(

@@ -104,7 +104,7 @@ class Project(Node):
     @strawberry.field(description="The project's tasks, in the order Zoho lists them.")
     async def tasks(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
-    ) -> Connection[ProjectTask]:
+    ) -> Connection[ProjectTask] | None:
         offset, limit = window(first, after)
         tasks = await project_tasks(info.context, self.zoho_id)
         page = Page(
@@ -206,14 +206,14 @@ async def project_tasks(context: Context, project_id: str) -> list[ZohoTask]:
     return tasks
 
 
-@node_resolver(PROJECT)
+@node_resolver(PROJECT, Vendor.ZOHO)
 async def load_project(context: Context, global_id: GlobalId) -> Project | None:
     key = _zoho_number(global_id, global_id.key)
     project = await context.loaders.zoho_project.load(key)
     return Project.from_model(project) if project else None
 
 
-@node_resolver(PROJECT_TASK)
+@node_resolver(PROJECT_TASK, Vendor.ZOHO)
 async def load_task(context: Context, global_id: GlobalId) -> ProjectTask | None:
     project_id, task_id = global_id.parts(2)
     key = (_zoho_number(global_id, project_id), _zoho_number(global_id, task_id))

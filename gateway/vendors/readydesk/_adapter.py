@@ -140,14 +140,17 @@ class ReadyDeskAdapter:
         document = parse_document(await self._call("get_invoices", params))
         return [parse_invoice(r.fields, self.zone) for r in expect_records(document, "invoices")]
 
-    async def _count(self, query: InvoiceQuery) -> int:
+    async def count_invoices(self, query: InvoiceQuery) -> int:
+        """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
         # Only the filters ReadyDesk applies itself: callers handle `status`.
         body = await self._call("get_invoices", {**wire_filters(query), "count_only": "Y"})
         return expect_count(parse_document(body))
 
     async def list_invoices(
-        self, query: InvoiceQuery, *, offset: int, limit: int, with_total: bool = False
+        self, query: InvoiceQuery, *, offset: int, limit: int
     ) -> Page[ReadyDeskInvoice]:
+        """A page of invoices; ``total`` is set only when it came free (a status
+        filter reads every match), else ``count_invoices`` is a separate call."""
         filters = {**wire_filters(query), "order": order_clause(query)}
         if query.status is not None:
             # get_invoices has no status filter: one call fetches everything the
@@ -155,7 +158,7 @@ class ReadyDeskAdapter:
             rows = [i for i in await self._invoice_rows(filters) if i.status is query.status]
             window = rows[offset : offset + limit]
             has_next = offset + limit < len(rows)
-            return Page(window, offset, has_next, len(rows) if with_total else None)
+            return Page(window, offset, has_next, len(rows))
         need = limit + 1  # one row more than asked tells whether a next page exists
         if "*" in filters["cid"]:
             per_page, pages = plan_pages(offset, need)
@@ -168,14 +171,10 @@ class ReadyDeskAdapter:
             # Paging needs a wildcard cid, so one customer's list is read from its start.
             skip = offset
             fetches = [self._invoice_rows({**filters, "count": str(offset + need)})]
-        total: int | None = None
-        if with_total:
-            chunks, total = await asyncio.gather(asyncio.gather(*fetches), self._count(query))
-        else:
-            chunks = await asyncio.gather(*fetches)
+        chunks = await asyncio.gather(*fetches)
         rows = [invoice for chunk in chunks for invoice in chunk]
         window = rows[skip : skip + need]
-        return Page(window[:limit], offset, len(window) > limit, total)
+        return Page(window[:limit], offset, len(window) > limit)
 
     async def get_invoices(self, invoice_ids: list[int]) -> list[ReadyDeskInvoice | None]:
         """Invoices by ID, None where absent: one ID-range call per cluster of IDs."""
