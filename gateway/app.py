@@ -22,6 +22,7 @@ from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error
 from gateway.api.schema import schema
 from gateway.config import Settings
+from gateway.idempotency import Idempotency, MemoryIdempotencyStore
 from gateway.upstream import CallLog, current_call_log
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
@@ -32,6 +33,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.adapters = adapters
         self.accounting_default = settings.gateway.upstream_accounting
+        window = settings.gateway.idempotency_window
+        self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A fresh call log per HTTP request, reset afterwards: with an in-process
@@ -45,7 +48,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         calls = current_call_log.get() or CallLog()
         context = Context(
-            request=request, adapters=self.adapters, loaders=Loaders(self.adapters), calls=calls
+            request=request,
+            adapters=self.adapters,
+            loaders=Loaders(self.adapters),
+            calls=calls,
+            idempotency=self.idempotency,
         )
         request.state.context = context
         return context

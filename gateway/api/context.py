@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from gateway.adapters import Adapters
 from gateway.errors import GatewayError
+from gateway.idempotency import Idempotency
 from gateway.upstream import CallLog
 from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
 from gateway.vendors.invoiced import InvoicedTask
@@ -110,6 +111,8 @@ class Context:
     adapters: Adapters
     loaders: Loaders
     calls: CallLog
+    # Process-wide: a retried write may arrive in any later request.
+    idempotency: Idempotency
     partial_errors: list[tuple[GatewayError, list[str | int]]] = field(default_factory=list)
 
     def report(self, error: GatewayError, path: list[str | int]) -> None:

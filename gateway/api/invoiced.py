@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,6 +14,7 @@ from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item
 from gateway.errors import BadUserInput, NotFound
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import SortDirection, Vendor
 from gateway.vendors.invoiced import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
@@ -159,8 +161,7 @@ class CreateTaskInput:
     user_id: int | None = None
     idempotency_key: str | None = strawberry.field(
         default=None,
-        description="Sent as Invoiced's Idempotency-Key (6-64 characters): a retried "
-        "create with the same key returns the first result instead of a duplicate.",
+        description=KEY_DESCRIPTION + " Also sent to Invoiced as its Idempotency-Key.",
     )
 
 
@@ -218,16 +219,18 @@ class InvoicedQuery:
         return connection_from_page(page, Task.from_model)
 
 
+async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
+    task = await context.adapters.invoiced.update_task(task_id, TaskChanges(complete=complete))
+    context.loaders.invoiced_task.clear(task_id).prime(task_id, task)
+    return task
+
+
 @strawberry.type
 class InvoicedMutation:
     @strawberry.mutation(description="Create an Invoiced task.")
     async def create_task(
         self, info: Info[Context, None], input: CreateTaskInput
     ) -> TaskPayload | None:
-        if input.idempotency_key is not None and not 6 <= len(input.idempotency_key) <= 64:
-            raise BadUserInput(
-                "`idempotencyKey` must be 6 to 64 characters.", field="idempotencyKey"
-            )
         changes = TaskChanges(
             name=_name(input.name),
             action=input.action.value,
@@ -235,8 +238,17 @@ class InvoicedMutation:
             customer_id=input.customer_id,
             user_id=input.user_id,
         )
-        adapter = info.context.adapters.invoiced
-        task = await adapter.create_task(changes, idempotency_key=input.idempotency_key)
+        context = info.context
+        key = input.idempotency_key
+
+        async def create(attempt: Attempt) -> InvoicedTask:
+            # A retry after an ambiguous failure just posts again: Invoiced answers
+            # the same Idempotency-Key with the task the first attempt created.
+            task = await context.adapters.invoiced.create_task(changes, idempotency_key=key)
+            context.loaders.invoiced_task.prime(task.id, task)
+            return task
+
+        task = await context.idempotency.run("createTask", key, fingerprint(changes), create)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Change an Invoiced task.")
@@ -257,13 +269,40 @@ class InvoicedMutation:
 
     @strawberry.mutation(description="Flip an Invoiced task between complete and open.")
     async def toggle_task_completion(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
+    ) -> TaskPayload | None:
+        context = info.context
+        task_id = _task_key(expect_id(id, Vendor.INVOICED, TYPE_NAME))
+
+        async def toggle(attempt: Attempt) -> InvoicedTask:
+            # The state aimed for is recorded before writing, so a retry of an attempt
+            # that may have landed sets that state again instead of flipping back.
+            target = attempt.intent
+            if not isinstance(target, bool):
+                target = not (await _require_task(context, id)).complete
+                await attempt.intend(target)
+            return await _set_completion(context, task_id, target)
+
+        run = context.idempotency.run
+        task = await run("toggleTaskCompletion", idempotency_key, fingerprint(task_id), toggle)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(
+        description="Mark an Invoiced task complete (true) or open (false); a task already "
+        "in that state is returned without a write, so retrying is always safe."
+    )
+    async def set_task_completed(
+        self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TaskPayload | None:
         current = await _require_task(info.context, id)
-        task = await info.context.adapters.invoiced.update_task(
-            current.id, TaskChanges(complete=not current.complete)
-        )
-        info.context.loaders.invoiced_task.clear(current.id).prime(current.id, task)
+        if current.complete is completed:
+            return TaskPayload(task=Task.from_model(current))
+        task = await _set_completion(info.context, current.id, completed)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Delete an Invoiced task.")

@@ -159,9 +159,12 @@ class InvoicedAdapter:
         await self.upstream.aclose()
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        response = await self.upstream.send(method, url, **kwargs)
-        if method != "GET":
-            self._snapshots.clear()  # a write may change what the work list shows
+        try:
+            response = await self.upstream.send(method, url, **kwargs)
+        finally:
+            if method != "GET":
+                # A write, even one that timed out, may change what the work list shows.
+                self._snapshots.clear()
         if response.status_code >= 400:
             self._raise(response)
         return response

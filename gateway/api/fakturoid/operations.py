@@ -1,4 +1,4 @@
-"""Fakturoid todos in the graph: the `todos` and `todo` queries and the toggle mutation."""
+"""Fakturoid todos in the graph: the `todos` and `todo` queries and the completion mutations."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, PageInfo
 from gateway.errors import BadUserInput, NotFound
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
 from gateway.types import Vendor
 from gateway.vendors.fakturoid import FakturoidTodo, Position, read_window
@@ -115,22 +116,80 @@ class FakturoidQuery:
         return Todo.from_model(todo)
 
 
+async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
+    todo = await context.loaders.fakturoid_todo.load(todo_id)
+    if todo is None:
+        raise NotFound(
+            f"No Todo with id {raw_id!r} among the {SCAN_LIMIT:,} newest todos.",
+            vendor=Vendor.FAKTUROID,
+        )
+    return todo
+
+
+async def _toggle(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
+    try:
+        todo = await context.adapters.fakturoid.toggle_completion(todo_id)
+    except NotFound as exc:
+        raise NotFound(f"No Todo with id {raw_id!r}.", vendor=Vendor.FAKTUROID) from exc
+    loaders = context.loaders
+    loaders.fakturoid_todo.clear(todo_id).prime(todo_id, todo)
+    # Cached pages still hold the todo's old state.
+    loaders.fakturoid_todo_page.clear_all()
+    return todo
+
+
+async def _set_completed(
+    context: Context, raw_id: str, todo_id: int, completed: bool
+) -> FakturoidTodo:
+    # Fakturoid can only toggle, so the state is read first and toggled only if needed.
+    current = await _read_todo(context, raw_id, todo_id)
+    if current.completed is completed:
+        return current
+    return await _toggle(context, raw_id, todo_id)
+
+
 @strawberry.type
 class FakturoidMutation:
     @strawberry.mutation(
         description="Complete an open Fakturoid todo or reopen a completed one, and return "
-        "it; the only change Fakturoid allows on todos. An unknown id gives NOT_FOUND."
+        "it; the only change Fakturoid allows on todos. An unknown id gives NOT_FOUND. "
+        "With an idempotency key the todo is read first (as `todo` reads it), so the "
+        "state aimed for is known and a retry never flips it back."
     )
     async def toggle_todo_completion(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
     ) -> TodoPayload | None:
-        key = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
-        try:
-            todo = await info.context.adapters.fakturoid.toggle_completion(key)
-        except NotFound as exc:
-            raise NotFound(f"No Todo with id {id!r}.", vendor=Vendor.FAKTUROID) from exc
-        loaders = info.context.loaders
-        loaders.fakturoid_todo.clear(key).prime(key, todo)
-        # Cached pages still hold the todo's old state.
-        loaders.fakturoid_todo_page.clear_all()
+        context = info.context
+        todo_id = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
+
+        async def toggle(attempt: Attempt) -> FakturoidTodo:
+            if not attempt.keyed:
+                return await _toggle(context, id, todo_id)
+            target = attempt.intent
+            if isinstance(target, bool):
+                # An earlier attempt may have toggled already: set what it aimed for.
+                return await _set_completed(context, id, todo_id, target)
+            current = await _read_todo(context, id, todo_id)
+            await attempt.intend(not current.completed)
+            return await _toggle(context, id, todo_id)
+
+        run = context.idempotency.run
+        todo = await run("toggleTodoCompletion", idempotency_key, fingerprint(todo_id), toggle)
+        return TodoPayload(todo=Todo.from_model(todo))
+
+    @strawberry.mutation(
+        description="Complete (true) or reopen (false) a Fakturoid todo. Fakturoid can only "
+        "toggle, so the todo is read first (as `todo` reads it) and toggled only when it "
+        "is in the other state: retrying is always safe."
+    )
+    async def set_todo_completed(
+        self, info: Info[Context, None], id: strawberry.ID, completed: bool
+    ) -> TodoPayload | None:
+        todo_id = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
+        todo = await _set_completed(info.context, id, todo_id, completed)
         return TodoPayload(todo=Todo.from_model(todo))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import math
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -24,8 +25,16 @@ from gateway.api.zoho.types import (
     require_task,
     task_key,
 )
-from gateway.errors import BadUserInput
-from gateway.vendors.zoho import TASK_NAME_MAX, ProjectQuery, TaskChanges, ZohoProject
+from gateway.errors import BadUserInput, NotFound
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.types import Vendor
+from gateway.vendors.zoho import (
+    TASK_NAME_MAX,
+    ProjectQuery,
+    TaskChanges,
+    ZohoProject,
+    ZohoTask,
+)
 
 
 @strawberry.enum
@@ -58,6 +67,7 @@ class CreateProjectTaskInput:
     description: str | None = None
     rate: Decimal | None = strawberry.field(default=None, description="Hourly rate.")
     budget_hours: float | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="Fields left out or null stay as they are.")
@@ -180,9 +190,20 @@ class ZohoMutation:
         project_id = project_key(input.project_id)
         changes = _task_changes(input)
         context = info.context
-        task = await context.adapters.zoho.create_task(project_id, changes)
-        _changed_tasks_of(context, project_id)
-        context.loaders.zoho_task.prime((task.project_id, task.id), task)
+
+        async def create(attempt: Attempt) -> ZohoTask:
+            if attempt.keyed:
+                written = await _task_written_earlier(context, input.project_id, changes, attempt)
+                if written is not None:
+                    return written
+            task = await context.adapters.zoho.create_task(project_id, changes)
+            _changed_tasks_of(context, project_id)
+            context.loaders.zoho_task.prime((task.project_id, task.id), task)
+            return task
+
+        run = context.idempotency.run
+        key = input.idempotency_key
+        task = await run("createProjectTask", key, fingerprint(project_id, changes), create)
         return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
 
     @strawberry.mutation(description="Change a Zoho project task.")
@@ -217,12 +238,52 @@ class ZohoMutation:
 
     @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
     async def toggle_project_active(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
     ) -> ProjectPayload | None:
-        current = await require_project(info.context, id)
-        adapter = info.context.adapters.zoho
-        project = await adapter.set_project_active(current.id, current.status != "active")
-        return _project_payload(info.context, project)
+        context = info.context
+        project_id = project_key(id)
+
+        async def toggle(attempt: Attempt) -> ZohoProject:
+            # The state aimed for is recorded before writing, so a retry of an attempt
+            # that may have landed sets that state again instead of flipping back.
+            target = attempt.intent
+            if not isinstance(target, bool):
+                target = (await require_project(context, id)).status != "active"
+                await attempt.intend(target)
+            return await context.adapters.zoho.set_project_active(project_id, target)
+
+        run = context.idempotency.run
+        project = await run("toggleProjectActive", idempotency_key, fingerprint(project_id), toggle)
+        return _project_payload(context, project)
+
+
+async def _task_written_earlier(
+    context: Context, raw_project_id: str, changes: TaskChanges, attempt: Attempt
+) -> ZohoTask | None:
+    """The task an earlier attempt under the same key may have created, if any.
+
+    Zoho has no idempotency keys. So before creating, an attempt records the ids of
+    the project's tasks that already bear the new task's name; a retry after an
+    ambiguous failure looks for a task of that name that is not among them.
+    """
+    tasks = await context.loaders.zoho_project_tasks.load(project_key(raw_project_id))
+    if tasks is None:
+        raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=Vendor.ZOHO)
+    namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
+    earlier = attempt.intent
+    if isinstance(earlier, frozenset):
+        written = sorted(namesakes - earlier, key=lambda task_id: (len(task_id), task_id))
+        if written:
+            by_id = {task.id: task for task in tasks}
+            return by_id[written[0]]
+    else:
+        await attempt.intend(namesakes)
+    return None
 
 
 def _changed_tasks_of(context: Context, project_id: str) -> None:

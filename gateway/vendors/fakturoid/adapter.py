@@ -113,8 +113,10 @@ class FakturoidAdapter:
     async def toggle_completion(self, todo_id: int) -> FakturoidTodo:
         """Complete an open todo or reopen a completed one; NotFound for an unknown id."""
         path = f"{self._account}/todos/{todo_id}/toggle_completion.json"
-        response = await self._call("POST", path)
-        self._snapshots.clear()
+        try:
+            response = await self._call("POST", path)
+        finally:
+            self._snapshots.clear()  # even a toggle that timed out may have landed
         raise_for_fakturoid(response)
         return self._parser.todo(json_body(VENDOR, response))
 

@@ -118,14 +118,17 @@ class ZohoAdapter:
 
     async def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> dict[str, Any]:
         token = await self.auth.token()
-        response = await self._send(method, path, token, **kwargs)
-        if response.status_code == 401 and envelope_code(response) == CODE_NOT_AUTHORIZED:
-            renewed = await self.auth.renew(token)
-            if renewed is not None:
-                response = await self._send(method, path, renewed, **kwargs)
-        if method != "GET":
-            # A write may change tasks: the next workItems page must read them again.
-            self._snapshots.clear()
+        try:
+            response = await self._send(method, path, token, **kwargs)
+            if response.status_code == 401 and envelope_code(response) == CODE_NOT_AUTHORIZED:
+                renewed = await self.auth.renew(token)
+                if renewed is not None:
+                    response = await self._send(method, path, renewed, **kwargs)
+        finally:
+            if method != "GET":
+                # A write, even one that timed out, may change tasks: the next
+                # workItems page must read them again.
+                self._snapshots.clear()
         return checked(response, what=what)
 
     def project_url(self, project_id: str) -> str:
