@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
+from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
@@ -38,7 +39,11 @@ class GatewaySchema(strawberry.federation.Schema):
 
 
 def build_schema() -> GatewaySchema:
-    extensions: list[Any] = [lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)]
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        *limit_extensions(),
+    ]
     return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
