@@ -24,6 +24,9 @@ field                           upstream calls
 ``invoice``, by-id references
 every mutation                  2 (the current object is read, then written)
 ==============================  =============================================================
+
+Zoho and Fakturoid use OAuth, so an operation that reaches either may first
+fetch a token: one more call per such vendor (``TOKEN_VENDORS``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.api.relay import MAX_PAGE_SIZE
 from gateway.api.work import WORK_VENDORS
+from gateway.types import Vendor
 from gateway.vendors.fakturoid import MAX_SCAN_PAGES, PAGE_SIZE
 from gateway.work import MAX_BATCHES_PER_SOURCE
 
@@ -133,6 +137,22 @@ COSTS: dict[tuple[str, str], CostRule] = {
     ("ProjectTask", "project"): _fixed(1),
 }
 
+# Which OAuth vendors a field may reach (a token fetch each); any id may name either.
+_ANY_OAUTH = frozenset({Vendor.ZOHO, Vendor.FAKTUROID})
+TOKEN_VENDORS: dict[tuple[str, str], frozenset[Vendor]] = {
+    ("Query", "projects"): frozenset({Vendor.ZOHO}),
+    ("Query", "project"): frozenset({Vendor.ZOHO}),
+    ("Query", "projectTask"): frozenset({Vendor.ZOHO}),
+    ("Project", "tasks"): frozenset({Vendor.ZOHO}),
+    ("ProjectTask", "project"): frozenset({Vendor.ZOHO}),
+    ("Query", "todos"): frozenset({Vendor.FAKTUROID}),
+    ("Query", "todo"): frozenset({Vendor.FAKTUROID}),
+    ("Query", "workItems"): _ANY_OAUTH,
+    ("Query", "node"): _ANY_OAUTH,
+    ("Query", "nodes"): _ANY_OAUTH,
+    ("Query", "_entities"): _ANY_OAUTH,
+}
+
 # Fields of a connection that hold its items, and of an edge that holds one.
 _ITEM_FIELDS = {"nodes", "edges"}
 
@@ -143,6 +163,7 @@ class _Estimator:
     ) -> None:
         self.schema = schema
         self.variables = variables
+        self.token_vendors: set[Vendor] = set()
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -187,6 +208,7 @@ class _Estimator:
         if rule is None:
             return self.selection_set(node.selection_set, child_type, fan)
         cost = rule(self.arguments(definition, node))
+        self.token_vendors |= TOKEN_VENDORS.get((parent.name, name), frozenset())
         if cost.per_page:
             return fan.pages * cost.calls + self.selection_set(node.selection_set, child_type, fan)
         own = fan.objects * cost.calls
@@ -225,8 +247,10 @@ def estimate_upstream_calls(
     if not isinstance(coerced, VariableValues):
         return 0  # execution stops at these variable errors, before any resolver runs
     estimator = _Estimator(schema, document, coerced)
+    calls = estimator.selection_set(operation.selection_set, root, Fan(1, 1))
     if operation.operation.value == "mutation":
+        # Mutations are not in the table: every one may read, then write, and any
+        # vendor's mutation may need a token first.
         fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
-        nested = estimator.selection_set(operation.selection_set, root, Fan(1, 1))
-        return MUTATION_CALLS * len(fields) + nested
-    return estimator.selection_set(operation.selection_set, root, Fan(1, 1))
+        return calls + MUTATION_CALLS * len(fields) + len(_ANY_OAUTH)
+    return calls + len(estimator.token_vendors)
