@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,13 +23,22 @@ from strawberry.types import ExecutionResult
 
 from gateway.adapters import Adapters, Transports
 from gateway.api.context import Context, Loaders
-from gateway.api.errors import format_error
+from gateway.api.errors import format_error, request_error_body
+from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema
 from gateway.config import Settings
+from gateway.errors import BadRequest, OperationTimedOut
+from gateway.http_guard import HttpGuard
 from gateway.idempotency import Idempotency, MemoryIdempotencyStore
 from gateway.upstream import CallLog, current_call_log
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
+
+logger = logging.getLogger("gateway.app")
+
+
+class ClientDisconnected(Exception):
+    """The client went away mid-operation: its resolvers were cancelled, nobody to answer."""
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -35,15 +48,84 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.accounting_default = settings.gateway.upstream_accounting
         window = settings.gateway.idempotency_window
         self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
+        self.limits = OperationLimits.from_settings(settings.gateway)
+        self.operation_timeout = settings.gateway.operation_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
         # A fresh call log per HTTP request, reset afterwards: with an in-process
         # transport the app runs inside the caller's task and must not leak it.
         token = current_call_log.set(CallLog())
+        limits_token = current_limits.set(self.limits)
         try:
-            await super().__call__(scope, receive, send)
+            try:
+                response = await self.run(Request(scope=scope, receive=receive))
+            except HTTPException as exc:
+                # Strawberry's own refusals (content type, GET mutation, ...) as GraphQL errors.
+                response = self._refusal(BadRequest(exc.reason), exc.status_code)
+            except BadRequest as exc:
+                response = self._refusal(exc, exc.status)
+            except ClientDisconnected:
+                return
+            await response(scope, receive, send)
         finally:
+            current_limits.reset(limits_token)
             current_call_log.reset(token)
+
+    @staticmethod
+    def _refusal(error: BadRequest, status: int) -> Response:
+        return JSONResponse(request_error_body(error), status_code=status)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
+        # error, where the standard library would raise RecursionError (a 500).
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest("The request body is not valid JSON in UTF-8.") from exc
+        if not isinstance(value, dict):
+            raise BadRequest("The request body (and `variables`) must be a JSON object.")
+        return value
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
+        """Run the operation under its time limit, and cancel it if the client leaves."""
+        work = asyncio.ensure_future(
+            super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        )
+        gone = asyncio.ensure_future(_disconnect(request))
+        try:
+            done, _ = await asyncio.wait(
+                {work, gone}, timeout=self.operation_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            gone.cancel()
+            if not work.done():
+                work.cancel()
+                with suppress(asyncio.CancelledError):
+                    await work
+        if work in done:
+            return work.result()
+        if gone in done:
+            logger.info("The client disconnected; its operation was cancelled.")
+            raise ClientDisconnected
+        refusal = OperationTimedOut(
+            f"The operation did not finish within {self.operation_timeout:g} seconds."
+        )
+        return ExecutionResult(
+            data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+        )
 
     async def get_context(self, request: Any, response: Any) -> Context:
         calls = current_call_log.get() or CallLog()
@@ -86,6 +168,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _disconnect(request: Request) -> None:
+    """Returns when the client disconnects (the body has been read by then)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def accounting_report(log: CallLog) -> dict[str, Any]:
@@ -137,6 +225,13 @@ def create_app(
             *(extra_routes or []),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                HttpGuard,
+                max_body_bytes=settings.gateway.max_body_bytes,
+                body_timeout=settings.gateway.body_timeout,
+            )
+        ],
     )
     app.state.adapters = adapters
     return app

@@ -8,9 +8,9 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-import uvicorn
 from pydantic import ValidationError
 
+from gateway import server
 from gateway.config import Settings
 
 
@@ -32,7 +32,8 @@ def serve(_: argparse.Namespace) -> None:
 
     settings = _settings()
     app = create_app(settings)
-    uvicorn.run(app, host=settings.gateway.host, port=settings.gateway.port, log_level="info")
+    gateway = settings.gateway
+    server.run(app, host=gateway.host, port=gateway.port, header_timeout=gateway.header_timeout)
 
 
 def demo(_: argparse.Namespace) -> None:
@@ -46,7 +47,7 @@ def demo(_: argparse.Namespace) -> None:
     app = create_app(settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
-    uvicorn.run(app, host=base.host, port=base.port, log_level="info")
+    server.run(app, host=base.host, port=base.port, header_timeout=base.header_timeout)
 
 
 def sandbox(args: argparse.Namespace) -> None:
@@ -60,7 +61,8 @@ def sandbox(args: argparse.Namespace) -> None:
     for name, value in sandbox_env(base_url).items():
         if name.endswith("_URL"):
             print(f"sandbox: {value}")
-    uvicorn.run(create_sandbox_app(), host=args.host, port=args.port, log_level="info")
+    header_timeout = _settings().gateway.header_timeout
+    server.run(create_sandbox_app(), host=args.host, port=args.port, header_timeout=header_timeout)
 
 
 def export_schema(_: argparse.Namespace) -> None:

@@ -99,7 +99,7 @@ class GatewaySettings(BaseSettings):
     max_depth: int = Field(default=8, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=1)
-    max_upstream_calls: int = Field(default=50, ge=1)
+    max_upstream_calls: int = Field(default=60, ge=1)
     operation_timeout: float = Field(default=30.0, gt=0)
 
     # HTTP hygiene.

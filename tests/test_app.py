@@ -42,13 +42,17 @@ async def test_graphiql_page_is_served_to_browsers(gateway: Gateway) -> None:
 
 
 async def test_get_allows_queries_but_not_mutations(gateway: Gateway) -> None:
+    # A GET carries no Content-Type, so CSRF prevention wants the preflight header.
+    preflight = {"Apollo-Require-Preflight": "true"}
     query = await gateway.client.get(
-        "/graphql", params={"query": "{ tasks(first: 1) { totalCount } }"}
+        "/graphql", params={"query": "{ tasks(first: 1) { totalCount } }"}, headers=preflight
     )
     assert query.status_code == 200 and query.json()["data"]["tasks"]["totalCount"] == 36
     task_id = encode_id(Vendor.INVOICED, "Task", 700)
     mutation = await gateway.client.get(
-        "/graphql", params={"query": f'mutation {{ deleteTask(id: "{task_id}") {{ deletedId }} }}'}
+        "/graphql",
+        params={"query": f'mutation {{ deleteTask(id: "{task_id}") {{ deletedId }} }}'},
+        headers=preflight,
     )
     assert mutation.status_code == 400
     assert "not allowed" in mutation.text.lower()

@@ -1,22 +1,56 @@
 """The one place where errors become GraphQL responses.
 
 Gateway errors keep their message and ``extensions`` (``code`` and details);
+strawberry's depth, alias and token limiters become ``OPERATION_TOO_COMPLEX``;
 errors that never reached a resolver get the standard GraphQL codes; anything
-else is logged with its traceback and masked.
+else is logged with its traceback and masked. Requests refused before GraphQL
+(``BadRequest``) get a body of the same shape from :func:`request_error_body`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
 
-from gateway.errors import GatewayError
+from gateway.errors import BadRequest, GatewayError, OperationTooComplex
 
 logger = logging.getLogger("gateway.errors")
 
 MASKED_MESSAGE = "Unexpected error."
+
+
+# Strawberry's limiters report plain GraphQL errors; their messages are the only
+# trace of which limit was hit. The depth and token checks stop one past the
+# limit, so for them ``actual`` is that lower bound.
+_LIMITER_MESSAGES = (
+    ("depth", re.compile(r"exceeds maximum operation depth of (?P<maximum>\d+)$")),
+    ("aliases", re.compile(r"^(?P<actual>\d+) aliases found\. Allowed: (?P<maximum>\d+)$")),
+    ("tokens", re.compile(r"Document contains more than (?P<maximum>\d+) tokens\.")),
+)
+
+
+def _limiter_refusal(error: GraphQLError) -> OperationTooComplex | None:
+    for limit, pattern in _LIMITER_MESSAGES:
+        match = pattern.search(error.message)
+        if match is None:
+            continue
+        maximum = int(match["maximum"])
+        actual = int(match["actual"]) if "actual" in pattern.groupindex else maximum + 1
+        return OperationTooComplex(
+            f"The operation exceeds the {limit} limit of {maximum}.",
+            limit=limit,
+            maximum=maximum,
+            actual=actual,
+        )
+    return None
+
+
+def request_error_body(error: BadRequest) -> dict[str, Any]:
+    """The response body for a request refused before it reached GraphQL."""
+    return {"errors": [{"message": error.message, "extensions": error.extensions}]}
 
 
 def _request_error_code(error: GraphQLError) -> str:
@@ -35,6 +69,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["extensions"] = {**original.extensions}
         return dict(formatted)
     if original is None or isinstance(original, GraphQLError):
+        refusal = _limiter_refusal(error)
+        if refusal is not None:
+            return {"message": refusal.message, "extensions": refusal.extensions}
         # Parse, validation and variable-coercion failures: the request itself is wrong.
         formatted = error.formatted
         extensions = dict(formatted.get("extensions") or {})

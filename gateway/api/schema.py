@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext, Info
 from gateway.api.entities import resolve_entities
 from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
+from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
@@ -57,7 +58,11 @@ class GatewaySchema(strawberry.federation.Schema):
 
 
 def build_schema() -> GatewaySchema:
-    extensions: list[Any] = [lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)]
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        *limit_extensions(),
+    ]
     return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 

@@ -1,0 +1,138 @@
+"""The uvicorn server that `serve`, `demo` and `sandbox` all run.
+
+Two things uvicorn does not do on its own:
+
+- a time limit on reading a request's headers: uvicorn's keep-alive timer only
+  runs between requests, so a client that opens a connection and trickles a
+  header line now and then (slowloris) would hold it for ever. The protocol
+  below arms a timer when a connection opens and when each new request starts,
+  and drops the connection if the headers are not complete in time;
+- an access log without secrets: some vendors take keys in the query string
+  (ReadyDesk's ``?key=``, and the demo gateway calls its sandboxes on its own
+  port), so the values of sensitive query parameters are redacted in every
+  ``uvicorn.access`` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import re
+from typing import Any
+
+import h11
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+SENSITIVE_PARAMETERS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "token",
+        "access_token",
+        "refresh_token",
+        "secret",
+        "client_secret",
+        "password",
+        "code",
+        "authtoken",
+        "signature",
+    }
+)
+REDACTED = "REDACTED"
+
+_PARAMETER = re.compile(r"(?P<name>[^&=]*)=(?P<value>[^&]*)")
+
+
+def redact_query(path: str) -> str:
+    """``path?query`` with the values of sensitive parameters replaced."""
+    base, mark, query = path.partition("?")
+    if not mark:
+        return path
+
+    def redact(match: re.Match[str]) -> str:
+        name = match["name"]
+        # Names may arrive percent-encoded or with a `[]` suffix; compare the bare word.
+        bare = re.sub(r"%[0-9A-Fa-f]{2}|\[\]", "", name).lower()
+        return f"{name}={REDACTED}" if bare in SENSITIVE_PARAMETERS else match.group(0)
+
+    return f"{base}?{_PARAMETER.sub(redact, query)}"
+
+
+class RedactQuerySecrets(logging.Filter):
+    """Rewrites uvicorn access records: ``(client, method, path, version, status)``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_query(args[2]), *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging setup with the redacting filter on the access logger itself,
+    so every handler (and caplog) sees only redacted records."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_query_secrets"] = {
+        "()": f"{__name__}.RedactQuerySecrets"
+    }
+    config["loggers"]["uvicorn.access"]["filters"] = ["redact_query_secrets"]
+    return config
+
+
+def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, dropping connections whose headers are too slow."""
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_header_timer()
+
+        def data_received(self, data: bytes) -> None:
+            if self._header_timer is None and self.conn.their_state is h11.IDLE:
+                self._arm_header_timer()  # the first bytes of a further request
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm_header_timer()  # the request line and headers are in
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_timer()
+            super().connection_lost(exc)
+
+        def _arm_header_timer(self) -> None:
+            self._disarm_header_timer()
+            self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _disarm_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.logger.info("Closing a connection whose request headers were too slow.")
+                self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
+def server_config(app: ASGIApp, *, host: str, port: int, header_timeout: float) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=header_timeout_protocol(header_timeout),
+        log_config=log_config(),
+        log_level="info",
+    )
+
+
+def run(app: ASGIApp, *, host: str, port: int, header_timeout: float) -> None:
+    uvicorn.Server(server_config(app, host=host, port=port, header_timeout=header_timeout)).run()
