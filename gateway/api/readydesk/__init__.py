@@ -88,8 +88,9 @@ class InvoiceFilter:
     )
     status: InvoiceStatus | None = strawberry.field(
         default=None,
-        description="ReadyDesk cannot filter by status, so the gateway does: the invoices "
-        "matching the other filters are read in one call and filtered here.",
+        description="ReadyDesk cannot filter by status, so the gateway does: it reads "
+        "the matching invoices page by page only until this page is full (all of them "
+        "when `totalCount` is selected).",
     )
 
 

@@ -207,17 +207,6 @@ def expect_records(document: Document, root: str) -> list[Record]:
     return document.items
 
 
-def expect_count(document: Document) -> int:
-    if isinstance(document, Records) or document.name != "count":
-        if isinstance(document, Single):
-            raise error_from_wrapper(document)
-        raise _bad("expected a count")
-    text = document.value.strip()
-    if not text.isascii() or not text.isdigit():
-        raise _bad("the count was not a number")
-    return int(text)
-
-
 _AUTH = re.compile(
     r"\bkey\b|\bIP\b|not authori[sz]ed|unauthori[sz]ed|access denied|permission", re.IGNORECASE
 )
