@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from gateway.config import ReadyDeskSettings
-from gateway.errors import UpstreamRejected, UpstreamUnavailable
+from gateway.errors import UpstreamMisconfigured, UpstreamRejected
 from gateway.types import Page, Vendor
 from gateway.upstream import Upstream, create_client, raise_for_status
 from gateway.vendors.readydesk._count import read_count
@@ -140,7 +140,9 @@ class ReadyDeskAdapter:
         status = response.status_code
         if status == 404:
             # The page itself is missing: READYDESK_API_URL points at the wrong place.
-            raise UpstreamUnavailable(VENDOR, "the API page was not found", status=status)
+            raise UpstreamMisconfigured(
+                VENDOR, "the API page was not found; check READYDESK_API_URL", status=status
+            )
         if status >= 300:
             raise_for_status(VENDOR, response)
             raise UpstreamRejected(VENDOR, "the request was redirected", status=status)
