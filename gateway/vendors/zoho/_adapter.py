@@ -192,6 +192,8 @@ class ZohoAdapter:
         return list(await asyncio.gather(*(self.get_project(pid) for pid in project_ids)))
 
     async def set_project_active(self, project_id: str, active: bool) -> ZohoProject:
+        # [guess] POST /projects/{id}/active|inactive, as Zoho's other "mark as"
+        # endpoints are spelled; the Invoice docs do not show them.
         action = "active" if active else "inactive"
         await self._call("POST", f"projects/{project_id}/{action}", what="project")
         # The status call answers with a message only; the project is read back so

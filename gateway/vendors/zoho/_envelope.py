@@ -105,7 +105,7 @@ def _raise_for_code(code: int, status: int, response: httpx.Response, *, what: s
             VENDOR, f"the access token was refused (code {code})", status=status
         )
     if status == 403:
-        # Zoho's answer to a user outside the organization in the header.
+        # Zoho's answer to a user outside the organization in the header. [guess]
         raise UpstreamAuthError(
             VENDOR, f"access to the organization was refused (code {code})", status=status
         )

@@ -179,7 +179,9 @@ def _blank_to_none(value: Any) -> str | None:
     return text if text else None
 
 
-# Optional project fields and the wire keys they are read from.
+# Optional project fields and the wire keys they are read from. [guess:
+# budget_type and un_billed_hours, named after the task fields; the project
+# docs name the others]
 _PROJECT_KEYS = {
     "code": "project_code",
     "customer_id": "customer_id",
@@ -249,8 +251,8 @@ def parse_task(data: Any, url: str) -> ZohoTask:
         rate=parse_amount(data.get("rate")),
         budget_hours=parse_hours(data.get("budget_hours")),
         billed_hours=parse_hours(data.get("billed_hours")),
-        # The list and add responses call the logged total `log_time`; the task rows
-        # inside a project's details call it `total_hours`.
+        # The list and add responses call the logged total `log_time` [doc]; the
+        # task rows inside a project's details call it `total_hours` [guess].
         logged_hours=parse_hours(data.get("log_time", data.get("total_hours"))),
         unbilled_hours=parse_hours(data.get("un_billed_hours")),
         status=_blank_to_none(data.get("status")),
