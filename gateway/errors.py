@@ -15,6 +15,7 @@ Every failure a client can see is one of these, and each carries the
     └── UpstreamError                 UPSTREAM_ERROR
         ├── UpstreamAuthError         UPSTREAM_AUTH          (401/403, token refresh refused)
         ├── UpstreamRejected          UPSTREAM_REJECTED      (vendor refused input we let through)
+        ├── UpstreamMisconfigured     UPSTREAM_MISCONFIGURED (our vendor settings are wrong)
         ├── RateLimited               RATE_LIMITED           (429; retryAfter seconds when known)
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE   (5xx, timeout, connection refused)
         └── UpstreamBadResponse       UPSTREAM_BAD_RESPONSE  (a body we cannot parse)
@@ -114,6 +115,14 @@ class UpstreamAuthError(UpstreamError):
 
 class UpstreamRejected(UpstreamError):
     code = "UPSTREAM_REJECTED"
+
+
+class UpstreamMisconfigured(UpstreamError):
+    """The vendor says the gateway's own settings are wrong (an organization
+    the credentials do not belong to, an API address that is not the API):
+    no request from a client can succeed until an operator fixes them."""
+
+    code = "UPSTREAM_MISCONFIGURED"
 
 
 class RateLimited(UpstreamError):

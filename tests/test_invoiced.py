@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from gateway.ids import encode_id
+from gateway.types import Vendor
 from tests.conftest import Gateway, codes
 
 TASK_FIELDS = "id invoicedId name action customerId dueDate complete completedDate createdAt"
@@ -201,3 +203,30 @@ async def test_upstream_timeout_and_garbage_are_clean_errors(gateway: Gateway) -
     gateway.transport.faults[:] = [lambda request: httpx.Response(200, json=[{"id": "x"}])]
     body = await gateway.execute("{ tasks { totalCount } }")
     assert codes(body) == ["UPSTREAM_BAD_RESPONSE"]
+
+
+async def test_a_reopened_task_has_no_completed_date(gateway: Gateway) -> None:
+    store = gateway.sandbox_app("/invoiced").state.store
+    done_id = next(tid for tid, t in sorted(store.tasks.items()) if t["complete"])
+    assert store.tasks[done_id]["completed_date"] is not None
+    global_id = encode_id(Vendor.INVOICED, "Task", done_id)
+    reopened = await gateway.execute(
+        """mutation($id: ID!) { toggleTaskCompletion(id: $id) {
+             task { complete completedDate } } }""",
+        {"id": global_id},
+    )
+    assert reopened["data"]["toggleTaskCompletion"]["task"] == {
+        "complete": False,
+        "completedDate": None,
+    }
+    # Invoiced keeps the old stamp on the reopened task; every read hides it.
+    assert store.tasks[done_id]["completed_date"] is not None
+    read = await gateway.execute(
+        """query($id: ID!) { task(id: $id) { complete completedDate }
+             workItems(first: 100, filter: {completed: false}) {
+               nodes { id completed completedAt } } }""",
+        {"id": global_id},
+    )
+    assert read["data"]["task"] == {"complete": False, "completedDate": None}
+    (item,) = [n for n in read["data"]["workItems"]["nodes"] if n["id"] == global_id]
+    assert item == {"id": global_id, "completed": False, "completedAt": None}

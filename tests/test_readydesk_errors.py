@@ -113,7 +113,7 @@ async def test_error_wrappers_with_http_200_are_errors(
         ('{"response":[{"count":"31"}]}', 200, "UPSTREAM_BAD_RESPONSE"),
         ('{"invoices":[{"invoice_id":{"nested":"x"}}]}', 200, "UPSTREAM_BAD_RESPONSE"),
         ("invoice_id=1&customer_id=demo&status=VOID", 200, "UPSTREAM_BAD_RESPONSE"),
-        ("<h1>Not Found</h1>", 404, "UPSTREAM_UNAVAILABLE"),
+        ("<h1>Not Found</h1>", 404, "UPSTREAM_MISCONFIGURED"),
         ("Server Error in '/' Application.", 500, "UPSTREAM_UNAVAILABLE"),
         ("", 403, "UPSTREAM_AUTH"),
     ],

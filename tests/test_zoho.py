@@ -205,9 +205,33 @@ async def test_listed_projects_and_tasks_prime_the_by_id_loaders(gateway: Gatewa
     )
     nodes = body["data"]["projects"]["nodes"]
     assert all(n["tasks"]["nodes"][0]["project"]["name"] for n in nodes)
-    # Two project pages (the two root fields) and three task lists; each task's
-    # `project` comes from the loader the list primed, not from another GET.
-    assert sorted(c["path"].count("/") for c in api_calls(body)) == [0, 0, 2, 2, 2]
+    # Two project pages (the two root fields), three task lists and three project
+    # details: a list row lacks fields the details have, so it is not cached as
+    # the project and each task's `project` is read whole, once per project.
+    assert sorted(c["path"].count("/") for c in api_calls(body)) == [0, 0, 1, 1, 1, 2, 2, 2]
+
+
+async def test_a_project_looks_the_same_however_it_is_loaded(gateway: Gateway) -> None:
+    fields = """id name code customerId customerName currencyCode description status
+                billingType rate budgetType totalHours billableHours unbilledHours
+                createdAt updatedAt url"""
+    listed = await gateway.execute(
+        f"{{ projects(first: 3) {{ nodes {{ {fields} }} }} }}", accounting=True
+    )
+    nodes = listed["data"]["projects"]["nodes"]
+    assert all(n["currencyCode"] and n["unbilledHours"] is not None for n in nodes)
+    # Missing row fields are read through the by-id loader, one details call each.
+    assert sorted(c["path"].count("/") for c in api_calls(listed)) == [0, 1, 1, 1]
+
+    for node in nodes:
+        alone = await gateway.execute(f'{{ project(id: "{node["id"]}") {{ {fields} }} }}')
+        assert alone["data"]["project"] == node
+    both = await gateway.execute(
+        f"""{{ projects(first: 3) {{ nodes {{ id name }} }}
+              project(id: "{nodes[0]["id"]}") {{ {fields} }} }}"""
+    )
+    # The list ran first, yet the by-id answer is the whole project, not the row.
+    assert both["data"]["project"] == nodes[0]
 
 
 async def test_create_update_delete_project_task(gateway: Gateway) -> None:

@@ -47,7 +47,7 @@ def assert_no_secrets(gateway: Gateway, text: str) -> None:
         (httpx.Response(200, json={"code": 0, "projects": "nope"}), "UPSTREAM_BAD_RESPONSE"),
         (httpx.Response(200, json={"code": 0, "projects": [{"x": 1}]}), "UPSTREAM_BAD_RESPONSE"),
         (envelope(401, 14, "Invalid value passed for authtoken."), "UPSTREAM_AUTH"),
-        (envelope(403, 6041, "Not authorized for this organization"), "UPSTREAM_AUTH"),
+        (envelope(403, 6041, "Not authorized for this organization"), "UPSTREAM_MISCONFIGURED"),
         (envelope(400, 2, "Invalid value passed for sort_column"), "UPSTREAM_REJECTED"),
         (envelope(200, 2, "Looks fine but is not"), "UPSTREAM_REJECTED"),
     ],

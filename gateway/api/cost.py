@@ -22,6 +22,8 @@ field                           upstream calls
 ``node``, ``task``, ``todo``,   1 each (per parent object when nested, e.g.
 ``project``, ``projectTask``,   ``ProjectTask.project``)
 ``invoice``, by-id references
+``Project.currencyCode``,       1 per project: absent from Zoho's list rows, read through the
+``Project.unbilledHours``       by-id project loader
 every mutation                  2 (the current object is read, then written)
 ==============================  =============================================================
 
@@ -135,6 +137,10 @@ COSTS: dict[tuple[str, str], CostRule] = {
     ("Query", "projectTask"): _fixed(1),
     ("Query", "invoice"): _fixed(1),
     ("ProjectTask", "project"): _fixed(1),
+    # Missing from Zoho's list rows: read through the by-id project loader (shared
+    # by both fields, so counting each is an upper bound).
+    ("Project", "currencyCode"): _fixed(1),
+    ("Project", "unbilledHours"): _fixed(1),
 }
 
 # Which OAuth vendors a field may reach (a token fetch each); any id may name either.

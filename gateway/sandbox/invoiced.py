@@ -172,12 +172,12 @@ def _apply(store: Store, task: dict[str, Any], body: dict[str, Any], creating: b
         raise ApiError(400, "No such customer", "customer_id")
     if "complete" in body:
         complete = _as_bool(body["complete"])
+        # Completing stamps completed_date [doc]; reopening is not documented to
+        # clear it, and a server built from the docs keeps the old stamp, so the
+        # sandbox does too. [guess]
         if complete and not task.get("complete"):
             task["completed_date"] = int(store.clock.now())
             task["completed_by_user_id"] = SANDBOX_USER_ID
-        elif not complete:
-            task["completed_date"] = None
-            task["completed_by_user_id"] = None
         task["complete"] = complete
 
 

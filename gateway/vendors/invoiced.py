@@ -91,6 +91,9 @@ def _customer_url(customer_id: Any) -> str | None:
 
 def parse_task(data: Any) -> InvoicedTask:
     try:
+        complete = bool(data.get("complete"))
+        # A reopened task may keep the stamp of its earlier completion [guess:
+        # the docs only say completing sets it]; an open task has no completion.
         return InvoicedTask(
             id=int(data["id"]),
             name=str(data["name"]),
@@ -98,9 +101,9 @@ def parse_task(data: Any) -> InvoicedTask:
             customer_id=_int(data.get("customer_id")),
             user_id=_int(data.get("user_id")),
             due_date=_time(data.get("due_date")),
-            complete=bool(data.get("complete")),
-            completed_date=_time(data.get("completed_date")),
-            completed_by_user_id=_int(data.get("completed_by_user_id")),
+            complete=complete,
+            completed_date=_time(data.get("completed_date")) if complete else None,
+            completed_by_user_id=_int(data.get("completed_by_user_id")) if complete else None,
             chase_step_id=_int(data.get("chase_step_id")),
             created_at=_time(data.get("created_at")),
             updated_at=_time(data.get("updated_at")),

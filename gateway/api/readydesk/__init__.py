@@ -90,8 +90,9 @@ class InvoiceFilter:
     )
     status: InvoiceStatus | None = strawberry.field(
         default=None,
-        description="ReadyDesk cannot filter by status, so the gateway does: the invoices "
-        "matching the other filters are read in one call and filtered here.",
+        description="ReadyDesk cannot filter by status, so the gateway does: it reads "
+        "the matching invoices page by page only until this page is full (all of them "
+        "when `totalCount` is selected).",
     )
 
 
@@ -199,15 +200,18 @@ class ReadyDeskQuery:
         )
         context = info.context
         adapter = context.adapters.readydesk
-        # A status filter reads every match, so its total comes free; otherwise the
-        # count is a call of its own, started now so it overlaps the page fetch.
+        # With a status filter the total needs every match read (no count can filter
+        # by status), and that read serves the page too; otherwise the count is a call
+        # of its own, started now so it overlaps the page fetch.
         counting = (
             start_count(adapter.count_invoices(query))
             if wants_total and query.status is None
             else None
         )
         try:
-            page = await adapter.list_invoices(query, offset=offset, limit=limit)
+            page = await adapter.list_invoices(
+                query, offset=offset, limit=limit, with_total=wants_total
+            )
         except BaseException:
             if counting is not None:
                 counting.cancel()

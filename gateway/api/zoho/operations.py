@@ -161,7 +161,9 @@ class ZohoQuery:
         page = await context.adapters.zoho.list_projects(query, offset=offset, limit=limit)
         loader = context.loaders.zoho_project
         for item in page.items:
-            loader.prime(item.id, item)
+            # A row missing fields would be cached as if they were null.
+            if not item.missing:
+                loader.prime(item.id, item)
         return connection_from_page(page, Project.from_model)
 
     @strawberry.field(description="One task of a Zoho project; null with NOT_FOUND if absent.")

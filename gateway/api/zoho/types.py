@@ -53,6 +53,22 @@ def task_key(raw_id: str) -> tuple[str, str]:
     return _zoho_number(global_id, project_id), _zoho_number(global_id, task_id)
 
 
+async def _complete(project: Project, info: Info[Context, None], name: str) -> ZohoProject:
+    # A list row lacks some fields; they come from the details, through the
+    # by-id loader, and only when asked for.
+    if name not in project.model.missing:
+        return project.model
+    return await info.context.loaders.zoho_project.load(project.model.id) or project.model
+
+
+async def _currency_code(root: Project, info: Info[Context, None]) -> str | None:
+    return (await _complete(root, info, "currency_code")).currency_code
+
+
+async def _unbilled_hours(root: Project, info: Info[Context, None]) -> float | None:
+    return (await _complete(root, info, "unbilled_hours")).unbilled_hours
+
+
 @strawberry.federation.type(keys=["id"], description="A Zoho Invoice project.")
 class Project(Node):
     id: strawberry.ID
@@ -61,7 +77,7 @@ class Project(Node):
     code: str | None
     customer_id: str | None = strawberry.field(description="The Zoho customer billed for it.")
     customer_name: str | None
-    currency_code: str | None
+    currency_code: str | None = strawberry.field(resolver=_currency_code)
     description: str | None
     status: ProjectStatus
     billing_type: ProjectBillingType | None = strawberry.field(
@@ -73,10 +89,11 @@ class Project(Node):
     budget_type: str | None
     total_hours: float | None = strawberry.field(description="Hours logged, in hours.")
     billable_hours: float | None
-    unbilled_hours: float | None
+    unbilled_hours: float | None = strawberry.field(resolver=_unbilled_hours)
     created_at: datetime | None
     updated_at: datetime | None
     url: str = strawberry.field(description="The project in Zoho Invoice's web app.")
+    model: strawberry.Private[ZohoProject]
 
     @classmethod
     def from_model(cls, project: ZohoProject) -> Project:
@@ -87,7 +104,6 @@ class Project(Node):
             code=project.code,
             customer_id=project.customer_id,
             customer_name=project.customer_name,
-            currency_code=project.currency_code,
             description=project.description,
             status=ProjectStatus(project.status),
             billing_type=ProjectBillingType(project.billing_type) if project.billing_type else None,
@@ -95,10 +111,10 @@ class Project(Node):
             budget_type=project.budget_type,
             total_hours=project.total_hours,
             billable_hours=project.billable_hours,
-            unbilled_hours=project.unbilled_hours,
             created_at=project.created_at,
             updated_at=project.updated_at,
             url=project.url,
+            model=project,
         )
 
     @strawberry.field(description="The project's tasks, in the order Zoho lists them.")

@@ -28,13 +28,17 @@ get_invoices [doc unless marked]
   include_line_items   ``Y``/``N``
   count          at most this many records (>= 1)
   page           1-based, only with a ``*`` in cid or id plus count (else an error)
-  count_only     ``Y``: only the number of matching records, ignoring count/page [guess]
-  order          table columns, optional `` ASC``/`` DESC``, comma-separated; the columns
-                 [guess: names] are ID, CID, TID, CompanyID, CompanyName, InvoiceDate,
-                 FromDate, ToDate, SubTotal, Tax, Total, BillingType, Status, Jobs (any case).
-                 Anything else is a SQL-style error (``Invalid column name 'X'.``,
-                 ``Incorrect syntax near 'X'.``). Default ``ID``; ties break by ID.
-  order_direction  ``ASC``/``DESC``, appended to order as the product does, so
+  count_only     ``Y``: only the number of matching records, ignoring count/page [guess];
+                 its shape is undocumented, so ``app.state.count_shape`` picks one of
+                 ``COUNT_SHAPES`` (default ``response``, the write/error wrapper)
+  order          one column with an optional `` ASC``/`` DESC`` [doc]: ``ID`` (the doc's
+                 example) or an output field name (``total``, ``invoice_date``, ...)
+                 [guess: the table's column names], any case. A list (``a,b``), any
+                 other name or text is a SQL-style error (``Incorrect syntax near ','.``,
+                 ``Invalid column name 'X'.``). Default ``ID``. Rows with equal values
+                 come in no promised order (as in SQL): the sandbox orders them by a hash
+                 of count and page, so only the ID order pages stably.
+  order_direction  ``ASC``/``DESC`` [doc], appended to order as the product does, so
                  ``order=ID DESC&order_direction=ASC`` is a syntax error.
 
 get_line_items

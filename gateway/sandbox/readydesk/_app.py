@@ -19,6 +19,7 @@ from gateway.sandbox.readydesk._query import (
 )
 from gateway.sandbox.readydesk._store import Store, seed_store
 from gateway.sandbox.readydesk._wire import (
+    COUNT_SHAPES,
     FORMATS,
     INVOICES,
     LINE_ITEMS,
@@ -36,10 +37,10 @@ ENDPOINT = "/API/default.aspx"
 MEDIA_TYPE = "text/html"
 
 
-def get_invoices(store: Store, params: Params, fmt: Format) -> str:
+def get_invoices(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
     selection = select_invoices(store, params)
     if selection.count_only:
-        return render_single(fmt, "count", str(selection.total))
+        return COUNT_SHAPES[count_shape](fmt, str(selection.total))
     by_uid = {item.uid: item for item in store.line_items} if selection.include_line_items else {}
     records = [
         invoice_record(
@@ -52,12 +53,12 @@ def get_invoices(store: Store, params: Params, fmt: Format) -> str:
     return render_records(fmt, INVOICES, records)
 
 
-def get_line_items(store: Store, params: Params, fmt: Format) -> str:
+def get_line_items(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
     records = [line_item_record(item, store.zone) for item in select_line_items(store, params)]
     return render_records(fmt, LINE_ITEMS, records)
 
 
-ACTIONS: dict[str, Callable[[Store, Params, Format], str]] = {
+ACTIONS: dict[str, Callable[[Store, Params, Format, str], str]] = {
     "get_invoices": get_invoices,
     "get_line_items": get_line_items,
 }
@@ -91,7 +92,7 @@ async def default_aspx(request: Request) -> Response:
         action = ACTIONS.get(params.get("action", "").strip())
         if action is None:
             raise QueryError("Invalid action")
-        body = action(store, params, fmt)
+        body = action(store, params, fmt, request.app.state.count_shape)
     except QueryError as error:
         body = render_single(fmt, "error", str(error))
     # Errors included: the product always answers 200 and puts failures in the body.
@@ -105,6 +106,8 @@ def _reply(body: str) -> Response:
 def create_app(*, clock: Clock | None = None) -> Starlette:
     app = Starlette(routes=[Route(ENDPOINT, default_aspx, methods=["GET", "POST"])])
     app.state.store = seed_store()
+    # Which of COUNT_SHAPES answers count_only=Y; tests switch it.
+    app.state.count_shape = "response"
     # No write action (add_invoice, ...) is emulated yet; when one is, it stamps
     # invoice_date with this clock, which tests can move.
     app.state.clock = clock or Clock()

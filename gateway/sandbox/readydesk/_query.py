@@ -123,73 +123,82 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), zone)
 
 
-# The invoice table's real column names (what `order` accepts), each with the
-# value SQL Server would sort on. [guess: the names; the docs only show "ID"]
+# What `order` accepts, each with the value SQL Server would sort on: the one
+# column the doc names (ID) and the doc's output field names, the only other
+# documented names. [guess: that the table's columns carry those names]
 _COLUMNS: dict[str, Callable[[Invoice], Any]] = {
     "ID": lambda inv: inv.invoice_id,
-    "CID": lambda inv: inv.customer_id.casefold(),
-    "TID": lambda inv: inv.ticket_id,
-    "CompanyID": lambda inv: inv.company_id,
-    "CompanyName": lambda inv: inv.company_name.casefold(),
-    "InvoiceDate": lambda inv: inv.invoice_date,
-    "FromDate": lambda inv: inv.from_date,
-    "ToDate": lambda inv: inv.to_date,
-    "SubTotal": lambda inv: inv.sub_total,
-    "Tax": lambda inv: inv.tax,
-    "Total": lambda inv: inv.total,
-    "BillingType": lambda inv: inv.billing_type,
-    "Status": lambda inv: inv.status,
-    "Jobs": lambda inv: "".join(f"{uid}|" for uid in inv.jobs),
+    "invoice_id": lambda inv: inv.invoice_id,
+    "customer_id": lambda inv: inv.customer_id.casefold(),
+    "ticket_id": lambda inv: inv.ticket_id,
+    "company_id": lambda inv: inv.company_id,
+    "company_name": lambda inv: inv.company_name.casefold(),
+    "invoice_date": lambda inv: inv.invoice_date,
+    "from_date": lambda inv: inv.from_date,
+    "to_date": lambda inv: inv.to_date,
+    "sub_total": lambda inv: inv.sub_total,
+    "tax": lambda inv: inv.tax,
+    "total": lambda inv: inv.total,
+    "billing_type": lambda inv: inv.billing_type,
+    "status": lambda inv: inv.status,
+    "jobs": lambda inv: "".join(f"{uid}|" for uid in inv.jobs),
 }
 ORDER_COLUMNS = tuple(_COLUMNS)
 _BY_LOWER = {name.lower(): name for name in _COLUMNS}
 _IDENTIFIER = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)\]|([A-Za-z_][A-Za-z0-9_]*)")
+_DIRECTIONS = ("ASC", "DESC")
 
 
-def order_terms(params: Params) -> list[tuple[str, bool]]:
-    """Parse `order` (+ `order_direction`) into (column, descending) pairs.
+def order_term(params: Params) -> tuple[str, bool]:
+    """Parse `order` (+ `order_direction`) into one (column, descending) pair.
 
-    The product appends order_direction to order; parsing the joined text the
-    way SQL Server would keeps its error behaviour ("ID DESC" plus "ASC" fails)
-    while nothing but a known column name and ASC/DESC is ever accepted.
+    The doc shows one column with an optional " ASC"/" DESC", or the direction
+    in order_direction, and nothing else, so a list (``a,b``), an unknown column
+    or both directions at once is refused with the SQL-style error the product's
+    query would raise.
     """
     clause = params.get("order", "ID")
     direction = params.get("order_direction")
-    if direction is not None:
-        if direction.strip().upper() not in ("ASC", "DESC"):
-            raise QueryError(f"Invalid order_direction: '{_echo(direction)}'")
-        clause = f"{clause} {direction.strip()}"
-    terms = []
-    for term in clause.split(","):
-        tokens = term.split()
-        if not tokens:
-            raise QueryError("Incorrect syntax near ','.")
-        match = _IDENTIFIER.fullmatch(tokens[0])
-        if match is None:
-            raise QueryError(f"Incorrect syntax near '{_echo(tokens[0])}'.")
-        name = match.group(1) or match.group(2)
-        column = _BY_LOWER.get(name.lower())
-        if column is None:
-            raise QueryError(f"Invalid column name '{_echo(name)}'.")
-        if len(tokens) > 2 or (len(tokens) == 2 and tokens[1].upper() not in ("ASC", "DESC")):
-            raise QueryError(f"Incorrect syntax near '{_echo(tokens[-1])}'.")
-        terms.append((column, len(tokens) == 2 and tokens[1].upper() == "DESC"))
-    return terms
+    if direction is not None and direction.strip().upper() not in _DIRECTIONS:
+        raise QueryError(f"Invalid order_direction: '{_echo(direction)}'")
+    if "," in clause:
+        raise QueryError("Incorrect syntax near ','.")
+    tokens = clause.split()
+    if not tokens:
+        raise QueryError("Invalid order: ''")
+    match = _IDENTIFIER.fullmatch(tokens[0])
+    if match is None:
+        raise QueryError(f"Incorrect syntax near '{_echo(tokens[0])}'.")
+    name = match.group(1) or match.group(2)
+    column = _BY_LOWER.get(name.lower())
+    if column is None:
+        raise QueryError(f"Invalid column name '{_echo(name)}'.")
+    if len(tokens) > 2 or (len(tokens) == 2 and tokens[1].upper() not in _DIRECTIONS):
+        raise QueryError(f"Incorrect syntax near '{_echo(tokens[-1])}'.")
+    if len(tokens) == 2 and direction is not None:
+        # The product appends order_direction to order: "ID DESC ASC".
+        raise QueryError(f"Incorrect syntax near '{_echo(direction.strip())}'.")
+    written = tokens[1] if len(tokens) == 2 else direction
+    return column, (written or "ASC").strip().upper() == "DESC"
 
 
-def _sorted(invoices: list[Invoice], terms: list[tuple[str, bool]]) -> list[Invoice]:
-    # Stable sorts from the last term to the first, starting from ID order so
-    # ties come out the same on every call (paging depends on it).
-    result = sorted(invoices, key=lambda inv: inv.invoice_id)
-    for column, descending in reversed(terms):
-        value_of = _COLUMNS[column]
+def _sorted(invoices: list[Invoice], term: tuple[str, bool], seed: int) -> list[Invoice]:
+    """ORDER BY one column, as SQL Server does it: rows with equal values come
+    in no promised order. The sandbox makes that visible by ordering ties by a
+    hash of the request's count and page, so a client that pages on a column
+    with repeated values, trusting the ties to stay put, skips or repeats rows."""
+    column, descending = term
+    value_of = _COLUMNS[column]
 
-        def key(inv: Invoice, value_of: Callable[[Invoice], Any] = value_of) -> tuple[bool, Any]:
-            value = value_of(inv)
-            return (value is not None, value)
+    def tie_order(inv: Invoice) -> int:
+        return hash((inv.invoice_id, seed)) & 0xFFFF
 
-        result.sort(key=key, reverse=descending)
-    return result
+    def key(inv: Invoice) -> tuple[bool, Any]:
+        value = value_of(inv)
+        return (value is not None, value)
+
+    # Sorting by the hash first and then (stably) by the column keeps ties in hash order.
+    return sorted(sorted(invoices, key=tie_order), key=key, reverse=descending)
 
 
 @dataclass(slots=True)
@@ -220,7 +229,7 @@ def select_invoices(store: Store, params: Params) -> InvoiceSelection:
     date_type = params.get("date_type", "I").strip().upper()
     if date_type not in _DATE_FIELDS:
         raise QueryError(f"Invalid date_type: '{_echo(params['date_type'])}'")
-    terms = order_terms(params)
+    term = order_term(params)
     wildcard = "*" in (cid or "") or "*" in (invoice_id or "")
     if page is not None and not (wildcard and count is not None):
         raise QueryError("page requires a wildcard cid or id and count")
@@ -249,7 +258,8 @@ def select_invoices(store: Store, params: Params) -> InvoiceSelection:
     if end_date is not None:
         checks.append(lambda inv: date_of(inv, store.zone) <= end_date)
 
-    matched = _sorted([inv for inv in store.invoices if all(c(inv) for c in checks)], terms)
+    seed = (count or 0) * 100_003 + (page or 0)
+    matched = _sorted([inv for inv in store.invoices if all(c(inv) for c in checks)], term, seed)
     total = len(matched)
     offset = (page - 1) * count if page is not None and count is not None else 0
     if count is not None:

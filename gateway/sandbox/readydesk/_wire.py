@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -187,3 +188,40 @@ def render_single(fmt: Format, name: str, value: str) -> str:
         return orjson.dumps({"response": [{name: value}]}).decode()
     # A one-key document: the value is everything after "name=", on one line.
     return f"{name}=" + " ".join(value.splitlines())
+
+
+def _count_in_list_root(fmt: Format, value: str) -> str:
+    if fmt == "xml":
+        root = ET.Element(INVOICES.root)
+        ET.SubElement(root, "count").text = value
+        return _xml_document(root)
+    if fmt == "json":
+        return orjson.dumps({INVOICES.root: [{"count": value}]}).decode()
+    return f"count={value}"
+
+
+def _count_as_attribute(fmt: Format, value: str) -> str:
+    if fmt == "xml":
+        return _xml_document(ET.Element(INVOICES.root, count=value))
+    if fmt == "json":
+        return orjson.dumps({"count": int(value)}).decode()
+    return value
+
+
+def _bare_count_line(fmt: Format, value: str) -> str:
+    return f"count={value}"
+
+
+# The answer to count_only=Y is undocumented: each plausible shape a real
+# server might use, so the suite shows that the adapter reads all of them.
+# [guess: every shape, including the default]
+COUNT_SHAPES: dict[str, Callable[[Format, str], str]] = {
+    # <response><count>30</count></response>, {"response":[{"count":"30"}]}, count=30
+    "response": lambda fmt, value: render_single(fmt, "count", value),
+    # <invoices><count>30</count></invoices>, {"invoices":[{"count":"30"}]}, count=30
+    "list_root": _count_in_list_root,
+    # <invoices count="30"></invoices>, {"count":30}, a bare 30
+    "attribute": _count_as_attribute,
+    # a bare count=30 line whatever the format asked for
+    "bare_line": _bare_count_line,
+}

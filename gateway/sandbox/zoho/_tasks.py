@@ -20,6 +20,7 @@ from gateway.sandbox.zoho._wire import (
     paging,
     success,
     task_json,
+    task_written_json,
 )
 
 
@@ -89,7 +90,7 @@ async def add_task(request: Request, store: Store) -> Response:
     )
     project.tasks[task.task_id] = task
     project.modified = store.clock.now()
-    return success("The task has been added.", 201, task=task_json(project, task))
+    return success("The task has been added.", 201, task=task_written_json(project, task))
 
 
 async def list_tasks(request: Request, store: Store) -> Response:
@@ -136,7 +137,7 @@ async def update_task(request: Request, store: Store) -> Response:
     if "budget_hours" in body:
         task.budget_hours = budget
     project.modified = store.clock.now()
-    return success("The task information has been updated.", task=task_json(project, task))
+    return success("The task information has been updated.", task=task_written_json(project, task))
 
 
 async def delete_task(request: Request, store: Store) -> Response:

@@ -6,7 +6,8 @@ wildcard, required), ``start_tid``/``end_tid`` (invoice IDs, despite the name
 [doc]), ``start_cid``/``end_cid`` and ``start_date``/``end_date`` on the date
 chosen by ``date_type``; ``count`` with ``page`` pages only when ``cid`` has a
 wildcard; ``count_only=Y`` answers a count; ``order`` is raw SQL column text,
-so it is only ever built here from a fixed table of column names.
+so it is only ever built here from a fixed table of column names, in the one
+documented form (a single column and a direction).
 """
 
 from __future__ import annotations
@@ -18,22 +19,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from gateway.config import ReadyDeskSettings
-from gateway.errors import UpstreamRejected, UpstreamUnavailable
+from gateway.errors import UpstreamMisconfigured, UpstreamRejected
 from gateway.types import Page, Vendor
 from gateway.upstream import Upstream, create_client, raise_for_status
+from gateway.vendors.readydesk._count import read_count
 from gateway.vendors.readydesk._models import (
     ReadyDeskInvoice,
     ReadyDeskLineItem,
     parse_invoice,
     parse_line_item,
 )
-from gateway.vendors.readydesk._query import InvoiceQuery, order_clause, plan_pages, wire_filters
-from gateway.vendors.readydesk._wire import (
-    OutputFormat,
-    expect_count,
-    expect_records,
-    parse_document,
+from gateway.vendors.readydesk._ordering import settled_prefix
+from gateway.vendors.readydesk._query import (
+    MAX_CHUNK,
+    UNIQUE_COLUMNS,
+    InvoiceQuery,
+    order_params,
+    plan_pages,
+    wire_filters,
 )
+from gateway.vendors.readydesk._wire import OutputFormat, expect_records, parse_document
 
 VENDOR = Vendor.READYDESK
 ENDPOINT = "API/default.aspx"
@@ -47,6 +52,11 @@ MAX_ID_SPAN = 200
 # IIS refuses query strings over 2048 bytes by default; a longer ID list goes in
 # a form body, which ASP.NET's Request[name] reads as well [guess].
 MAX_QUERY_LENGTH = 1500
+# Rows per page when the gateway filters by status: it pages on until the window
+# is full, so a page no smaller than the window usually suffices.
+MIN_SCAN_PAGE = 25
+# A read from the start grows by this factor until its settled rows suffice.
+PREFIX_GROWTH = 4
 
 
 def _endpoint_url(api_url: str) -> tuple[str, str]:
@@ -130,7 +140,9 @@ class ReadyDeskAdapter:
         status = response.status_code
         if status == 404:
             # The page itself is missing: READYDESK_API_URL points at the wrong place.
-            raise UpstreamUnavailable(VENDOR, "the API page was not found", status=status)
+            raise UpstreamMisconfigured(
+                VENDOR, "the API page was not found; check READYDESK_API_URL", status=status
+            )
         if status >= 300:
             raise_for_status(VENDOR, response)
             raise UpstreamRejected(VENDOR, "the request was redirected", status=status)
@@ -143,38 +155,94 @@ class ReadyDeskAdapter:
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
         # Only the filters ReadyDesk applies itself: callers handle `status`.
-        body = await self._call("get_invoices", {**wire_filters(query), "count_only": "Y"})
-        return expect_count(parse_document(body))
+        return read_count(
+            await self._call("get_invoices", {**wire_filters(query), "count_only": "Y"})
+        )
 
     async def list_invoices(
-        self, query: InvoiceQuery, *, offset: int, limit: int
+        self, query: InvoiceQuery, *, offset: int, limit: int, with_total: bool = False
     ) -> Page[ReadyDeskInvoice]:
-        """A page of invoices; ``total`` is set only when it came free (a status
-        filter reads every match), else ``count_invoices`` is a separate call."""
-        filters = {**wire_filters(query), "order": order_clause(query)}
-        if query.status is not None:
-            # get_invoices has no status filter: one call fetches everything the
-            # other filters match, and the status is applied here.
-            rows = [i for i in await self._invoice_rows(filters) if i.status is query.status]
-            window = rows[offset : offset + limit]
-            has_next = offset + limit < len(rows)
-            return Page(window, offset, has_next, len(rows))
+        """A page of invoices. ``with_total`` matters only with a status filter, which
+        no count can apply: then every match is read once and the page carries its
+        total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own."""
         need = limit + 1  # one row more than asked tells whether a next page exists
-        if "*" in filters["cid"]:
-            per_page, pages = plan_pages(offset, need)
-            skip = offset - (pages[0] - 1) * per_page
-            fetches = [
-                self._invoice_rows({**filters, "count": str(per_page), "page": str(p)})
-                for p in pages
+        filters = {**wire_filters(query), **order_params(query)}
+        pageable = "*" in filters["cid"]  # paging needs a wildcard cid [doc]
+        if query.status is None and query.sort in UNIQUE_COLUMNS and pageable:
+            return await self._window(filters, offset, limit)
+        if query.status is not None and with_total:
+            # No count can filter by status: the total needs every row, and the
+            # one full read serves the window as well.
+            everything = await self._invoice_rows(filters)
+            rows = [
+                invoice
+                for invoice in settled_prefix(everything, query.sort, exhausted=True)
+                if invoice.status is query.status
             ]
+            window = rows[offset : offset + need]
+            return Page(window[:limit], offset, len(window) > limit, len(rows))
+        if query.sort in UNIQUE_COLUMNS and pageable:
+            rows = await self._scan_pages(query, filters, offset + need)
         else:
-            # Paging needs a wildcard cid, so one customer's list is read from its start.
-            skip = offset
-            fetches = [self._invoice_rows({**filters, "count": str(offset + need)})]
+            rows = await self._read_prefix(query, filters, offset + need)
+        window = rows[offset : offset + need]
+        return Page(window[:limit], offset, len(window) > limit)
+
+    async def _window(
+        self, filters: dict[str, str], offset: int, limit: int
+    ) -> Page[ReadyDeskInvoice]:
+        """Rows in a unique order: the pages that cover the window, read at once."""
+        need = limit + 1
+        per_page, pages = plan_pages(offset, need)
+        skip = offset - (pages[0] - 1) * per_page
+        fetches = [
+            self._invoice_rows({**filters, "count": str(per_page), "page": str(p)}) for p in pages
+        ]
         chunks = await asyncio.gather(*fetches)
         rows = [invoice for chunk in chunks for invoice in chunk]
         window = rows[skip : skip + need]
         return Page(window[:limit], offset, len(window) > limit)
+
+    async def _scan_pages(
+        self, query: InvoiceQuery, filters: dict[str, str], end: int
+    ) -> list[ReadyDeskInvoice]:
+        """The first ``end`` rows of the requested status, in a unique order.
+
+        ReadyDesk cannot filter by status, so pages are read in turn and filtered
+        here, stopping as soon as the window is full: never the whole table
+        unless the window reaches its end.
+        """
+        per_page = min(max(end, MIN_SCAN_PAGE), MAX_CHUNK)
+        kept: list[ReadyDeskInvoice] = []
+        page = 1
+        while True:
+            chunk = await self._invoice_rows({**filters, "count": str(per_page), "page": str(page)})
+            kept.extend(invoice for invoice in chunk if invoice.status is query.status)
+            if len(chunk) < per_page or len(kept) >= end:
+                return kept
+            page += 1
+
+    async def _read_prefix(
+        self, query: InvoiceQuery, filters: dict[str, str], end: int
+    ) -> list[ReadyDeskInvoice]:
+        """The first ``end`` matching rows from the start of the list, ties by ID.
+
+        Used when pages would not be stable (a column with repeated values) or
+        cannot be had (an exact cid). Each read asks for more rows than the
+        window, from the start, so every read is one consistent snapshot; it
+        grows only when the rows it could settle do not fill the window.
+        """
+        # One row past the window shows whether its last run of ties goes on.
+        count = end if query.sort in UNIQUE_COLUMNS else end + 1
+        while True:
+            rows = await self._invoice_rows({**filters, "count": str(count)})
+            exhausted = len(rows) < count
+            settled = settled_prefix(rows, query.sort, exhausted=exhausted)
+            if query.status is not None:
+                settled = [invoice for invoice in settled if invoice.status is query.status]
+            if exhausted or len(settled) >= end:
+                return settled
+            count *= PREFIX_GROWTH
 
     async def get_invoices(self, invoice_ids: list[int]) -> list[ReadyDeskInvoice | None]:
         """Invoices by ID, None where absent: one ID-range call per cluster of IDs."""

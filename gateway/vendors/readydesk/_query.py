@@ -2,6 +2,8 @@
 
 ``order`` is raw SQL column text on the server, so it is built only here, from
 a fixed table of column names chosen by an enum: no caller text can reach it.
+Only the documented form is sent: one column, its direction in
+``order_direction``.
 ``start_tid``/``end_tid`` bound the invoice ID despite their name [doc].
 """
 
@@ -41,21 +43,25 @@ class InvoiceSortField(enum.Enum):
     STATUS = "status"
 
 
-# The invoice table's column names: the only text that ever reaches `order`.
-# [guess: the docs name only "ID"; the rest follow the product's naming]
+# The only text that ever reaches `order`. The doc shows one column with an
+# optional direction (`order=ID DESC`, or `order=ID&order_direction=DESC`) and
+# names just one column, ID; the others are the doc's output field names, the
+# only other documented names. [guess: that the table's columns carry them]
 ORDER_COLUMNS: Mapping[InvoiceSortField, str] = {
     InvoiceSortField.ID: "ID",
-    InvoiceSortField.CUSTOMER_ID: "CID",
-    InvoiceSortField.TICKET_ID: "TID",
-    InvoiceSortField.COMPANY_NAME: "CompanyName",
-    InvoiceSortField.INVOICE_DATE: "InvoiceDate",
-    InvoiceSortField.FROM_DATE: "FromDate",
-    InvoiceSortField.TO_DATE: "ToDate",
-    InvoiceSortField.SUB_TOTAL: "SubTotal",
-    InvoiceSortField.TOTAL: "Total",
-    InvoiceSortField.BILLING_TYPE: "BillingType",
-    InvoiceSortField.STATUS: "Status",
+    InvoiceSortField.CUSTOMER_ID: "customer_id",
+    InvoiceSortField.TICKET_ID: "ticket_id",
+    InvoiceSortField.COMPANY_NAME: "company_name",
+    InvoiceSortField.INVOICE_DATE: "invoice_date",
+    InvoiceSortField.FROM_DATE: "from_date",
+    InvoiceSortField.TO_DATE: "to_date",
+    InvoiceSortField.SUB_TOTAL: "sub_total",
+    InvoiceSortField.TOTAL: "total",
+    InvoiceSortField.BILLING_TYPE: "billing_type",
+    InvoiceSortField.STATUS: "status",
 }
+# Columns whose values are unique, so the server's order alone is stable.
+UNIQUE_COLUMNS = frozenset({InvoiceSortField.ID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +138,11 @@ def wire_filters(query: InvoiceQuery) -> dict[str, str]:
     return params
 
 
-def order_clause(query: InvoiceQuery) -> str:
+def order_params(query: InvoiceQuery) -> dict[str, str]:
+    """One column and a direction, the only form the doc shows.
+
+    SQL leaves rows with equal values in no particular order, so for any column
+    but ID the adapter breaks ties itself (``_ordering``), never the server.
+    """
     direction = "DESC" if query.direction is SortDirection.DESC else "ASC"
-    column = ORDER_COLUMNS[query.sort]
-    if query.sort is InvoiceSortField.ID:
-        return f"ID {direction}"
-    # ID breaks ties so that pages never overlap or skip rows between calls.
-    return f"{column} {direction},ID ASC"
+    return {"order": ORDER_COLUMNS[query.sort], "order_direction": direction}

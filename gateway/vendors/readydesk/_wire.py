@@ -5,7 +5,8 @@ content type says nothing [guess], so the body decides: ``<`` starts XML,
 ``{`` starts JSON, anything else is the URL-delimited form (an empty body is
 a URL-delimited list with no records). Each format carries either a list of
 records (``invoices``/``line_items``) or a one-value ``response`` wrapper
-(``count``, ``error``, ``added_invoice``). Values stay raw strings here;
+(``count``, ``error``, ``added_invoice``): the wrapper is documented for
+writes, its use for errors (with HTTP 200) is a [guess]. Values stay raw strings here;
 decoding them is the models' job.
 
 XML goes through defusedxml with DTDs forbidden: an entity-expansion
@@ -40,6 +41,7 @@ OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("xml", "json", "url")
 
 Fields = dict[str, str]
 # The element/key that holds an invoice's nested line items (include_line_items=Y).
+# [guess: the doc only says a "sub-section"]
 CHILD_SECTION = "line_items"
 WRAPPER_ROOT = "response"
 
@@ -207,17 +209,6 @@ def expect_records(document: Document, root: str) -> list[Record]:
     return document.items
 
 
-def expect_count(document: Document) -> int:
-    if isinstance(document, Records) or document.name != "count":
-        if isinstance(document, Single):
-            raise error_from_wrapper(document)
-        raise _bad("expected a count")
-    text = document.value.strip()
-    if not text.isascii() or not text.isdigit():
-        raise _bad("the count was not a number")
-    return int(text)
-
-
 _AUTH = re.compile(
     r"\bkey\b|\bIP\b|not authori[sz]ed|unauthori[sz]ed|access denied|permission", re.IGNORECASE
 )
@@ -236,7 +227,11 @@ KNOWN_PARAMETERS = frozenset(
 
 
 def error_from_wrapper(document: Single) -> UpstreamError:
-    """Classify a wrapper; the vendor's text only picks the class, never the message."""
+    """Classify a wrapper; the vendor's text only picks the class, never the message.
+
+    [guess] The error texts are undocumented: the patterns follow the product's
+    settings (key, allowed IPs) and SQL Server's own messages.
+    """
     if document.name != "error":
         return _bad("expected a list, got a one-value response")
     message = document.value

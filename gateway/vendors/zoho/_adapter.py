@@ -26,9 +26,13 @@ from gateway.vendors.zoho._models import (
     TaskChanges,
     ZohoProject,
     ZohoTask,
+    fill_unechoed,
+    known_fields,
     parse_project,
     parse_task,
     task_body,
+    unechoed,
+    written_fields,
 )
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
 
@@ -191,6 +195,8 @@ class ZohoAdapter:
         return list(await asyncio.gather(*(self.get_project(pid) for pid in project_ids)))
 
     async def set_project_active(self, project_id: str, active: bool) -> ZohoProject:
+        # [guess] POST /projects/{id}/active|inactive, as Zoho's other "mark as"
+        # endpoints are spelled; the Invoice docs do not show them.
         action = "active" if active else "inactive"
         await self._call("POST", f"projects/{project_id}/{action}", what="project")
         # The status call answers with a message only; the project is read back so
@@ -286,9 +292,13 @@ class ZohoAdapter:
         body = await self._call(
             "POST", f"projects/{project_id}/tasks", what="project", json=task_body(changes)
         )
-        return self._task(body.get("task"))
+        data = body.get("task")
+        # The add response omits description, rate and budget [doc]: what was
+        # written is what Zoho stored, so the payload shows it.
+        return fill_unechoed(self._task(data), data, written_fields(changes))
 
     async def update_task(self, project_id: str, task_id: str, changes: TaskChanges) -> ZohoTask:
+        current: ZohoTask | None = None
         if changes.name is None:
             # Zoho requires task_name on every update, so a change that leaves the
             # name alone resends the current one.
@@ -307,7 +317,16 @@ class ZohoAdapter:
             what="project task",
             json=task_body(changes),
         )
-        return self._task(body.get("task"))
+        data = body.get("task")
+        written = written_fields(changes)
+        task = fill_unechoed(self._task(data), data, written)
+        unknown = {name for name in unechoed(data) if written[name] is None}
+        if unknown and current is None:
+            # Fields neither echoed nor written kept their values: read back once.
+            current = await self.get_task(project_id, task_id)
+        if current is not None:
+            task = fill_unechoed(task, data, written, known_fields(current))
+        return task
 
     async def delete_task(self, project_id: str, task_id: str) -> None:
         await self._call("DELETE", f"projects/{project_id}/tasks/{task_id}", what="project task")

@@ -18,6 +18,7 @@ from gateway.errors import (
     RateLimited,
     UpstreamAuthError,
     UpstreamBadResponse,
+    UpstreamMisconfigured,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -32,6 +33,9 @@ CODE_NOT_AUTHORIZED = 57
 CODE_RATE_LIMITED = 45
 CODE_INTERNAL = 1000
 CODE_NOT_FOUND = 1002
+# The organization id is missing or belongs to no organization of the token's
+# user. [guess: the number; seen from Zoho Books, whose API Invoice shares]
+CODE_ORGANIZATION = 6041
 
 # A reset value this large is a point in time rather than a number of seconds. [guess]
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -90,12 +94,18 @@ def checked(response: httpx.Response, *, what: str) -> dict[str, Any]:
 def _raise_for_code(code: int, status: int, response: httpx.Response, *, what: str) -> NoReturn:
     if code == CODE_NOT_FOUND:
         raise NotFound(f"{VENDOR.label}: no such {what}", vendor=VENDOR)
+    if code == CODE_ORGANIZATION:
+        raise UpstreamMisconfigured(
+            VENDOR,
+            f"the organization was refused; check ZOHO_ORGANIZATION_ID (code {code})",
+            status=status,
+        )
     if code in (CODE_NOT_AUTHORIZED, CODE_NO_AUTHTOKEN) or status == 401:
         raise UpstreamAuthError(
             VENDOR, f"the access token was refused (code {code})", status=status
         )
     if status == 403:
-        # Zoho's answer to a user outside the organization in the header.
+        # Zoho's answer to a user outside the organization in the header. [guess]
         raise UpstreamAuthError(
             VENDOR, f"access to the organization was refused (code {code})", status=status
         )

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -51,6 +52,9 @@ class ZohoProject:
     created_at: datetime | None
     updated_at: datetime | None
     url: str
+    # Fields whose keys the response left out (a list row shows fewer than the
+    # details endpoint): unknown, not empty, so never to be cached as null.
+    missing: frozenset[str] = field(default=frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +179,32 @@ def _blank_to_none(value: Any) -> str | None:
     return text if text else None
 
 
+# Optional project fields and the wire keys they are read from. [guess:
+# budget_type and un_billed_hours, named after the task fields; the project
+# docs name the others]
+_PROJECT_KEYS = {
+    "code": "project_code",
+    "customer_id": "customer_id",
+    "customer_name": "customer_name",
+    "currency_code": "currency_code",
+    "description": "description",
+    "billing_type": "billing_type",
+    "rate": "rate",
+    "budget_type": "budget_type",
+    "total_hours": "total_hours",
+    "billable_hours": "billable_hours",
+    "unbilled_hours": "un_billed_hours",
+    "created_at": "created_time",
+    "updated_at": "last_modified_time",
+}
+
+
 def parse_project(data: Any, url: str) -> ZohoProject:
     """A project from the list (a row) or the details endpoint: only the fields both
-    share are read, so a project looks the same however it was loaded."""
+    can carry are read, and those a row leaves out are named in ``missing``."""
     if not isinstance(data, dict):
         raise ValueError("a project must be an object")
+    missing = frozenset(name for name, key in _PROJECT_KEYS.items() if key not in data)
     status = data["status"]
     if status not in PROJECT_STATUSES:
         raise ValueError("unknown project status")
@@ -202,6 +227,7 @@ def parse_project(data: Any, url: str) -> ZohoProject:
         created_at=parse_time(data.get("created_time")),
         updated_at=parse_time(data.get("last_modified_time")),
         url=url,
+        missing=missing,
     )
 
 
@@ -225,8 +251,8 @@ def parse_task(data: Any, url: str) -> ZohoTask:
         rate=parse_amount(data.get("rate")),
         budget_hours=parse_hours(data.get("budget_hours")),
         billed_hours=parse_hours(data.get("billed_hours")),
-        # The list and add responses call the logged total `log_time`; the task rows
-        # inside a project's details call it `total_hours`.
+        # The list and add responses call the logged total `log_time` [doc]; the
+        # task rows inside a project's details call it `total_hours` [guess].
         logged_hours=parse_hours(data.get("log_time", data.get("total_hours"))),
         unbilled_hours=parse_hours(data.get("un_billed_hours")),
         status=_blank_to_none(data.get("status")),
@@ -254,3 +280,37 @@ def task_body(changes: TaskChanges) -> dict[str, Any]:
     if changes.budget_hours is not None:
         body["budget_hours"] = _number(changes.budget_hours)
     return body
+
+
+# What an add or update response leaves out [doc: its example shows neither],
+# so the payload would show null for values just written.
+_UNECHOED_KEYS = {"description": "description", "rate": "rate", "budget_hours": "budget_hours"}
+
+
+def unechoed(data: Any) -> frozenset[str]:
+    """The task fields a write response did not show."""
+    present = data if isinstance(data, dict) else {}
+    return frozenset(name for name, key in _UNECHOED_KEYS.items() if key not in present)
+
+
+def written_fields(changes: TaskChanges) -> dict[str, Any]:
+    return {
+        "description": changes.description,
+        "rate": changes.rate,
+        "budget_hours": changes.budget_hours,
+    }
+
+
+def known_fields(task: ZohoTask) -> dict[str, Any]:
+    return {name: getattr(task, name) for name in _UNECHOED_KEYS}
+
+
+def fill_unechoed(task: ZohoTask, data: Any, *sources: Mapping[str, Any]) -> ZohoTask:
+    """``task`` with the fields its response left out taken from the first
+    source that knows them (what was written, then what was read)."""
+    filled: dict[str, Any] = {}
+    for name in unechoed(data):
+        value = next((s[name] for s in sources if s.get(name) is not None), None)
+        if value is not None:
+            filled[name] = value
+    return replace(task, **filled) if filled else task
