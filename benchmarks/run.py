@@ -99,10 +99,74 @@ async def overhead(rounds: int = 50) -> None:
     print(f"tasks(first: 36) x 7 fields, in-process: median {median:.1f} ms over {rounds} runs")
 
 
+class PageReads(httpx.AsyncBaseTransport):
+    """Records which upstream list pages (path and query) the gateway asks for."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.pages: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            self.pages.append((request.url.path.split("/")[1], str(request.url)))
+        return await self.inner.handle_async_request(request)
+
+
+async def work_walk(pages: int = 10, first: int = 15) -> None:
+    """Upstream calls of a 10-page workItems walk against the upstream pages it consumes."""
+    query = (
+        "query($first: Int!, $after: String, $sort: WorkItemSort) { workItems(first: $first, "
+        "after: $after, sort: $sort) { pageInfo { hasNextPage endCursor } nodes { id } } }"
+    )
+    for sort in ({"field": "DUE_AT"}, {"field": "CREATED_AT", "descending": True}):
+        reads = PageReads(httpx.ASGITransport(app=create_sandbox_app()))
+        per_page: dict[str, list[int]] = {v: [] for v in ("invoiced", "zoho", "fakturoid")}
+        after, items, cursor_sizes, grants = None, 0, [], 0
+        async with gateway_client(reads) as client:
+            for _ in range(pages):
+                response = await client.post(
+                    "/graphql",
+                    json={
+                        "query": query,
+                        "variables": {"first": first, "after": after, "sort": sort},
+                    },
+                    headers={"X-Upstream-Accounting": "1"},
+                )
+                body = response.json()
+                if "errors" in body:
+                    raise SystemExit(f"benchmark query failed: {body['errors']}")
+                calls = body["extensions"]["upstreamCalls"]["calls"]
+                for vendor, reads_per_page in per_page.items():
+                    # GETs are list pages (or a project's tasks); token grants are POSTs.
+                    reads_per_page.append(
+                        sum(1 for c in calls if c["vendor"] == vendor and c["method"] == "GET")
+                    )
+                grants += sum(1 for c in calls if c["method"] != "GET")
+                connection = body["data"]["workItems"]
+                items += len(connection["nodes"])
+                after = connection["pageInfo"]["endCursor"]
+                cursor_sizes.append(len(after or ""))
+                if not connection["pageInfo"]["hasNextPage"]:
+                    break
+        label = sort["field"] + (" desc" if sort.get("descending") else "")
+        print(
+            f"workItems walk by {label}, first: {first}: {len(cursor_sizes)} pages, "
+            f"{items} items, cursor at most {max(cursor_sizes)} characters, "
+            f"{grants} token grants"
+        )
+        for vendor, reads_per_page in per_page.items():
+            consumed = len({url for v, url in reads.pages if v == vendor})
+            print(
+                f"  {vendor}: upstream calls per page {reads_per_page} = "
+                f"{sum(reads_per_page)}; upstream pages consumed {consumed}"
+            )
+
+
 async def main() -> None:
     await fan_out()
     await batching()
     await overhead()
+    await work_walk()
 
 
 if __name__ == "__main__":

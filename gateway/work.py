@@ -12,6 +12,14 @@ concurrently and further batches only when a source's buffer runs dry, so a
 page costs only the upstream pages it needs. Its :class:`MergeState` records,
 per vendor, the batch position and how many of that batch's records were
 consumed, so the next page resumes there instead of re-reading earlier pages.
+
+A source that streams upstream pages names each page it has read by its number
+and a token for the read kept in :class:`WorkSnapshots` (``"3.<token>"``), so
+the unread rest of that page comes back on the next page of the list without
+asking the vendor again. The records themselves cannot ride in the cursor
+(Fakturoid's ``params`` are unbounded and it has no read by id), so the cursor
+stays a few dozen bytes; where the kept page is gone (expired, another
+process, a write) the page number and offset still resume it, at one re-read.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -127,49 +136,134 @@ class WorkSource(Protocol):
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch: ...
 
 
+def _forged() -> BadUserInput:
+    return BadUserInput("The `after` cursor is not one this list handed out.", field="after")
+
+
+_TOKEN = r"[A-Za-z0-9_-]{16}"
+# Every position a source hands out: a page number, a page number with the token
+# of that page as read, or the token of a whole sorted set.
+_POSITION = re.compile(rf"(?P<page>[1-9][0-9]{{0,5}})(?:\.(?P<kept>{_TOKEN}))?|snapshot:{_TOKEN}")
+
+
+def check_position(position: str | None) -> None:
+    """BAD_USER_INPUT unless ``position`` has the form of one a source hands out."""
+    if position is not None and _POSITION.fullmatch(position) is None:
+        raise _forged()
+
+
 def page_position(position: str | None, *, limit: int = 100_000) -> int:
     """A page-numbered source's position (1 when starting), or BAD_USER_INPUT."""
+    return _page_and_token(position, limit)[0]
+
+
+def _page_and_token(position: str | None, limit: int) -> tuple[int, str | None]:
     if position is None:
-        return 1
-    if position.isascii() and position.isdigit() and len(position) <= 9:
-        page = int(position)
-        if 1 <= page <= limit:
-            return page
-    raise BadUserInput("The `after` cursor is not one this list handed out.", field="after")
+        return 1, None
+    match = _POSITION.fullmatch(position)
+    if match is None or match["page"] is None or not 1 <= int(match["page"]) <= limit:
+        raise _forged()
+    return int(match["page"]), match["kept"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    at: float
+    query: WorkQuery
+    batch: WorkBatch
+    page: int | None = None
 
 
 class WorkSnapshots:
-    """Recent whole sorted sets of a source that cannot page in the query's order.
+    """What a source has read for the work list, kept a few minutes for later pages.
 
-    A source that must read everything to sort it keeps the result for a few
-    minutes under a random token, returned as its batch position, so later
-    pages of the list cost no upstream calls and see a consistent set. An
-    expired or unknown token (another process, say) just means reading again.
+    Two kinds, bounded separately. A whole sorted set, from a source that must
+    read everything to sort it: later pages cost no upstream calls and see a
+    consistent set. And each streamed upstream page as read, so the page of
+    the list that stops inside it resumes there without reading it again.
+    Entries live under random tokens handed out as batch positions and answer
+    only the query (and page) they were read for. An expired or unknown token
+    (another process, say) just means reading again; a write through the
+    gateway clears them all.
     """
 
     TTL = 300.0
     LIMIT = 32
+    # Pages are at most 100 records and every walk has at most one unfinished
+    # page per vendor, so many more of them fit than of whole sets.
+    PAGE_LIMIT = 256
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, WorkQuery, list[WorkRecord]]] = OrderedDict()
+        self._sets: OrderedDict[str, _Kept] = OrderedDict()
+        self._pages: OrderedDict[str, _Kept] = OrderedDict()
+
+    def _fresh(self, kept: _Kept | None, query: WorkQuery) -> bool:
+        return kept is not None and kept.query == query and self._clock() - kept.at <= self.TTL
 
     def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
-        entry = self._entries.get(position or "")
-        if entry is None or entry[1] != query or self._clock() - entry[0] > self.TTL:
-            return None
-        return entry[2]
+        kept = self._sets.get(position or "")
+        return kept.batch.records if kept is not None and self._fresh(kept, query) else None
 
     def clear(self) -> None:
-        """Forget every set, after a write through the gateway changed the source."""
-        self._entries.clear()
+        """Forget everything, after a write through the gateway changed the source."""
+        self._sets.clear()
+        self._pages.clear()
 
     def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
-        token = f"snapshot:{secrets.token_urlsafe(9)}"
-        self._entries[token] = (self._clock(), query, records)
-        while len(self._entries) > self.LIMIT:
-            self._entries.popitem(last=False)
+        token = f"snapshot:{secrets.token_urlsafe(12)}"
+        self._store(
+            self._sets, self.LIMIT, token, _Kept(self._clock(), query, WorkBatch(records, None))
+        )
         return token
+
+    def get_page(self, token: str, query: WorkQuery, page: int) -> WorkBatch | None:
+        kept = self._pages.get(token)
+        if kept is None or kept.page != page or not self._fresh(kept, query):
+            return None
+        self._pages.move_to_end(token)
+        return kept.batch
+
+    def put_page(
+        self, query: WorkQuery, page: int, records: list[WorkRecord], next_position: str | None
+    ) -> WorkBatch:
+        """Keep page ``page`` as read; the batch returned names it by its token."""
+        token = secrets.token_urlsafe(12)
+        batch = WorkBatch(records, next_position, f"{page}.{token}")
+        self._store(self._pages, self.PAGE_LIMIT, token, _Kept(self._clock(), query, batch, page))
+        return batch
+
+    @staticmethod
+    def _store(entries: OrderedDict[str, _Kept], limit: int, token: str, kept: _Kept) -> None:
+        entries[token] = kept
+        while len(entries) > limit:
+            entries.popitem(last=False)
+
+
+PageReader = Callable[[int], Awaitable[tuple[list[WorkRecord], bool]]]
+
+
+async def streamed_batch(
+    snapshots: WorkSnapshots,
+    query: WorkQuery,
+    position: str | None,
+    read_page: PageReader,
+    *,
+    limit: int = 100_000,
+) -> WorkBatch:
+    """One upstream page of a source that pages in the query's order, read once per walk.
+
+    ``read_page(n)`` reads page ``n`` and says whether another follows. The
+    batch's position names the page as read, so the merge, resuming inside it,
+    gets it back from ``snapshots`` instead of from the vendor.
+    """
+    page, token = _page_and_token(position, limit)
+    if token is not None:
+        kept = snapshots.get_page(token, query, page)
+        if kept is not None:
+            return kept
+    records, more = await read_page(page)
+    return snapshots.put_page(query, page, records, str(page + 1) if more else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +284,13 @@ MergeState = dict[Vendor, SourceState | None]
 @dataclass
 class MergeResult:
     records: list[WorkRecord]
+    # Where the list resumes after each record; the last one is also where it
+    # resumes after the page, with every page read since that record accounted for.
     states: list[MergeState]
     has_next: bool
     failures: dict[Vendor, GatewayError] = field(default_factory=dict)
+    # Where the list resumes after this page, even when it has no records.
+    end_state: MergeState = field(default_factory=dict)
 
 
 @dataclass
@@ -226,7 +324,9 @@ class _Stream:
 
     @property
     def more(self) -> bool:
-        return not self.failed and (bool(self.buffer) or self.next_position is not None)
+        # A failed vendor's items are still ahead: the cursor keeps its place, so
+        # the list goes on until a page has read it to the end.
+        return self.failed or bool(self.buffer) or self.next_position is not None
 
 
 def _failure(vendor: Vendor, exc: Exception) -> GatewayError:
@@ -265,6 +365,20 @@ async def merge(
         elif isinstance(outcome, BaseException):
             raise outcome
 
+    def snapshot() -> MergeState:
+        state: MergeState = dict(finished)
+        for stream in streams:
+            state[stream.source.vendor] = stream.snapshot()
+        return state
+
+    def result(has_next: bool) -> MergeResult:
+        end = snapshot()
+        if states:
+            # Pages read after the last record (filtered empty) are behind the
+            # cursor too, or the next page would read them again.
+            states[-1] = end
+        return MergeResult(records, states, has_next, failures, end)
+
     records: list[WorkRecord] = []
     states: list[MergeState] = []
     loads = dict.fromkeys((s.source.vendor for s in streams), 1)
@@ -276,7 +390,7 @@ async def merge(
                 if loads[vendor] >= MAX_BATCHES_PER_SOURCE:
                     # A filter that a vendor's pages keep failing must not walk its whole
                     # list in one request: stop here; the cursor resumes where this ended.
-                    return MergeResult(records, states, True, failures)
+                    return result(True)
                 loads[vendor] += 1
                 try:
                     await stream.load(query, stream.next_position, 0)
@@ -288,9 +402,5 @@ async def merge(
         best = min(candidates, key=lambda s: query.sort_key(s.buffer[0]))
         records.append(best.buffer.pop(0))
         best.taken += 1
-        snapshot: MergeState = dict(finished)
-        for stream in streams:
-            snapshot[stream.source.vendor] = stream.snapshot()
-        states.append(snapshot)
-    has_next = any(stream.more for stream in streams)
-    return MergeResult(records, states, has_next, failures)
+        states.append(snapshot())
+    return result(any(stream.more for stream in streams))

@@ -86,25 +86,23 @@ async def test_filters_apply_whether_or_not_the_vendor_can(gateway: Gateway) -> 
 
 
 async def test_a_vendor_failing_mid_pagination_leaves_partial_results(gateway: Gateway) -> None:
-    # By due date Invoiced (the only dated vendor) fills the first page and streams
-    # its pages, so the second page must ask it again.
+    # Invoiced (the only dated vendor, so first by due date) fails on the first
+    # page: the other vendors still answer. The upstream page a later list page
+    # resumes inside is not read again (tests/test_work_walk.py fails one midway).
     variables: dict[str, Any] = {"sort": {"field": "DUE_AT"}}
-    first = await gateway.execute(PAGE, variables)
-    assert {n["vendor"] for n in first["data"]["workItems"]["nodes"]} == {"INVOICED"}
-    cursor = first["data"]["workItems"]["pageInfo"]["endCursor"]
     gateway.inject(lambda r: httpx.Response(503) if r.url.path.startswith("/invoiced/") else None)
-    second = await gateway.execute(PAGE, {**variables, "after": cursor})
-    connection = second["data"]["workItems"]
+    first = await gateway.execute(PAGE, variables)
+    connection = first["data"]["workItems"]
     assert connection["missingVendors"] == ["INVOICED"]
     assert connection["nodes"] and all(n["vendor"] != "INVOICED" for n in connection["nodes"])
-    assert codes(second) == ["UPSTREAM_UNAVAILABLE"]
-    assert second["errors"][0]["extensions"]["vendor"] == "invoiced"
-    assert second["errors"][0]["path"] == ["workItems"]
+    assert codes(first) == ["UPSTREAM_UNAVAILABLE"]
+    assert first["errors"][0]["extensions"]["vendor"] == "invoiced"
+    assert first["errors"][0]["path"] == ["workItems"]
 
     # Once Invoiced is back, the following pages pick it up where it stopped:
     # every Invoiced task still appears, once.
     gateway.transport.faults.clear()
-    seen = first["data"]["workItems"]["nodes"] + connection["nodes"]
+    seen = connection["nodes"]
     after = connection["pageInfo"]["endCursor"]
     while after:
         body = await gateway.execute(PAGE, {**variables, "first": 50, "after": after})

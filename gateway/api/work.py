@@ -23,7 +23,15 @@ from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
 from gateway.errors import BadUserInput, GatewayError, VendorNotConfigured
 from gateway.types import Vendor
-from gateway.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
+from gateway.work import (
+    MergeState,
+    SourceState,
+    WorkQuery,
+    WorkSort,
+    WorkSource,
+    check_position,
+    merge,
+)
 
 
 @strawberry.enum(name="Vendor", description="The upstream service an object comes from.")
@@ -140,8 +148,17 @@ def encode_cursor(fingerprint: str, state: MergeState) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, fingerprint: str) -> MergeState:
+# A cursor holds at most a page number, a token and an offset per work vendor,
+# well under this; anything longer was not handed out here.
+MAX_CURSOR_LENGTH = 512
+# More records than any batch holds (whole sets are at most a few thousand).
+MAX_SKIP = 100_000
+
+
+def decode_cursor(cursor: str, fingerprint: str, vendors: list[Vendor]) -> MergeState:
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if payload["q"] != fingerprint:
             raise BadUserInput(
@@ -149,15 +166,19 @@ def decode_cursor(cursor: str, fingerprint: str) -> MergeState:
             )
         state: MergeState = {}
         for name, value in payload["s"].items():
+            vendor = Vendor(name)
+            if vendor not in vendors:
+                raise ValueError("not a vendor of this list")
             if value is None:
-                state[Vendor(name)] = None
+                state[vendor] = None
                 continue
             position, skip = value
             if not (position is None or isinstance(position, str)) or type(skip) is not int:
                 raise ValueError("malformed position")
-            if skip < 0:
-                raise ValueError("negative skip")
-            state[Vendor(name)] = SourceState(position, skip)
+            if not 0 <= skip <= MAX_SKIP:
+                raise ValueError("skip out of range")
+            check_position(position)  # before any vendor is asked anything
+            state[vendor] = SourceState(position, skip)
         return state
     except BadUserInput:
         raise
@@ -195,7 +216,7 @@ class WorkItemsQuery:
             v for v in WORK_VENDORS if (v in asked if asked else v in context.adapters.configured)
         ]
         fingerprint = _fingerprint(query, vendors)
-        state = decode_cursor(after, fingerprint) if after else {}
+        state = decode_cursor(after, fingerprint, vendors) if after else {}
         sources: list[WorkSource] = []
         missing: dict[Vendor, GatewayError] = {}
         for vendor in vendors:
@@ -219,7 +240,12 @@ class WorkItemsQuery:
                 has_next_page=result.has_next,
                 has_previous_page=bool(after),
                 start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else (after or None),
+                end_cursor=edges[-1].cursor
+                if edges
+                # A page that ended early on empty upstream pages still moves on.
+                else encode_cursor(fingerprint, result.end_state)
+                if result.has_next
+                else after or None,
             ),
             missing_vendors=[VendorEnum(v.value) for v in missing],
         )

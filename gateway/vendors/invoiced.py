@@ -20,7 +20,14 @@ from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.types import Page, SortDirection, Vendor
 from gateway.upstream import Upstream, create_client, json_body, raise_for_status
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort, page_position
+from gateway.work import (
+    WorkBatch,
+    WorkQuery,
+    WorkRecord,
+    WorkSnapshots,
+    WorkSort,
+    streamed_batch,
+)
 
 VENDOR = Vendor.INVOICED
 MAX_PER_PAGE = 100
@@ -241,23 +248,25 @@ class InvoicedAdapter:
         """
         if query.sort is WorkSort.TITLE:
             return await self._whole_work_set(query, position)
-        page = page_position(position)
         direction = SortDirection.DESC if query.descending else SortDirection.ASC
         sort = ((_WORK_SORT_FIELDS[query.sort], direction), ("id", SortDirection.ASC))
         params: dict[str, str | int] = {
-            "page": page,
             "per_page": MAX_PER_PAGE,
             "sort": ",".join(f"{name} {order.value}" for name, order in sort),
         }
         if query.completed is not None:
             params["filter[complete]"] = int(query.completed)
-        response = await self._call("GET", "tasks", params=params)
-        body = json_body(VENDOR, response)
-        if not isinstance(body, list):
-            raise UpstreamBadResponse(VENDOR, "a task list was not a list")
-        records = [work_record(parse_task(item)) for item in body]
-        next_position = str(page + 1) if "next" in response.links else None
-        return WorkBatch([r for r in records if query.matches(r)], next_position)
+
+        async def read_page(page: int) -> tuple[list[WorkRecord], bool]:
+            response = await self._call("GET", "tasks", params={**params, "page": page})
+            body = json_body(VENDOR, response)
+            if not isinstance(body, list):
+                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+            records = [work_record(parse_task(item)) for item in body]
+            return [r for r in records if query.matches(r)], "next" in response.links
+
+        # Each page is kept as read, so the list's next page resumes inside it.
+        return await streamed_batch(self._snapshots, query, position, read_page)
 
     async def _whole_work_set(self, query: WorkQuery, position: str | None) -> WorkBatch:
         # How Invoiced collates names is not documented [guess: not the gateway's

@@ -21,7 +21,14 @@ import httpx
 from gateway.config import FakturoidSettings
 from gateway.errors import UpstreamRejected
 from gateway.upstream import Upstream, create_client, json_body
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort, page_position
+from gateway.work import (
+    WorkBatch,
+    WorkQuery,
+    WorkRecord,
+    WorkSnapshots,
+    WorkSort,
+    streamed_batch,
+)
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
@@ -137,10 +144,14 @@ class FakturoidAdapter:
             query.sort is WorkSort.CREATED_AT and query.descending
         )
         if streamable:
-            number = page_position(position)
-            page = await self.list_page(number)
-            records = [r for r in map(work_record, page.items) if query.matches(r)]
-            return WorkBatch(records, None if page.is_last else str(number + 1))
+
+            async def read_page(number: int) -> tuple[list[WorkRecord], bool]:
+                page = await self.list_page(number)
+                records = [r for r in map(work_record, page.items) if query.matches(r)]
+                return records, not page.is_last
+
+            # Each page is kept as read, so the list's next page resumes inside it.
+            return await streamed_batch(self._snapshots, query, position, read_page)
         cached = self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
