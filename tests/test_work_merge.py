@@ -6,6 +6,7 @@ isolation; tests/test_work_items.py runs it end to end over the sandboxes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from gateway.work import (
     WorkQuery,
     WorkRecord,
     WorkSort,
+    WorkSource,
     merge,
 )
 
@@ -49,7 +51,7 @@ class ListSource:
         return WorkBatch(chunk, str(page + 1) if more else None)
 
 
-async def collect(sources: list[ListSource], query: WorkQuery, size: int) -> list[WorkRecord]:
+async def collect(sources: Sequence[WorkSource], query: WorkQuery, size: int) -> list[WorkRecord]:
     state: MergeState = {}
     out: list[WorkRecord] = []
     while True:
@@ -147,3 +149,89 @@ async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> 
     result = await merge([source], WorkQuery(search="nothing"), {}, 10)
     assert source.calls == MAX_BATCHES_PER_SOURCE
     assert result.records == [] and result.has_next
+    # The cursor resumes after the pages already read, never at the start again.
+    following = await merge([source], WorkQuery(search="nothing"), result.end_state, 10)
+    assert source.calls == 2 * MAX_BATCHES_PER_SOURCE
+    assert following.end_state[Vendor.INVOICED] == SourceState(str(2 * MAX_BATCHES_PER_SOURCE), 0)
+
+
+class StreamedSource:
+    """Pages of ``page_size`` through streamed_batch, as Invoiced and Fakturoid page."""
+
+    def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
+        from gateway.work import WorkSnapshots
+
+        self.vendor = vendor
+        self.records = sorted(
+            (record(vendor, n, d) for n, d in enumerate(days)), key=WorkQuery().sort_key
+        )
+        self.page_size = page_size
+        self.snapshots = WorkSnapshots()
+        self.read: list[int] = []
+
+    async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
+        from gateway.work import streamed_batch
+
+        async def read_page(page: int) -> tuple[list[WorkRecord], bool]:
+            self.read.append(page)
+            start = (page - 1) * self.page_size
+            return self.records[start : start + self.page_size], start + self.page_size < len(
+                self.records
+            )
+
+        return await streamed_batch(self.snapshots, query, position, read_page)
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 50])
+async def test_streamed_pages_are_read_once_in_a_walk(size: int) -> None:
+    a = StreamedSource(Vendor.INVOICED, list(range(0, 60, 2)), page_size=7)
+    b = StreamedSource(Vendor.FAKTUROID, [*range(1, 40, 4), None, None], page_size=4)
+    merged = await collect([a, b], WorkQuery(), size)
+    assert merged == sorted(a.records + b.records, key=WorkQuery().sort_key)
+    assert a.read == [1, 2, 3, 4, 5] and b.read == [1, 2, 3]
+
+
+async def test_a_kept_page_that_is_gone_is_read_again_from_its_number() -> None:
+    a = StreamedSource(Vendor.INVOICED, list(range(20)), page_size=8)
+    first = await merge([a], WorkQuery(), {}, 5)
+    position = first.end_state[Vendor.INVOICED]
+    assert position is not None and position.skip == 5 and position.position
+    assert position.position.startswith("1.")
+    a.snapshots.clear()  # as a write through the gateway does
+    second = await merge([a], WorkQuery(), first.end_state, 5)
+    assert [r.item for r in first.records + second.records] == list(range(10))
+    assert a.read == [1, 1, 2]
+
+
+def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
+    from gateway.work import WorkSnapshots
+
+    now = [0.0]
+    snapshots = WorkSnapshots(clock=lambda: now[0])
+    records = [record(Vendor.INVOICED, 1, 3)]
+    batch = snapshots.put_page(WorkQuery(), 2, records, "3")
+    assert batch.position is not None and batch.position.startswith("2.")
+    token = batch.position.split(".", 1)[1]
+    assert snapshots.get_page(token, WorkQuery(), 2) == batch
+    assert snapshots.get_page(token, WorkQuery(), 3) is None
+    assert snapshots.get_page(token, WorkQuery(completed=True), 2) is None
+    now[0] = WorkSnapshots.TTL + 1
+    assert snapshots.get_page(token, WorkQuery(), 2) is None
+    batches = [snapshots.put_page(WorkQuery(), 1, records, None) for _ in range(300)]
+    tokens = [str(b.position).split(".", 1)[1] for b in batches]
+    assert snapshots.get_page(tokens[0], WorkQuery(), 1) is None
+    assert snapshots.get_page(tokens[-1], WorkQuery(), 1) is not None
+    assert len(tokens) - WorkSnapshots.PAGE_LIMIT == 300 - 256
+
+
+@pytest.mark.parametrize(
+    "position", ["0", "1.short", "1.AAAAAAAAAAAAAAAA.x", "snapshot:x", "-1", "1 ", "\uff11"]
+)
+def test_positions_of_a_form_never_handed_out_are_refused(position: str) -> None:
+    from gateway.errors import BadUserInput
+    from gateway.work import check_position
+
+    with pytest.raises(BadUserInput):
+        check_position(position)
+    check_position("12.AAAAAAAAAAAAAAAA")
+    check_position("snapshot:AAAAAAAAAAAAAAAA")
