@@ -152,12 +152,8 @@ def check_position(position: str | None) -> None:
         raise _forged()
 
 
-def page_position(position: str | None, *, limit: int = 100_000) -> int:
-    """A page-numbered source's position (1 when starting), or BAD_USER_INPUT."""
-    return _page_and_token(position, limit)[0]
-
-
 def _page_and_token(position: str | None, limit: int) -> tuple[int, str | None]:
+    """A streamed source's page (1 when starting) and kept-page token, or BAD_USER_INPUT."""
     if position is None:
         return 1, None
     match = _POSITION.fullmatch(position)
