@@ -14,6 +14,7 @@ import httpx
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.types import Vendor
+from gateway.upstream import UpstreamPolicy
 from gateway.vendors.fakturoid import FakturoidAdapter
 from gateway.vendors.invoiced import InvoicedAdapter
 from gateway.vendors.readydesk import ReadyDeskAdapter
@@ -34,14 +35,14 @@ _ADAPTER_TYPES: dict[Vendor, Any] = {
 class Adapters:
     def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
         transports = transports or {}
-        timeout = settings.gateway.upstream_timeout
+        policy = UpstreamPolicy.from_settings(settings.gateway)
         self._adapters: dict[Vendor, Any] = {}
         for vendor, adapter_type in _ADAPTER_TYPES.items():
             # Each vendor's settings section is named after the vendor.
             section = getattr(settings, vendor.value)
             if section.configured:
                 self._adapters[vendor] = adapter_type.from_settings(
-                    section, timeout=timeout, transport=transports.get(vendor)
+                    section, policy=policy, transport=transports.get(vendor)
                 )
 
     @property
