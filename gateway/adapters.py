@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.types import Vendor
@@ -71,6 +72,25 @@ class Adapters:
     @property
     def fakturoid(self) -> FakturoidAdapter:
         return self._require(Vendor.FAKTUROID, FakturoidAdapter)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether every configured vendor may be called, with each breaker's state.
+
+        Read from the breakers only: a readiness check must not itself call vendors.
+        """
+        vendors: dict[str, Any] = {}
+        for vendor, adapter in self._adapters.items():
+            breaker: CircuitBreaker | None = adapter.upstream.breaker
+            if breaker is not None:
+                vendors[vendor.value] = breaker.snapshot()
+        open_breakers = [name for name, report in vendors.items() if report["breaker"] == "open"]
+        ready = not open_breakers
+        report = {
+            "status": "ready" if ready else "not_ready",
+            "vendors": vendors,
+            "openBreakers": open_breakers,
+        }
+        return ready, report
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
