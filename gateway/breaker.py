@@ -15,6 +15,7 @@ is the vendor answering, so it resets the streak instead.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -22,6 +23,8 @@ from typing import Any
 
 from gateway.errors import UpstreamUnavailable
 from gateway.types import Vendor
+
+logger = logging.getLogger("gateway.breaker")
 
 # What a call that finds the probe already in flight is told: the probe's
 # outcome is not known yet, so this is a polite guess rather than a promise.
@@ -94,12 +97,20 @@ class CircuitBreaker:
         if probe:
             self._probing = False
         if healthy:
+            if self._opened_at is not None:
+                logger.info("%s: circuit breaker closed, the vendor answered", self.vendor.value)
             self._streak = 0
             self._opened_at = None
             return
         self._streak += 1
         if probe or (self._opened_at is None and self._streak >= self.failures):
             self._opened_at = self.clock()
+            logger.warning(
+                "%s: circuit breaker open for %.0f s after %d consecutive failures",
+                self.vendor.value,
+                self.cooldown,
+                self._streak,
+            )
 
     def snapshot(self) -> dict[str, Any]:
         """The breaker as /readyz reports it."""

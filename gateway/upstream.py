@@ -1,4 +1,5 @@
-"""The seam between adapters and httpx: one pooled client per vendor, call
+"""The seam between adapters and httpx: one pooled client per vendor, a
+deadline that never cancels httpx from outside, a circuit breaker, call
 accounting, and the vendor-neutral mapping of transport failures and HTTP
 statuses onto the error hierarchy.
 
