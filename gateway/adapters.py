@@ -11,9 +11,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.types import Vendor
+from gateway.upstream import UpstreamPolicy
 from gateway.vendors.fakturoid import FakturoidAdapter
 from gateway.vendors.invoiced import InvoicedAdapter
 from gateway.vendors.readydesk import ReadyDeskAdapter
@@ -34,14 +36,14 @@ _ADAPTER_TYPES: dict[Vendor, Any] = {
 class Adapters:
     def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
         transports = transports or {}
-        timeout = settings.gateway.upstream_timeout
+        policy = UpstreamPolicy.from_settings(settings.gateway)
         self._adapters: dict[Vendor, Any] = {}
         for vendor, adapter_type in _ADAPTER_TYPES.items():
             # Each vendor's settings section is named after the vendor.
             section = getattr(settings, vendor.value)
             if section.configured:
                 self._adapters[vendor] = adapter_type.from_settings(
-                    section, timeout=timeout, transport=transports.get(vendor)
+                    section, policy=policy, transport=transports.get(vendor)
                 )
 
     @property
@@ -70,6 +72,25 @@ class Adapters:
     @property
     def fakturoid(self) -> FakturoidAdapter:
         return self._require(Vendor.FAKTUROID, FakturoidAdapter)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether every configured vendor may be called, with each breaker's state.
+
+        Read from the breakers only: a readiness check must not itself call vendors.
+        """
+        vendors: dict[str, Any] = {}
+        for vendor, adapter in self._adapters.items():
+            breaker: CircuitBreaker | None = adapter.upstream.breaker
+            if breaker is not None:
+                vendors[vendor.value] = breaker.snapshot()
+        open_breakers = [name for name, report in vendors.items() if report["breaker"] == "open"]
+        ready = not open_breakers
+        report = {
+            "status": "ready" if ready else "not_ready",
+            "vendors": vendors,
+            "openBreakers": open_breakers,
+        }
+        return ready, report
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():

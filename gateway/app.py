@@ -213,6 +213,10 @@ def create_app(
         vendors = [vendor.value for vendor in adapters.configured]
         return JSONResponse({"status": "ok", "vendors": vendors})
 
+    async def readyz(request: Request) -> Response:
+        ready, report = adapters.readiness()
+        return JSONResponse(report, status_code=200 if ready else 503)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -222,6 +226,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             *(extra_routes or []),
         ],
         lifespan=lifespan,

@@ -1,4 +1,5 @@
-"""The seam between adapters and httpx: one pooled client per vendor, call
+"""The seam between adapters and httpx: one pooled client per vendor, a
+deadline that never cancels httpx from outside, a circuit breaker, call
 accounting, and the vendor-neutral mapping of transport failures and HTTP
 statuses onto the error hierarchy.
 
@@ -20,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
+from gateway.config import GatewaySettings
 from gateway.errors import (
     NotFound,
     RateLimited,
@@ -31,6 +34,8 @@ from gateway.errors import (
 from gateway.types import Vendor
 
 logger = logging.getLogger("gateway.upstream")
+
+DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +85,82 @@ def create_client(
     )
 
 
-class Upstream:
-    """One vendor's pooled HTTP client, with accounting and failure mapping."""
+@dataclass(frozen=True, slots=True)
+class UpstreamPolicy:
+    """How every vendor's upstream behaves: from GATEWAY_UPSTREAM_TIMEOUT and GATEWAY_BREAKER_*."""
 
-    def __init__(self, vendor: Vendor, client: httpx.AsyncClient) -> None:
+    timeout: float
+    breaker_failures: int = 5
+    breaker_cooldown: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> UpstreamPolicy:
+        return cls(
+            timeout=settings.upstream_timeout,
+            breaker_failures=settings.breaker_failures,
+            breaker_cooldown=settings.breaker_cooldown,
+        )
+
+    def breaker(self, vendor: Vendor) -> CircuitBreaker:
+        return CircuitBreaker(
+            vendor, failures=self.breaker_failures, cooldown=self.breaker_cooldown
+        )
+
+
+class Upstream:
+    """One vendor's pooled HTTP client, with a deadline, a circuit breaker,
+    accounting and failure mapping.
+
+    Nothing ever cancels an httpx call from outside. httpcore 1.0.9 leaks a
+    pool slot for good when a request is cancelled while it waits for a
+    connection the pool has just opened for it (encode/httpcore#1093); enough
+    of them and the vendor is unreachable until restart. So each call runs in
+    a task of its own that callers only wait for:
+
+    - a caller that is cancelled (client gone, operation time limit) or whose
+      deadline passes stops waiting; the task carries on and ends on its own;
+    - httpx's own timeouts bound the pool wait, connect, write and each read,
+      so the task ends within those;
+    - the body is read under the overall deadline: by then the request holds
+      its connection, and httpcore closes a connection whose body read is
+      cancelled (under a shield) and gives its slot back, so a vendor
+      trickling bytes cannot hold a call past the deadline.
+    """
+
+    def __init__(
+        self,
+        vendor: Vendor,
+        client: httpx.AsyncClient,
+        *,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.vendor = vendor
         self.client = client
+        self.breaker = breaker
+        # The read timeout is the configured upstream timeout (see create_client).
+        self.timeout = client.timeout.read or DEFAULT_TIMEOUT
+        # Strong references: the loop keeps only weak ones to running tasks.
+        self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        probe = self.breaker.admit() if self.breaker else False
         started = time.perf_counter()
         status: int | None = None
         # Only the path is ever recorded or logged: some vendors put keys in the query.
         path = httpx.URL(url).path
+        # The task gets a copy of the context, call log included.
+        exchange = asyncio.ensure_future(self._exchange(method, url, probe, kwargs))
+        self._exchanges.add(exchange)
+        exchange.add_done_callback(self._exchange_done)
         try:
-            # httpx's read timeout is per chunk; a vendor trickling bytes must still
-            # not hold a request longer than the configured timeout as a whole.
-            async with asyncio.timeout(self.client.timeout.read):
-                response = await self.client.request(method, url, **kwargs)
+            # asyncio.wait never cancels what it waits for, whether it times out
+            # or the caller is cancelled.
+            done, _ = await asyncio.wait({exchange}, timeout=self.timeout)
+            if not done:
+                raise UpstreamUnavailable(self.vendor, "the request timed out")
+            response = exchange.result()
             status = response.status_code
             return response
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            raise UpstreamUnavailable(self.vendor, "the request timed out") from exc
-        except httpx.DecodingError as exc:
-            raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             call = UpstreamCall(self.vendor, method, path, status, round(elapsed, 2))
@@ -115,7 +171,45 @@ class Upstream:
                 "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed
             )
 
+    async def _exchange(
+        self, method: str, url: str, probe: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        healthy = False
+        try:
+            auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+            request = self.client.build_request(method, url, **kwargs)
+            response = await self.client.send(request, auth=auth, stream=True)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await response.aread()
+            finally:
+                await response.aclose()
+            # A 4xx or 429 is the vendor answering; only its own failures count.
+            healthy = response.status_code < 500
+            return response
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise UpstreamUnavailable(self.vendor, "the request timed out") from exc
+        except httpx.DecodingError as exc:
+            healthy = True
+            raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
+        finally:
+            if self.breaker is not None:
+                self.breaker.record(healthy=healthy, probe=probe)
+
+    def _exchange_done(self, exchange: asyncio.Task[httpx.Response]) -> None:
+        self._exchanges.discard(exchange)
+        # Mark the outcome as seen: a caller that stopped waiting never reads it.
+        if not exchange.cancelled():
+            exchange.exception()
+
     async def aclose(self) -> None:
+        # The pool is going away, so cancelling what is still in it is harmless now.
+        for exchange in list(self._exchanges):
+            exchange.cancel()
+        await asyncio.gather(*self._exchanges, return_exceptions=True)
         await self.client.aclose()
 
 

@@ -14,6 +14,7 @@ from gateway.config import ReadyDeskSettings
 from gateway.errors import UpstreamBadResponse
 from gateway.sandbox.readydesk import API_KEY, TIMEZONE, create_app
 from gateway.sandbox.readydesk._store import Store
+from gateway.upstream import UpstreamPolicy
 from gateway.vendors.readydesk import (
     OUTPUT_FORMATS,
     InvoiceQuery,
@@ -152,7 +153,9 @@ def test_endpoint_url_accepts_the_page_or_the_host() -> None:
 
 def adapter_for(transport: httpx.AsyncBaseTransport) -> ReadyDeskAdapter:
     settings = ReadyDeskSettings(api_url=ENDPOINT, api_key=API_KEY, timezone=TIMEZONE)
-    return ReadyDeskAdapter.from_settings(settings, timeout=5, transport=transport)
+    return ReadyDeskAdapter.from_settings(
+        settings, policy=UpstreamPolicy(timeout=5), transport=transport
+    )
 
 
 @pytest.fixture

@@ -16,10 +16,17 @@ from typing import Any
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.types import Page, SortDirection, Vendor
-from gateway.upstream import Upstream, create_client, json_body, raise_for_status
+from gateway.upstream import (
+    Upstream,
+    UpstreamPolicy,
+    create_client,
+    json_body,
+    raise_for_status,
+)
 from gateway.work import (
     WorkBatch,
     WorkQuery,
@@ -149,10 +156,16 @@ def plan_pages(offset: int, limit: int) -> tuple[int, list[int]]:
 class InvoicedAdapter:
     vendor = VENDOR
 
-    def __init__(self, settings: InvoicedSettings, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: InvoicedSettings,
+        client: httpx.AsyncClient,
+        *,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         client.auth = httpx.BasicAuth(key, "")
-        self.upstream = Upstream(VENDOR, client)
+        self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self._snapshots = WorkSnapshots()
 
     @classmethod
@@ -160,10 +173,11 @@ class InvoicedAdapter:
         cls,
         settings: InvoicedSettings,
         *,
-        timeout: float,
+        policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> InvoicedAdapter:
-        return cls(settings, create_client(settings.api_url, timeout=timeout, transport=transport))
+        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        return cls(settings, client, breaker=policy.breaker(VENDOR))
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

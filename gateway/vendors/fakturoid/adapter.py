@@ -18,9 +18,10 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import FakturoidSettings
 from gateway.errors import UpstreamRejected
-from gateway.upstream import Upstream, create_client, json_body
+from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
 from gateway.work import (
     WorkBatch,
     WorkQuery,
@@ -52,7 +53,13 @@ def web_url(api_url: str) -> str:
 class FakturoidAdapter:
     vendor = VENDOR
 
-    def __init__(self, settings: FakturoidSettings, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: FakturoidSettings,
+        client: httpx.AsyncClient,
+        *,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         user_agent = (settings.user_agent or "").strip()
         if not user_agent:
             # The settings already refuse this; an adapter built by hand must too,
@@ -62,7 +69,7 @@ class FakturoidAdapter:
             raise ValueError("Fakturoid needs an account slug, a client id and a client secret")
         # A client-wide default header, so no request (the token grant included) lacks it.
         client.headers["User-Agent"] = user_agent
-        self.upstream = Upstream(VENDOR, client)
+        self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self.tokens = TokenCache(
             self.upstream, settings.client_id, settings.client_secret.get_secret_value()
         )
@@ -75,10 +82,11 @@ class FakturoidAdapter:
         cls,
         settings: FakturoidSettings,
         *,
-        timeout: float,
+        policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> FakturoidAdapter:
-        return cls(settings, create_client(settings.api_url, timeout=timeout, transport=transport))
+        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        return cls(settings, client, breaker=policy.breaker(VENDOR))
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

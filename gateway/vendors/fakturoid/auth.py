@@ -8,7 +8,6 @@ base64(client_id:client_secret)`` and the JSON body ``{"grant_type":
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 
 from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.single_flight import SingleFlight
 from gateway.upstream import RefusedCredentials, Upstream, json_body
 
 from .models import VENDOR
@@ -31,9 +31,9 @@ DEFAULT_LIFETIME = 7200.0
 class TokenCache:
     """Hands out a valid access token, fetching a new one only when needed.
 
-    The lock makes renewal single-flight: requests that find the token stale while
-    another renewal is running wait for it and reuse its token. ``clock`` is
-    monotonic by default; tests point it at the sandbox's clock.
+    Grants are single-flight: requests that find the token stale while a grant is
+    running wait for that grant and share its outcome, token or failure. ``clock``
+    is monotonic by default; tests point it at the sandbox's clock.
     """
 
     def __init__(
@@ -49,7 +49,7 @@ class TokenCache:
         self.clock = clock
         self._token: str | None = None
         self._renew_at = 0.0
-        self._lock = asyncio.Lock()
+        self._grants = SingleFlight[str]()
         self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
@@ -58,21 +58,15 @@ class TokenCache:
         return None
 
     async def get(self) -> str:
-        token = self._current()
-        if token is not None:
-            return token
-        async with self._lock:
-            # Another request may have renewed while this one waited.
-            token = self._current()
-            return token if token is not None else await self._fetch()
+        return self._current() or await self._grants.run(self._fetch)
 
     async def renew(self, refused: str) -> str:
         """A fresh token after ``refused`` got a 401, unless another request already has one."""
-        async with self._lock:
-            token = self._current()
-            if token is not None and token != refused:
-                return token
-            return await self._fetch()
+        token = self._current()
+        if token is not None and token != refused:
+            return token
+        # A grant already in flight is joined: it is the renewal this request wants.
+        return await self._grants.run(self._fetch)
 
     async def _fetch(self) -> str:
         return await self._refusals.guard(self._grant_token)

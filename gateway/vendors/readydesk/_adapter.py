@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import ReadyDeskSettings
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
 from gateway.types import Page, Vendor
-from gateway.upstream import Upstream, create_client, raise_for_status
+from gateway.upstream import Upstream, UpstreamPolicy, create_client, raise_for_status
 from gateway.vendors.readydesk._count import read_count
 from gateway.vendors.readydesk._models import (
     ReadyDeskInvoice,
@@ -98,9 +99,15 @@ class ReadyDeskAdapter:
     vendor = VENDOR
 
     def __init__(
-        self, client: httpx.AsyncClient, page: str, *, zone: ZoneInfo, output: OutputFormat
+        self,
+        client: httpx.AsyncClient,
+        page: str,
+        *,
+        zone: ZoneInfo,
+        output: OutputFormat,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.upstream = Upstream(VENDOR, client)
+        self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self.page = page
         self.zone = zone
         self.output: OutputFormat = output
@@ -110,7 +117,7 @@ class ReadyDeskAdapter:
         cls,
         settings: ReadyDeskSettings,
         *,
-        timeout: float,
+        policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
         output: OutputFormat | None = None,
     ) -> ReadyDeskAdapter:
@@ -125,8 +132,14 @@ class ReadyDeskAdapter:
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
         )
         base, page = _endpoint_url(settings.api_url or "")
-        client = create_client(base, timeout=timeout, transport=_KeyInQuery(inner, key))
-        return cls(client, page, zone=zone, output=output or DEFAULT_OUTPUT)
+        client = create_client(base, timeout=policy.timeout, transport=_KeyInQuery(inner, key))
+        return cls(
+            client,
+            page,
+            zone=zone,
+            output=output or DEFAULT_OUTPUT,
+            breaker=policy.breaker(VENDOR),
+        )
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

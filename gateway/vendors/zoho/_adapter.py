@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import ZohoSettings
 from gateway.errors import NotFound, UpstreamBadResponse
 from gateway.types import Page, Vendor
-from gateway.upstream import Upstream, create_client
+from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.vendors.zoho._auth import RefreshingToken, StaticToken, TokenSource
 from gateway.vendors.zoho._envelope import CODE_NOT_AUTHORIZED, checked, envelope_code
 from gateway.vendors.zoho._models import (
@@ -78,8 +79,9 @@ class ZohoAdapter:
         client: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.monotonic,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.upstream = Upstream(VENDOR, client)
+        self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self.organization_id = settings.organization_id or ""
         self.auth: TokenSource
         if settings.uses_static_token and settings.access_token is not None:
@@ -106,12 +108,13 @@ class ZohoAdapter:
         cls,
         settings: ZohoSettings,
         *,
-        timeout: float,
+        policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> ZohoAdapter:
         # One client for both hosts: API paths are relative to the API URL, the
         # token URL is absolute.
-        return cls(settings, create_client(settings.api_url, timeout=timeout, transport=transport))
+        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        return cls(settings, client, breaker=policy.breaker(VENDOR))
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

@@ -13,7 +13,6 @@ refresh runs waits for that same refresh instead of starting its own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
+from gateway.single_flight import SingleFlight
 from gateway.types import Vendor
 from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
 
@@ -87,7 +87,7 @@ class RefreshingToken:
         self.clock = clock
         self._token: str | None = None
         self._renew_at = 0.0
-        self._inflight: asyncio.Future[str] | None = None
+        self._refreshes = SingleFlight[str]()
         self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
@@ -108,12 +108,7 @@ class RefreshingToken:
         return await self._shared_refresh()
 
     async def _shared_refresh(self) -> str:
-        if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.ensure_future(self._refresh())
-            self._inflight.add_done_callback(_consume_outcome)
-        # Shielded: a waiter that goes away (client disconnect, timeout) must not
-        # cancel the refresh the other waiters depend on.
-        return await asyncio.shield(self._inflight)
+        return await self._refreshes.run(self._refresh)
 
     async def _refresh(self) -> str:
         return await self._refusals.guard(self._grant_token)
@@ -167,10 +162,3 @@ def _lifetime(body: dict[str, Any]) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)
     return DEFAULT_LIFETIME
-
-
-def _consume_outcome(future: asyncio.Future[str]) -> None:
-    # Mark a failure as seen even if every waiter was cancelled, so asyncio does
-    # not log "exception was never retrieved" (the waiters get it raised anyway).
-    if not future.cancelled():
-        future.exception()

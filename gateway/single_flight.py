@@ -1,0 +1,41 @@
+"""At most one run of an async operation at a time, its outcome shared.
+
+Used for OAuth token grants: when many requests find the token missing or
+stale at once, one grant goes to the vendor and every request that asked
+while it ran gets its result -- the token, or the same failure. Waiting
+callers queued behind a lock would instead each retry a failing grant in
+turn, so the last of N requests answered after N timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    def __init__(self) -> None:
+        self._flight: asyncio.Future[T] | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self._flight is not None and not self._flight.done()
+
+    async def run(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """The outcome of ``operation``, or of the run already in flight."""
+        if self._flight is None or self._flight.done():
+            self._flight = asyncio.ensure_future(operation())
+            self._flight.add_done_callback(_retrieve_outcome)
+        # Shielded: a caller that goes away (client disconnect, time limit) must
+        # not cancel the run the other callers are waiting for.
+        return await asyncio.shield(self._flight)
+
+
+def _retrieve_outcome(flight: asyncio.Future[T]) -> None:
+    # Mark a failure as seen even if every caller was cancelled, so asyncio does
+    # not log "exception was never retrieved" (the callers get it raised anyway).
+    if not flight.cancelled():
+        flight.exception()

@@ -1,0 +1,152 @@
+"""The upstream deadline must never wedge httpx's connection pool.
+
+httpcore 1.0.9 leaks a pool slot when a request is cancelled while it waits for
+a connection that the pool has just created for it (encode/httpcore#1093): the
+new connection stays "CONNECTING" forever. Cancelling upstream calls from
+outside (a deadline around the whole call, a client going away) used to leave
+the vendor unreachable until restart. These tests use real sockets: a local
+HTTP server that answers slowly, then quickly, and a real httpx pool in front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.ids import encode_id
+from gateway.types import Vendor
+from gateway.upstream import Upstream
+from tests.conftest import codes, gateway_settings
+
+TASK = {"id": 7, "name": "Call customer", "action": "phone", "complete": False}
+
+
+@dataclass
+class SlowVendor:
+    """An HTTP/1.1 server on loopback answering every request after ``delay`` seconds."""
+
+    delay: float
+    url: str = ""
+    requests: int = 0
+    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self.handlers.add(handler)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                self.requests += 1
+                await asyncio.sleep(self.delay)
+                body = json.dumps(TASK).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            self.handlers.discard(handler)
+
+
+@pytest.fixture
+async def vendor() -> AsyncIterator[SlowVendor]:
+    slow = SlowVendor(delay=1.5)
+    server = await asyncio.start_server(slow.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slow.url = f"http://127.0.0.1:{port}"
+    async with server:
+        yield slow
+        server.close()
+        # Handlers still sleeping on abandoned requests end with the test.
+        for handler in list(slow.handlers):
+            handler.cancel()
+        await asyncio.gather(*slow.handlers, return_exceptions=True)
+
+
+async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: SlowVendor) -> None:
+    client = httpx.AsyncClient(
+        base_url=vendor.url,
+        timeout=httpx.Timeout(5.0),
+        limits=httpx.Limits(max_connections=3, max_keepalive_connections=3),
+    )
+    upstream = Upstream(Vendor.INVOICED, client)
+    try:
+        # Many more callers than connections, abandoned one by one (clients going
+        # away) while the first few are being answered and the rest are queued.
+        callers = [asyncio.ensure_future(upstream.send("GET", "tasks/7")) for _ in range(60)]
+        await asyncio.sleep(0.3)
+        for caller in callers:
+            caller.cancel()
+            await asyncio.sleep(0)
+        await asyncio.gather(*callers, return_exceptions=True)
+
+        vendor.delay = 0
+        started = time.monotonic()
+        response = await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert response.status_code == 200
+        assert response.json() == TASK
+        # Generous guard: the abandoned calls drain in at most 20 x 1.5 s on 3
+        # connections; a wedged pool would never answer at all.
+        assert time.monotonic() - started < 9
+    finally:
+        await upstream.aclose()
+
+
+async def test_calls_past_the_deadline_leave_the_vendor_reachable(
+    monkeypatch: pytest.MonkeyPatch, vendor: SlowVendor
+) -> None:
+    settings = gateway_settings(
+        monkeypatch,
+        INVOICED_API_URL=vendor.url,
+        GATEWAY_UPSTREAM_TIMEOUT="0.5",
+        GATEWAY_BREAKER_FAILURES="1000",
+    )
+    app = create_app(settings)  # real httpx transports: a real pool of 20 connections
+    query = "query($id: ID!) { task(id: $id) { name } }"
+    variables = {"id": encode_id(Vendor.INVOICED, "Task", 7)}
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client:
+
+            async def ask() -> dict[str, object]:
+                response = await client.post(
+                    "/graphql", json={"query": query, "variables": variables}
+                )
+                body: dict[str, object] = response.json()
+                return body
+
+            # 100 clients against a vendor answering in 1.5 s with a 0.5 s timeout.
+            answers = await asyncio.gather(*(ask() for _ in range(100)))
+            assert {tuple(codes(answer)) for answer in answers} == {("UPSTREAM_UNAVAILABLE",)}
+
+            vendor.delay = 0
+            # The abandoned calls run out within the pool timeout; then the vendor
+            # must answer again (a wedged pool answers "timed out" forever).
+            deadline = time.monotonic() + 8
+            while True:
+                answer = await ask()
+                if "errors" not in answer or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert answer == {"data": {"task": {"name": "Call customer"}}}
+    finally:
+        await app.state.adapters.aclose()
