@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.vendors.readydesk._adapter import DEFAULT_OUTPUT, ReadyDeskAdapter
 from gateway.vendors.readydesk._models import (
     BillingType,
+    IncludedLineItems,
     InvoiceStatus,
     ReadyDeskInvoice,
     ReadyDeskLineItem,
@@ -32,6 +33,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "BillingType",
     "DateField",
+    "IncludedLineItems",
     "InvoiceQuery",
     "InvoiceSortField",
     "InvoiceStatus",

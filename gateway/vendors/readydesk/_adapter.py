@@ -28,6 +28,7 @@ from gateway.vendors.readydesk._models import (
     ReadyDeskLineItem,
     parse_invoice,
     parse_line_item,
+    read_included,
 )
 from gateway.vendors.readydesk._ordering import settled_prefix
 from gateway.vendors.readydesk._query import (
@@ -47,10 +48,14 @@ ENDPOINT = "API/default.aspx"
 DEFAULT_OUTPUT: OutputFormat = "json"
 # [guess] The selector's name is undocumented; the sandbox reads `output`.
 OUTPUT_PARAMETER = "output"
+# Adds each invoice's line items to get_invoices as a sub-section [doc]; only "Y"
+# and "N" are valid [doc]. The sub-section's shape is a [guess] (see _wire).
+INCLUDE_LINE_ITEMS = "include_line_items"
 # Invoice IDs fetched per `start_tid`..`end_tid` range when loading by ID.
 MAX_ID_SPAN = 200
-# IIS refuses query strings over 2048 bytes by default; a longer ID list goes in
-# a form body, which ASP.NET's Request[name] reads as well [guess].
+# IIS refuses query strings over 2048 bytes by default; a longer query (a long
+# customer ID filter) goes in a form body, which ASP.NET's Request[name] reads as
+# well [guess].
 MAX_QUERY_LENGTH = 1500
 # Rows per page when the gateway filters by status: it pages on until the window
 # is full, so a page no smaller than the window usually suffices.
@@ -150,7 +155,14 @@ class ReadyDeskAdapter:
 
     async def _invoice_rows(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice]:
         document = parse_document(await self._call("get_invoices", params))
-        return [parse_invoice(r.fields, self.zone) for r in expect_records(document, "invoices")]
+        records = expect_records(document, "invoices")
+        invoices = [parse_invoice(r.fields, self.zone) for r in records]
+        if params.get(INCLUDE_LINE_ITEMS) != "Y":
+            return invoices
+        return [
+            read_included(invoice, record.children, self.zone)
+            for invoice, record in zip(invoices, records, strict=True)
+        ]
 
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
@@ -160,13 +172,22 @@ class ReadyDeskAdapter:
         )
 
     async def list_invoices(
-        self, query: InvoiceQuery, *, offset: int, limit: int, with_total: bool = False
+        self,
+        query: InvoiceQuery,
+        *,
+        offset: int,
+        limit: int,
+        with_total: bool = False,
+        with_line_items: bool = False,
     ) -> Page[ReadyDeskInvoice]:
         """A page of invoices. ``with_total`` matters only with a status filter, which
         no count can apply: then every match is read once and the page carries its
-        total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own."""
+        total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own.
+        ``with_line_items`` asks for each invoice's line items in the same calls."""
         need = limit + 1  # one row more than asked tells whether a next page exists
         filters = {**wire_filters(query), **order_params(query)}
+        if with_line_items:
+            filters[INCLUDE_LINE_ITEMS] = "Y"
         pageable = "*" in filters["cid"]  # paging needs a wildcard cid [doc]
         if query.status is None and query.sort in UNIQUE_COLUMNS and pageable:
             return await self._window(filters, offset, limit)
@@ -244,8 +265,12 @@ class ReadyDeskAdapter:
                 return settled
             count *= PREFIX_GROWTH
 
-    async def get_invoices(self, invoice_ids: list[int]) -> list[ReadyDeskInvoice | None]:
-        """Invoices by ID, None where absent: one ID-range call per cluster of IDs."""
+    async def get_invoices(
+        self, invoice_ids: list[int], *, with_line_items: bool = False
+    ) -> list[ReadyDeskInvoice | None]:
+        """Invoices by ID, None where absent: one ID-range call per cluster of IDs,
+        carrying their line items when ``with_line_items``."""
+        extra = {INCLUDE_LINE_ITEMS: "Y"} if with_line_items else {}
         spans: list[tuple[int, int]] = []
         for invoice_id in sorted(set(invoice_ids)):
             if spans and invoice_id - spans[-1][0] < MAX_ID_SPAN:
@@ -254,22 +279,20 @@ class ReadyDeskAdapter:
                 spans.append((invoice_id, invoice_id))
         chunks = await asyncio.gather(
             *(
-                self._invoice_rows({"cid": "*", "start_tid": str(low), "end_tid": str(high)})
+                self._invoice_rows(
+                    {"cid": "*", "start_tid": str(low), "end_tid": str(high), **extra}
+                )
                 for low, high in spans
             )
         )
         found = {invoice.id: invoice for chunk in chunks for invoice in chunk}
         return [found.get(invoice_id) for invoice_id in invoice_ids]
 
-    async def get_line_items(self, uids: list[int]) -> list[ReadyDeskLineItem | None]:
-        """Line items by uid in one call, using the ``|`` list form [guess] that
-        an invoice's ``jobs`` value has; None where absent."""
-        if not uids:
-            return []
-        wanted = "".join(f"{uid}|" for uid in sorted(set(uids)))
-        document = parse_document(await self._call("get_line_items", {"id": wanted}))
-        items = [
-            parse_line_item(r.fields, self.zone) for r in expect_records(document, "line_items")
-        ]
-        found = {item.id: item for item in items}
-        return [found.get(uid) for uid in uids]
+    async def get_line_item(self, uid: int) -> ReadyDeskLineItem | None:
+        """One line item by uid, with the documented ``get_line_items`` ``id`` variable;
+        None if absent. Only a `LineItem` asked for by its own ID needs this: an
+        invoice's line items come with the invoice (include_line_items=Y)."""
+        document = parse_document(await self._call("get_line_items", {"id": str(uid)}))
+        records = expect_records(document, "line_items")
+        items = [parse_line_item(r.fields, self.zone) for r in records]
+        return next((item for item in items if item.id == uid), None)
