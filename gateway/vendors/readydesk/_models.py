@@ -234,6 +234,8 @@ def read_included(
         return replace(invoice, line_items=included)
     try:
         items = tuple(parse_line_item(child, zone) for child in children)
-    except UpstreamBadResponse as exc:
-        return replace(invoice, line_items=IncludedLineItems((), exc.message))
+    except UpstreamBadResponse:
+        return replace(
+            invoice, line_items=IncludedLineItems((), "a line item had an unexpected shape")
+        )
     return replace(invoice, line_items=IncludedLineItems(items))

@@ -125,7 +125,7 @@ def _xml_record(element: Element) -> Record:
             fields[child.tag] = child.text or ""
             continue
         children = children if children is not None else []
-        if len(child) and all(len(leaf) == 0 for leaf in child):
+        if len(child) and all(len(leaf) == 0 and not leaf.attrib for leaf in child):
             children.append(_xml_leaves(child))  # a line item with no wrapper around it
         else:
             children.extend(_xml_leaves(item) for item in child if len(item) or item.attrib)
