@@ -17,6 +17,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from gateway.api.context import Context
 from gateway.api.readydesk._connection import InvoiceConnection, start_count
+from gateway.api.readydesk._cursor import decode_scan_cursor
 from gateway.api.readydesk._types import (
     INVOICE,
     Invoice,
@@ -92,7 +93,8 @@ class InvoiceFilter:
         default=None,
         description="ReadyDesk cannot filter by status, so the gateway does: it reads "
         "the matching invoices page by page only until this page is full (all of them "
-        "when `totalCount` is selected).",
+        "when `totalCount` is selected); in ID order a later page reads on from where "
+        "the one before it stopped.",
     )
 
 
@@ -185,6 +187,14 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
     )
 
 
+def _prime(context: Context, invoices: list[rd.ReadyDeskInvoice]) -> None:
+    loaders = context.loaders
+    for invoice in invoices:
+        loaders.readydesk_invoice.prime(invoice.id, invoice)
+        if invoice.line_items is not None:
+            loaders.readydesk_invoice_with_line_items.prime(invoice.id, invoice)
+
+
 @strawberry.type
 class ReadyDeskQuery:
     @strawberry.field(description="One ReadyDesk invoice; null with a NOT_FOUND error if absent.")
@@ -215,7 +225,7 @@ class ReadyDeskQuery:
         filter: InvoiceFilter | None = None,
         sort: InvoiceSort | None = None,
     ) -> InvoiceConnection | None:
-        offset, limit = window(first, after)
+        _, limit = window(first, None)
         query = invoice_query(filter or InvoiceFilter(), sort)
         wants_total = _selected_here(info, "totalCount")
         # Line items come in the page's own calls (include_line_items=Y), asked for
@@ -225,6 +235,19 @@ class ReadyDeskQuery:
         )
         context = info.context
         adapter = context.adapters.readydesk
+        if adapter.scans_by_position(query):
+            # A status filter: the cursor is a place in ReadyDesk's pages, so a later
+            # page reads on from there instead of from the start.
+            scan = await adapter.scan_by_status(
+                query,
+                after=decode_scan_cursor(after, query) if after else None,
+                limit=limit,
+                with_total=wants_total,
+                with_line_items=with_line_items,
+            )
+            _prime(context, [scanned.invoice for scanned in scan.items])
+            return InvoiceConnection.from_scan(scan, query, resumed=after is not None)
+        offset, _ = window(first, after)
         # With a status filter the total needs every match read (no count can filter
         # by status), and that read serves the page too; otherwise the count is a call
         # of its own, started now so it overlaps the page fetch.
@@ -245,9 +268,5 @@ class ReadyDeskQuery:
             if counting is not None:
                 counting.cancel()
             raise
-        loaders = context.loaders
-        for item in page.items:
-            loaders.readydesk_invoice.prime(item.id, item)
-            if item.line_items is not None:
-                loaders.readydesk_invoice_with_line_items.prime(item.id, item)
+        _prime(context, page.items)
         return InvoiceConnection.from_page(page, counting)

@@ -32,12 +32,19 @@ from gateway.vendors.readydesk._models import (
 )
 from gateway.vendors.readydesk._ordering import settled_prefix
 from gateway.vendors.readydesk._query import (
-    MAX_CHUNK,
     UNIQUE_COLUMNS,
     InvoiceQuery,
     order_params,
     plan_pages,
     wire_filters,
+)
+from gateway.vendors.readydesk._scan import (
+    KeptPages,
+    Scanned,
+    ScanPage,
+    ScanPosition,
+    scan_page_size,
+    scan_pages,
 )
 from gateway.vendors.readydesk._wire import OutputFormat, expect_records, parse_document
 
@@ -57,9 +64,6 @@ MAX_ID_SPAN = 200
 # customer ID filter) goes in a form body, which ASP.NET's Request[name] reads as
 # well [guess].
 MAX_QUERY_LENGTH = 1500
-# Rows per page when the gateway filters by status: it pages on until the window
-# is full, so a page no smaller than the window usually suffices.
-MIN_SCAN_PAGE = 25
 # A read from the start grows by this factor until its settled rows suffice.
 PREFIX_GROWTH = 4
 
@@ -109,6 +113,8 @@ class ReadyDeskAdapter:
         self.page = page
         self.zone = zone
         self.output: OutputFormat = output
+        # ReadyDesk pages that status-filtered walks resume in (see _scan).
+        self.kept_pages = KeptPages()
 
     @classmethod
     def from_settings(
@@ -202,12 +208,59 @@ class ReadyDeskAdapter:
             ]
             window = rows[offset : offset + need]
             return Page(window[:limit], offset, len(window) > limit, len(rows))
-        if query.sort in UNIQUE_COLUMNS and pageable:
-            rows = await self._scan_pages(query, filters, offset + need)
-        else:
-            rows = await self._read_prefix(query, filters, offset + need)
+        # A status filter in ID order is walked by `scan_by_status`; here it is read
+        # from the start, as any order whose pages are not stable.
+        rows = await self._read_prefix(query, filters, offset + need)
         window = rows[offset : offset + need]
         return Page(window[:limit], offset, len(window) > limit)
+
+    def scans_by_position(self, query: InvoiceQuery) -> bool:
+        """Whether ``query`` is walked by ReadyDesk page (``scan_by_status``): a status
+        filter in ID order, where ReadyDesk's pages are stable and can be had."""
+        return (
+            query.status is not None
+            and query.sort in UNIQUE_COLUMNS
+            and "*" in wire_filters(query)["cid"]
+        )
+
+    async def scan_by_status(
+        self,
+        query: InvoiceQuery,
+        *,
+        after: ScanPosition | None,
+        limit: int,
+        with_total: bool = False,
+        with_line_items: bool = False,
+    ) -> ScanPage:
+        """The next ``limit`` invoices of the wanted status after ``after``, read from
+        the ReadyDesk page that holds the next row on, never from the first."""
+        status = query.status
+        filters = {**wire_filters(query), **order_params(query)}
+        if with_line_items:
+            filters[INCLUDE_LINE_ITEMS] = "Y"
+        per_page = after.per_page if after else scan_page_size(limit)
+        start = after.row + 1 if after else 0
+        if with_total:
+            # No count can filter by status: the total needs every row, and the one
+            # full read serves the page as well.
+            everything = await self._invoice_rows(filters)
+            matches = [
+                Scanned(invoice, row)
+                for row, invoice in enumerate(everything)
+                if invoice.status is status
+            ]
+            window = [match for match in matches if match.row >= start][: limit + 1]
+            return ScanPage(window[:limit], per_page, len(window) > limit, len(matches))
+        return await scan_pages(
+            self._invoice_rows,
+            self.kept_pages,
+            filters,
+            status,
+            per_page=per_page,
+            start=start,
+            limit=limit,
+            resuming=after is not None,
+        )
 
     async def _window(
         self, filters: dict[str, str], offset: int, limit: int
@@ -223,25 +276,6 @@ class ReadyDeskAdapter:
         rows = [invoice for chunk in chunks for invoice in chunk]
         window = rows[skip : skip + need]
         return Page(window[:limit], offset, len(window) > limit)
-
-    async def _scan_pages(
-        self, query: InvoiceQuery, filters: dict[str, str], end: int
-    ) -> list[ReadyDeskInvoice]:
-        """The first ``end`` rows of the requested status, in a unique order.
-
-        ReadyDesk cannot filter by status, so pages are read in turn and filtered
-        here, stopping as soon as the window is full: never the whole table
-        unless the window reaches its end.
-        """
-        per_page = min(max(end, MIN_SCAN_PAGE), MAX_CHUNK)
-        kept: list[ReadyDeskInvoice] = []
-        page = 1
-        while True:
-            chunk = await self._invoice_rows({**filters, "count": str(per_page), "page": str(page)})
-            kept.extend(invoice for invoice in chunk if invoice.status is query.status)
-            if len(chunk) < per_page or len(kept) >= end:
-                return kept
-            page += 1
 
     async def _read_prefix(
         self, query: InvoiceQuery, filters: dict[str, str], end: int
