@@ -104,8 +104,9 @@ def count_calls_fail(request: httpx.Request) -> httpx.Response | None:
 
 
 def line_item_calls_fail(request: httpx.Request) -> httpx.Response | None:
+    """Fails every ReadyDesk call that asks for line items (include_line_items=Y)."""
     if request.url.path.startswith("/readydesk") and (
-        request.url.params.get("action") == "get_line_items"
+        request.url.params.get("include_line_items") == "Y"
     ):
         return httpx.Response(503)
     return None
@@ -149,14 +150,37 @@ async def test_status_filter_total_count_is_free(gateway: Gateway) -> None:
     assert body["extensions"]["upstreamCalls"]["byVendor"]["readydesk"]["count"] == 1
 
 
-async def test_failing_line_item_call_nulls_only_line_items(gateway: Gateway) -> None:
+async def test_line_items_in_the_page_call_fail_with_the_page(gateway: Gateway) -> None:
+    # Line items come in the page's own call, so its failure is the page's failure:
+    # `invoices` is null next to the other roots, and a page without them still answers.
     gateway.inject(line_item_calls_fail)
-    body = await gateway.execute(INVOICES)
-    invoices = body["data"]["invoices"]
-    assert invoices["totalCount"] > 3 and len(invoices["nodes"]) == 3
-    assert all(node["id"] and node["lineItems"] is None for node in invoices["nodes"])
+    body = await gateway.execute(
+        "{ invoices(first: 3) { nodes { id lineItems { lineItemId } } } todos(first: 1) "
+        "{ nodes { id } } plain: invoices(first: 3) { nodes { id } } }"
+    )
+    data = body["data"]
+    assert data["invoices"] is None and data["todos"]["nodes"]
+    assert len(data["plain"]["nodes"]) == 3
+    assert [e["path"] for e in body["errors"]] == [["invoices"]]
+    assert codes(body) == ["UPSTREAM_UNAVAILABLE"]
+
+
+async def test_failing_line_item_call_of_nodes_nulls_only_line_items(gateway: Gateway) -> None:
+    # `nodes` reads invoices without line items; their line items are one more call
+    # for all of them, whose failure nulls only `lineItems`.
+    listing = await gateway.execute("{ invoices(first: 3) { nodes { id } } }")
+    ids = [node["id"] for node in listing["data"]["invoices"]["nodes"]]
+    gateway.inject(line_item_calls_fail)
+    body = await gateway.execute(
+        """query($ids: [ID!]!) { nodes(ids: $ids) {
+             ... on Invoice { invoiceId lineItems { lineItemId } } } }""",
+        {"ids": ids},
+    )
+    nodes = body["data"]["nodes"]
+    assert [n["invoiceId"] for n in nodes] == [1, 2, 3]
+    assert all(n["lineItems"] is None for n in nodes)
     assert sorted(e["path"] for e in body["errors"]) == [
-        ["invoices", "nodes", i, "lineItems"] for i in range(3)
+        ["nodes", i, "lineItems"] for i in range(3)
     ]
     assert set(codes(body)) == {"UPSTREAM_UNAVAILABLE"}
 

@@ -122,9 +122,12 @@ async def test_every_output_format_gives_the_same_typed_invoices(
         assert [li["lineItemId"] for li in node["lineItems"]] == invoice.jobs
         for li in node["lineItems"]:
             check_line_item(li, items[li["lineItemId"]])
-    # The page, its total and every line item of the page: three calls, in the format asked.
-    assert readydesk_calls(body) == 3
+    # The page with its line items, and its total: two calls, in the format asked.
+    assert readydesk_calls(body) == 2
     assert {request.url.params["output"] for request in requests} == {output}
+    assert {request.url.params["action"] for request in requests} == {"get_invoices"}
+    (page_call,) = [r for r in requests if "count_only" not in r.url.params]
+    assert page_call.url.params["include_line_items"] == "Y"
 
 
 async def test_percent_encoded_names_round_trip(each_format: tuple[Gateway, str]) -> None:
@@ -151,20 +154,36 @@ async def test_percent_encoded_names_round_trip(each_format: tuple[Gateway, str]
         assert connection["totalCount"] == len(expected)
 
 
-async def test_a_page_with_line_items_costs_two_calls(gateway: Gateway) -> None:
+async def test_a_page_with_line_items_costs_one_call(gateway: Gateway) -> None:
+    requests = record_requests(gateway)
     body = await gateway.execute(
         "{ invoices(first: 20) { nodes { invoiceId lineItems { title cost } } } }",
         accounting=True,
     )
     nodes = body["data"]["invoices"]["nodes"]
     assert len(nodes) == 20 and sum(len(n["lineItems"]) for n in nodes) > 20
-    assert readydesk_calls(body) == 2
+    assert readydesk_calls(body) == 1
+    assert requests[-1].url.params["include_line_items"] == "Y"
     paths = {call["path"] for call in body["extensions"]["upstreamCalls"]["calls"]}
     assert all("key" not in path and "?" not in path for path in paths)
+    through_edges = await gateway.execute(
+        """{ invoices(first: 3) { edges { node { ...items } } } }
+           fragment items on Invoice { lineItems { lineItemId } }""",
+        accounting=True,
+    )
+    assert all(e["node"]["lineItems"] for e in through_edges["data"]["invoices"]["edges"])
+    assert readydesk_calls(through_edges) == 1
     plain = await gateway.execute(
         "{ invoices(first: 20) { nodes { invoiceId } } }", accounting=True
     )
     assert readydesk_calls(plain) == 1
+    assert "include_line_items" not in requests[-1].url.params
+    skipped = await gateway.execute(
+        "{ invoices(first: 2) { nodes { invoiceId lineItems @skip(if: true) { title } } } }",
+        accounting=True,
+    )
+    assert readydesk_calls(skipped) == 1
+    assert "include_line_items" not in requests[-1].url.params
     fragment = await gateway.execute(
         """{ invoices(first: 5) { ...total } }
            fragment total on InvoiceConnection { totalCount }""",

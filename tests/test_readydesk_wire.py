@@ -168,15 +168,18 @@ async def recorded(
     await adapter.aclose()
 
 
-async def test_long_id_lists_go_in_one_post(
+async def test_long_queries_go_in_one_post(
     recorded: tuple[ReadyDeskAdapter, Recorder], sandbox: httpx.ASGITransport
 ) -> None:
     adapter, recorder = recorded
-    items = await adapter.get_line_items(list(range(1, 600)))
+    long_name = "ACME-" + "x" * 2000
+    page = await adapter.list_invoices(InvoiceQuery(customer_id_to=long_name), offset=0, limit=5)
     (request,) = recorder.requests
     assert request.method == "POST" and request.url.params["key"] == API_KEY
-    assert "id" not in request.url.params
-    assert [i.id for i in items if i is not None] == [i.uid for i in store_of(sandbox).line_items]
+    assert "end_cid" not in request.url.params
+    high = long_name.casefold()
+    kept = [i.invoice_id for i in store_of(sandbox).invoices if i.customer_id.casefold() <= high]
+    assert [i.id for i in page.items] == kept[:5]
 
 
 async def test_ids_far_apart_take_one_range_call_each(

@@ -83,9 +83,15 @@ class Loaders:
         return DataLoader(self._adapters.readydesk.get_invoices)
 
     @cached_property
+    def readydesk_invoice_with_line_items(self) -> DataLoader[int, ReadyDeskInvoice | None]:
+        """Invoices read with include_line_items=Y: for line items of invoices that were
+        loaded without them (by `node`/`_entities`), one call for all of them."""
+        return DataLoader(partial(self._adapters.readydesk.get_invoices, with_line_items=True))
+
+    @cached_property
     def readydesk_line_item(self) -> DataLoader[int, ReadyDeskLineItem | None]:
-        """Keyed by uid: the line items of a whole page of invoices cost one call."""
-        return DataLoader(self._adapters.readydesk.get_line_items)
+        """Keyed by uid, one call each: only a `LineItem` asked for by its own ID."""
+        return DataLoader(each_key(self._adapters.readydesk.get_line_item))
 
     @cached_property
     def fakturoid_todo_page(self) -> DataLoader[tuple[int, datetime | None], TodoPage]:

@@ -13,7 +13,9 @@ field                           upstream calls
 ``tasks``, ``projects``,        1 per list, 2 with ``after`` (the window may straddle two
 ``invoices``                    vendor pages); each item below it multiplies nested costs
 ``invoices { totalCount }``     +1 (ReadyDesk's ``count_only`` call, made only when selected)
-``Invoice.lineItems``           1 per page of invoices (one dataloader batch), not per invoice
+``Invoice.lineItems``           none under ``invoices``/``invoice`` (the same call, with
+                                ``include_line_items=Y``); under ``node``/``nodes``/``_entities``
+                                1 per page (one batched by-ID read): counted as 1 per page
 ``Project.tasks``               1 per project (the tasks loader is keyed by project)
 ``todos``                       ceil(first / 40) Fakturoid pages (+1 with ``after``); with
                                 ``completed`` up to 50 pages, the most it scans for matches

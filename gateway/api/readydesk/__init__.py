@@ -17,6 +17,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from gateway.api.context import Context
 from gateway.api.readydesk._connection import InvoiceConnection, start_count
+from gateway.api.readydesk._cursor import decode_scan_cursor
 from gateway.api.readydesk._types import (
     INVOICE,
     Invoice,
@@ -92,7 +93,8 @@ class InvoiceFilter:
         default=None,
         description="ReadyDesk cannot filter by status, so the gateway does: it reads "
         "the matching invoices page by page only until this page is full (all of them "
-        "when `totalCount` is selected).",
+        "when `totalCount` is selected); in ID order a later page reads on from where "
+        "the one before it stopped.",
     )
 
 
@@ -155,18 +157,42 @@ def _included(directives: dict[str, dict[str, object]]) -> bool:
     return not ("include" in directives and directives["include"].get("if") is False)
 
 
-def selects(selections: Iterable[Selection], name: str) -> bool:
-    """Whether ``name`` is selected directly or through fragments, honouring @skip/@include."""
+def selected_below(selections: Iterable[Selection], name: str) -> list[SelectedField]:
+    """The fields named ``name`` in ``selections``, through fragments, honouring @skip/@include."""
+    found: list[SelectedField] = []
     for selection in selections:
         if not _included(selection.directives):
             continue
         if isinstance(selection, SelectedField) and selection.name == name:
-            return True
-        if isinstance(selection, FragmentSpread | InlineFragment) and selects(
-            selection.selections, name
-        ):
-            return True
-    return False
+            found.append(selection)
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            found.extend(selected_below(selection.selections, name))
+    return found
+
+
+def selects_path(selections: Iterable[Selection], *path: str) -> bool:
+    """Whether the nested field ``path`` (e.g. nodes, lineItems) is selected."""
+    head, *rest = path
+    fields = selected_below(selections, head)
+    if not rest:
+        return bool(fields)
+    return any(selects_path(field.selections, *rest) for field in fields)
+
+
+def _selected_here(info: Info[Context, None], *path: str) -> bool:
+    return any(
+        selects_path(field.selections, *path)
+        for field in info.selected_fields
+        if isinstance(field, SelectedField)
+    )
+
+
+def _prime(context: Context, invoices: list[rd.ReadyDeskInvoice]) -> None:
+    loaders = context.loaders
+    for invoice in invoices:
+        loaders.readydesk_invoice.prime(invoice.id, invoice)
+        if invoice.line_items is not None:
+            loaders.readydesk_invoice_with_line_items.prime(invoice.id, invoice)
 
 
 @strawberry.type
@@ -174,7 +200,15 @@ class ReadyDeskQuery:
     @strawberry.field(description="One ReadyDesk invoice; null with a NOT_FOUND error if absent.")
     async def invoice(self, info: Info[Context, None], id: strawberry.ID) -> Invoice | None:
         key = numeric_key(expect_id(id, Vendor.READYDESK, INVOICE))
-        invoice = await info.context.loaders.readydesk_invoice.load(key)
+        loaders = info.context.loaders
+        # Line items come in the same by-ID call when selected (include_line_items=Y).
+        with_line_items = _selected_here(info, "lineItems")
+        loader = (
+            loaders.readydesk_invoice_with_line_items
+            if with_line_items
+            else loaders.readydesk_invoice
+        )
+        invoice = await loader.load(key)
         if invoice is None:
             raise NotFound(f"No Invoice with id {id!r}.", vendor=Vendor.READYDESK)
         return Invoice.from_model(invoice)
@@ -191,15 +225,29 @@ class ReadyDeskQuery:
         filter: InvoiceFilter | None = None,
         sort: InvoiceSort | None = None,
     ) -> InvoiceConnection | None:
-        offset, limit = window(first, after)
+        _, limit = window(first, None)
         query = invoice_query(filter or InvoiceFilter(), sort)
-        wants_total = any(
-            selects(field.selections, "totalCount")
-            for field in info.selected_fields
-            if isinstance(field, SelectedField)
+        wants_total = _selected_here(info, "totalCount")
+        # Line items come in the page's own calls (include_line_items=Y), asked for
+        # only when selected. So a failure of those calls is the page's failure.
+        with_line_items = _selected_here(info, "nodes", "lineItems") or _selected_here(
+            info, "edges", "node", "lineItems"
         )
         context = info.context
         adapter = context.adapters.readydesk
+        if adapter.scans_by_position(query):
+            # A status filter: the cursor is a place in ReadyDesk's pages, so a later
+            # page reads on from there instead of from the start.
+            scan = await adapter.scan_by_status(
+                query,
+                after=decode_scan_cursor(after, query) if after else None,
+                limit=limit,
+                with_total=wants_total,
+                with_line_items=with_line_items,
+            )
+            _prime(context, [scanned.invoice for scanned in scan.items])
+            return InvoiceConnection.from_scan(scan, query, resumed=after is not None)
+        offset, _ = window(first, after)
         # With a status filter the total needs every match read (no count can filter
         # by status), and that read serves the page too; otherwise the count is a call
         # of its own, started now so it overlaps the page fetch.
@@ -210,13 +258,15 @@ class ReadyDeskQuery:
         )
         try:
             page = await adapter.list_invoices(
-                query, offset=offset, limit=limit, with_total=wants_total
+                query,
+                offset=offset,
+                limit=limit,
+                with_total=wants_total,
+                with_line_items=with_line_items,
             )
         except BaseException:
             if counting is not None:
                 counting.cancel()
             raise
-        loader = context.loaders.readydesk_invoice
-        for item in page.items:
-            loader.prime(item.id, item)
+        _prime(context, page.items)
         return InvoiceConnection.from_page(page, counting)

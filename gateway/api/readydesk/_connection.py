@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 
 import strawberry
 
+from gateway.api.readydesk._cursor import encode_scan_cursor
 from gateway.api.readydesk._types import Invoice
 from gateway.api.relay import Edge, PageInfo, connection_from_page
 from gateway.types import Page
@@ -63,4 +64,28 @@ class InvoiceConnection:
             page_info=plain.page_info,
             known_total=page.total,
             counting=None if page.total is not None else counting,
+        )
+
+    @classmethod
+    def from_scan(
+        cls, page: rd.ScanPage, query: rd.InvoiceQuery, *, resumed: bool
+    ) -> InvoiceConnection:
+        """A page of a status-filtered walk, its cursors places in ReadyDesk's pages."""
+        edges = [
+            Edge(
+                cursor=encode_scan_cursor(query, page.per_page, scanned.row),
+                node=Invoice.from_model(scanned.invoice),
+            )
+            for scanned in page.items
+        ]
+        return cls(
+            edges=edges,
+            nodes=[edge.node for edge in edges],
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=resumed,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            known_total=page.total,
         )

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Node
+from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import Vendor
 from gateway.vendors import readydesk as rd
@@ -93,14 +94,23 @@ class Invoice(Node):
     jobs: list[int] = strawberry.field(
         description="The uids of the invoice's line items (ReadyDesk's `jobs`)."
     )
+    # The line items read with the invoice (include_line_items=Y), if they were.
+    included: strawberry.Private[rd.IncludedLineItems | None] = None
 
     @strawberry.field(
-        description="The invoice's line items; a whole page of invoices loads them in one call."
+        description="The invoice's line items, read in the same call as the invoice when "
+        "selected in `invoices` or `invoice`; through `node`/`_entities`, one more call for "
+        "all such invoices. Null (with an error) when they cannot be read."
     )
     async def line_items(self, info: Info[Context, None]) -> list[LineItem] | None:
-        items = await info.context.loaders.readydesk_line_item.load_many(self.jobs)
-        # A uid whose line item was deleted since the invoice was made is skipped.
-        return [LineItem.from_model(item) for item in items if item is not None]
+        included = self.included
+        if included is None:
+            loader = info.context.loaders.readydesk_invoice_with_line_items
+            invoice = await loader.load(self.invoice_id)
+            if invoice is None or invoice.line_items is None:
+                raise NotFound(f"No Invoice with id {self.id!r}.", vendor=Vendor.READYDESK)
+            included = invoice.line_items
+        return [LineItem.from_model(item) for item in included.unwrap()]
 
     @classmethod
     def from_model(cls, invoice: rd.ReadyDeskInvoice) -> Invoice:
@@ -120,6 +130,7 @@ class Invoice(Node):
             billing_type=InvoiceBillingType[invoice.billing_type.name],
             status=InvoiceStatus[invoice.status.name],
             jobs=list(invoice.jobs),
+            included=invoice.line_items,
         )
 
     @classmethod

@@ -45,7 +45,8 @@ get_line_items
   tid (ticket ID), id (line-item uid), cid (customer ID): at least one; all given must
   match. tid/id take an ID, a ``*`` pattern or a ``,``/``|`` list [guess: the list form],
   so an invoice's ``jobs`` value (``1|2|``) can be sent back as is, by POST if long.
-  Ordered by uid.
+  Ordered by uid. (The gateway sends a single ``id``, the documented form; an
+  invoice's line items it reads with include_line_items=Y.)
 
 Invoice fields, in order: invoice_id, customer_id, ticket_id, company_id, company_name,
 invoice_date, from_date, to_date, sub_total, tax (percent), total, billing_type

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.vendors.readydesk._adapter import DEFAULT_OUTPUT, ReadyDeskAdapter
 from gateway.vendors.readydesk._models import (
     BillingType,
+    IncludedLineItems,
     InvoiceStatus,
     ReadyDeskInvoice,
     ReadyDeskLineItem,
@@ -24,6 +25,7 @@ from gateway.vendors.readydesk._query import (
     literal_customer_id_problem,
     plan_pages,
 )
+from gateway.vendors.readydesk._scan import Scanned, ScanPage, ScanPosition
 from gateway.vendors.readydesk._wire import OUTPUT_FORMATS, OutputFormat, parse_document
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "BillingType",
     "DateField",
+    "IncludedLineItems",
     "InvoiceQuery",
     "InvoiceSortField",
     "InvoiceStatus",
@@ -39,6 +42,9 @@ __all__ = [
     "ReadyDeskAdapter",
     "ReadyDeskInvoice",
     "ReadyDeskLineItem",
+    "ScanPage",
+    "ScanPosition",
+    "Scanned",
     "TimeUnit",
     "customer_range_is_empty",
     "literal_customer_id_problem",

@@ -29,15 +29,23 @@ from gateway.vendors.readydesk._models import (
     ReadyDeskLineItem,
     parse_invoice,
     parse_line_item,
+    read_included,
 )
 from gateway.vendors.readydesk._ordering import settled_prefix
 from gateway.vendors.readydesk._query import (
-    MAX_CHUNK,
     UNIQUE_COLUMNS,
     InvoiceQuery,
     order_params,
     plan_pages,
     wire_filters,
+)
+from gateway.vendors.readydesk._scan import (
+    KeptPages,
+    Scanned,
+    ScanPage,
+    ScanPosition,
+    scan_page_size,
+    scan_pages,
 )
 from gateway.vendors.readydesk._wire import OutputFormat, expect_records, parse_document
 
@@ -48,14 +56,15 @@ ENDPOINT = "API/default.aspx"
 DEFAULT_OUTPUT: OutputFormat = "json"
 # [guess] The selector's name is undocumented; the sandbox reads `output`.
 OUTPUT_PARAMETER = "output"
+# Adds each invoice's line items to get_invoices as a sub-section [doc]; only "Y"
+# and "N" are valid [doc]. The sub-section's shape is a [guess] (see _wire).
+INCLUDE_LINE_ITEMS = "include_line_items"
 # Invoice IDs fetched per `start_tid`..`end_tid` range when loading by ID.
 MAX_ID_SPAN = 200
-# IIS refuses query strings over 2048 bytes by default; a longer ID list goes in
-# a form body, which ASP.NET's Request[name] reads as well [guess].
+# IIS refuses query strings over 2048 bytes by default; a longer query (a long
+# customer ID filter) goes in a form body, which ASP.NET's Request[name] reads as
+# well [guess].
 MAX_QUERY_LENGTH = 1500
-# Rows per page when the gateway filters by status: it pages on until the window
-# is full, so a page no smaller than the window usually suffices.
-MIN_SCAN_PAGE = 25
 # A read from the start grows by this factor until its settled rows suffice.
 PREFIX_GROWTH = 4
 
@@ -111,6 +120,8 @@ class ReadyDeskAdapter:
         self.page = page
         self.zone = zone
         self.output: OutputFormat = output
+        # ReadyDesk pages that status-filtered walks resume in (see _scan).
+        self.kept_pages = KeptPages()
 
     @classmethod
     def from_settings(
@@ -163,7 +174,14 @@ class ReadyDeskAdapter:
 
     async def _invoice_rows(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice]:
         document = parse_document(await self._call("get_invoices", params))
-        return [parse_invoice(r.fields, self.zone) for r in expect_records(document, "invoices")]
+        records = expect_records(document, "invoices")
+        invoices = [parse_invoice(r.fields, self.zone) for r in records]
+        if params.get(INCLUDE_LINE_ITEMS) != "Y":
+            return invoices
+        return [
+            read_included(invoice, record.children, self.zone)
+            for invoice, record in zip(invoices, records, strict=True)
+        ]
 
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
@@ -173,13 +191,22 @@ class ReadyDeskAdapter:
         )
 
     async def list_invoices(
-        self, query: InvoiceQuery, *, offset: int, limit: int, with_total: bool = False
+        self,
+        query: InvoiceQuery,
+        *,
+        offset: int,
+        limit: int,
+        with_total: bool = False,
+        with_line_items: bool = False,
     ) -> Page[ReadyDeskInvoice]:
         """A page of invoices. ``with_total`` matters only with a status filter, which
         no count can apply: then every match is read once and the page carries its
-        total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own."""
+        total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own.
+        ``with_line_items`` asks for each invoice's line items in the same calls."""
         need = limit + 1  # one row more than asked tells whether a next page exists
         filters = {**wire_filters(query), **order_params(query)}
+        if with_line_items:
+            filters[INCLUDE_LINE_ITEMS] = "Y"
         pageable = "*" in filters["cid"]  # paging needs a wildcard cid [doc]
         if query.status is None and query.sort in UNIQUE_COLUMNS and pageable:
             return await self._window(filters, offset, limit)
@@ -194,12 +221,59 @@ class ReadyDeskAdapter:
             ]
             window = rows[offset : offset + need]
             return Page(window[:limit], offset, len(window) > limit, len(rows))
-        if query.sort in UNIQUE_COLUMNS and pageable:
-            rows = await self._scan_pages(query, filters, offset + need)
-        else:
-            rows = await self._read_prefix(query, filters, offset + need)
+        # A status filter in ID order is walked by `scan_by_status`; here it is read
+        # from the start, as any order whose pages are not stable.
+        rows = await self._read_prefix(query, filters, offset + need)
         window = rows[offset : offset + need]
         return Page(window[:limit], offset, len(window) > limit)
+
+    def scans_by_position(self, query: InvoiceQuery) -> bool:
+        """Whether ``query`` is walked by ReadyDesk page (``scan_by_status``): a status
+        filter in ID order, where ReadyDesk's pages are stable and can be had."""
+        return (
+            query.status is not None
+            and query.sort in UNIQUE_COLUMNS
+            and "*" in wire_filters(query)["cid"]
+        )
+
+    async def scan_by_status(
+        self,
+        query: InvoiceQuery,
+        *,
+        after: ScanPosition | None,
+        limit: int,
+        with_total: bool = False,
+        with_line_items: bool = False,
+    ) -> ScanPage:
+        """The next ``limit`` invoices of the wanted status after ``after``, read from
+        the ReadyDesk page that holds the next row on, never from the first."""
+        status = query.status
+        filters = {**wire_filters(query), **order_params(query)}
+        if with_line_items:
+            filters[INCLUDE_LINE_ITEMS] = "Y"
+        per_page = after.per_page if after else scan_page_size(limit)
+        start = after.row + 1 if after else 0
+        if with_total:
+            # No count can filter by status: the total needs every row, and the one
+            # full read serves the page as well.
+            everything = await self._invoice_rows(filters)
+            matches = [
+                Scanned(invoice, row)
+                for row, invoice in enumerate(everything)
+                if invoice.status is status
+            ]
+            window = [match for match in matches if match.row >= start][: limit + 1]
+            return ScanPage(window[:limit], per_page, len(window) > limit, len(matches))
+        return await scan_pages(
+            self._invoice_rows,
+            self.kept_pages,
+            filters,
+            status,
+            per_page=per_page,
+            start=start,
+            limit=limit,
+            resuming=after is not None,
+        )
 
     async def _window(
         self, filters: dict[str, str], offset: int, limit: int
@@ -215,25 +289,6 @@ class ReadyDeskAdapter:
         rows = [invoice for chunk in chunks for invoice in chunk]
         window = rows[skip : skip + need]
         return Page(window[:limit], offset, len(window) > limit)
-
-    async def _scan_pages(
-        self, query: InvoiceQuery, filters: dict[str, str], end: int
-    ) -> list[ReadyDeskInvoice]:
-        """The first ``end`` rows of the requested status, in a unique order.
-
-        ReadyDesk cannot filter by status, so pages are read in turn and filtered
-        here, stopping as soon as the window is full: never the whole table
-        unless the window reaches its end.
-        """
-        per_page = min(max(end, MIN_SCAN_PAGE), MAX_CHUNK)
-        kept: list[ReadyDeskInvoice] = []
-        page = 1
-        while True:
-            chunk = await self._invoice_rows({**filters, "count": str(per_page), "page": str(page)})
-            kept.extend(invoice for invoice in chunk if invoice.status is query.status)
-            if len(chunk) < per_page or len(kept) >= end:
-                return kept
-            page += 1
 
     async def _read_prefix(
         self, query: InvoiceQuery, filters: dict[str, str], end: int
@@ -257,8 +312,12 @@ class ReadyDeskAdapter:
                 return settled
             count *= PREFIX_GROWTH
 
-    async def get_invoices(self, invoice_ids: list[int]) -> list[ReadyDeskInvoice | None]:
-        """Invoices by ID, None where absent: one ID-range call per cluster of IDs."""
+    async def get_invoices(
+        self, invoice_ids: list[int], *, with_line_items: bool = False
+    ) -> list[ReadyDeskInvoice | None]:
+        """Invoices by ID, None where absent: one ID-range call per cluster of IDs,
+        carrying their line items when ``with_line_items``."""
+        extra = {INCLUDE_LINE_ITEMS: "Y"} if with_line_items else {}
         spans: list[tuple[int, int]] = []
         for invoice_id in sorted(set(invoice_ids)):
             if spans and invoice_id - spans[-1][0] < MAX_ID_SPAN:
@@ -267,22 +326,20 @@ class ReadyDeskAdapter:
                 spans.append((invoice_id, invoice_id))
         chunks = await asyncio.gather(
             *(
-                self._invoice_rows({"cid": "*", "start_tid": str(low), "end_tid": str(high)})
+                self._invoice_rows(
+                    {"cid": "*", "start_tid": str(low), "end_tid": str(high), **extra}
+                )
                 for low, high in spans
             )
         )
         found = {invoice.id: invoice for chunk in chunks for invoice in chunk}
         return [found.get(invoice_id) for invoice_id in invoice_ids]
 
-    async def get_line_items(self, uids: list[int]) -> list[ReadyDeskLineItem | None]:
-        """Line items by uid in one call, using the ``|`` list form [guess] that
-        an invoice's ``jobs`` value has; None where absent."""
-        if not uids:
-            return []
-        wanted = "".join(f"{uid}|" for uid in sorted(set(uids)))
-        document = parse_document(await self._call("get_line_items", {"id": wanted}))
-        items = [
-            parse_line_item(r.fields, self.zone) for r in expect_records(document, "line_items")
-        ]
-        found = {item.id: item for item in items}
-        return [found.get(uid) for uid in uids]
+    async def get_line_item(self, uid: int) -> ReadyDeskLineItem | None:
+        """One line item by uid, with the documented ``get_line_items`` ``id`` variable;
+        None if absent. Only a `LineItem` asked for by its own ID needs this: an
+        invoice's line items come with the invoice (include_line_items=Y)."""
+        document = parse_document(await self._call("get_line_items", {"id": str(uid)}))
+        records = expect_records(document, "line_items")
+        items = [parse_line_item(r.fields, self.zone) for r in records]
+        return next((item for item in items if item.id == uid), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
@@ -61,6 +61,8 @@ class ReadyDeskInvoice:
     status: InvoiceStatus
     # The line items' uids, in the order ReadyDesk lists them.
     jobs: tuple[int, ...]
+    # The line items the row itself carried (include_line_items=Y); None when not asked.
+    line_items: IncludedLineItems | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,23 @@ class ReadyDeskLineItem:
     duration: Decimal
     time_unit: TimeUnit
     notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncludedLineItems:
+    """An invoice's line-item sub-section, read along with the invoice.
+
+    A sub-section that cannot be read spoils only its own invoice's line items,
+    not the page it came in: ``problem`` says why, and ``unwrap`` raises it.
+    """
+
+    items: tuple[ReadyDeskLineItem, ...]
+    problem: str | None = None
+
+    def unwrap(self) -> tuple[ReadyDeskLineItem, ...]:
+        if self.problem is not None:
+            raise UpstreamBadResponse(VENDOR, self.problem)
+        return self.items
 
 
 class _Malformed(ValueError):
@@ -197,3 +216,26 @@ def parse_line_item(fields: Fields, zone: ZoneInfo) -> ReadyDeskLineItem:
         )
     except (KeyError, ValueError) as exc:
         raise UpstreamBadResponse(VENDOR, "a line item had an unexpected shape") from exc
+
+
+def read_included(
+    invoice: ReadyDeskInvoice, children: list[Fields] | None, zone: ZoneInfo
+) -> ReadyDeskInvoice:
+    """``invoice`` with the sub-section include_line_items=Y gave it, in the order listed.
+
+    An invoice with no jobs may plausibly come with no sub-section at all; one
+    with jobs but none is a broken answer, for that invoice alone.
+    """
+    if children is None:
+        if invoice.jobs:
+            included = IncludedLineItems((), "an invoice came without its line items")
+        else:
+            included = IncludedLineItems(())
+        return replace(invoice, line_items=included)
+    try:
+        items = tuple(parse_line_item(child, zone) for child in children)
+    except UpstreamBadResponse:
+        return replace(
+            invoice, line_items=IncludedLineItems((), "a line item had an unexpected shape")
+        )
+    return replace(invoice, line_items=IncludedLineItems(items))

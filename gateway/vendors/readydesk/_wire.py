@@ -40,10 +40,19 @@ OutputFormat = Literal["xml", "json", "url"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("xml", "json", "url")
 
 Fields = dict[str, str]
-# The element/key that holds an invoice's nested line items (include_line_items=Y).
-# [guess: the doc only says a "sub-section"]
-CHILD_SECTION = "line_items"
+# The sub-section that include_line_items=Y adds to each invoice. The doc only says
+# "a sub-section"; its shape is a [guess], and the reader takes every plausible one:
+# XML  <invoice>…<line_items><line_item><uid>…</line_item></line_items></invoice>
+#      (the sandbox's), any other section/item names, <line_item> elements straight
+#      inside <invoice>, an empty <line_items/>;
+# JSON "line_items": [{…}] (the sandbox's), {"line_item": [{…}]} or {"line_item": {…}}
+#      as an XML-to-JSON converter writes it, one bare object, "" or null for none;
+# URL  one line per line item right after its invoice's line (see _parse_url).
 WRAPPER_ROOT = "response"
+
+
+def _is_section_name(name: str) -> bool:
+    return name.replace("_", "").casefold() in {"lineitems", "lineitem"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +108,28 @@ def _parse_xml(body: bytes) -> Document:
     if root.tag == WRAPPER_ROOT:
         values = [(child.tag, child.text or "") for child in root if len(child) == 0]
         return _single(values)
-    items = []
-    for element in root:
-        fields: Fields = {}
-        children: list[Fields] | None = None
-        for child in element:
-            if child.tag == CHILD_SECTION:
-                children = [{leaf.tag: leaf.text or "" for leaf in item} for item in child]
-            else:
-                fields[child.tag] = child.text or ""
-        items.append(Record(fields, children))
-    return Records(root.tag, items)
+    return Records(root.tag, [_xml_record(element) for element in root])
+
+
+def _xml_leaves(element: Element) -> Fields:
+    # Attributes too, should a release write a line item as <line_item uid="1" …/>.
+    return {**element.attrib, **{leaf.tag: leaf.text or "" for leaf in element}}
+
+
+def _xml_record(element: Element) -> Record:
+    """A record's leaf values; any nested element is its line-item sub-section."""
+    fields: Fields = {}
+    children: list[Fields] | None = None
+    for child in element:
+        if len(child) == 0 and not (_is_section_name(child.tag) and not (child.text or "").strip()):
+            fields[child.tag] = child.text or ""
+            continue
+        children = children if children is not None else []
+        if len(child) and all(len(leaf) == 0 and not leaf.attrib for leaf in child):
+            children.append(_xml_leaves(child))  # a line item with no wrapper around it
+        else:
+            children.extend(_xml_leaves(item) for item in child if len(item) or item.attrib)
+    return Record(fields, children)
 
 
 def _parse_json(body: bytes) -> Document:
@@ -124,19 +144,32 @@ def _parse_json(body: bytes) -> Document:
         raise _bad("the JSON response had an unexpected shape")
     if root == WRAPPER_ROOT:
         return _single([(name, _string(value)) for row in rows for name, value in row.items()])
-    items = []
-    for row in rows:
-        nested = row.get(CHILD_SECTION)
-        fields = {name: _string(value) for name, value in row.items() if name != CHILD_SECTION}
-        children = None
-        if isinstance(nested, list):
-            children = [
-                {name: _string(value) for name, value in child.items()}
-                for child in nested
-                if isinstance(child, dict)
-            ]
-        items.append(Record(fields, children))
-    return Records(root, items)
+    return Records(root, [_json_record(row) for row in rows])
+
+
+def _json_record(row: dict[str, object]) -> Record:
+    """A record's values; a nested list or object (or an empty line_items) is its
+    line-item sub-section."""
+    fields: Fields = {}
+    children: list[Fields] | None = None
+    for name, value in row.items():
+        if isinstance(value, list | dict) or (_is_section_name(name) and not value):
+            children = (children or []) + _json_items(value)
+        else:
+            fields[name] = _string(value)
+    return Record(fields, children)
+
+
+def _json_items(value: object) -> list[Fields]:
+    if isinstance(value, list):
+        return [fields for item in value for fields in _json_items(item)]
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(next(iter(value.values())), list | dict):
+            return _json_items(next(iter(value.values())))  # {"line_item": [...]}
+        return [{name: _string(inner) for name, inner in value.items()}]
+    if value is None or value == "":
+        return []
+    raise _bad("the JSON response held an unexpected line-item section")
 
 
 def _string(value: object) -> str:
@@ -152,7 +185,14 @@ def _string(value: object) -> str:
 
 
 def _parse_url(text: str) -> Document:
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("&") and lines:
+            # The doc's own example wraps one record over several lines, each
+            # continuation starting with "&".
+            lines[-1] += line
+        elif line.strip():
+            lines.append(line)
     if not lines:
         return Records(None, [])
     if lines[0].startswith("error="):
@@ -163,8 +203,9 @@ def _parse_url(text: str) -> Document:
         return _single(list(rows[0].items()))
     items: list[Record] = []
     for row in rows:
-        # [guess] An invoice's line items follow it on their own lines, each
-        # starting with "uid="; a line-item document is nothing but such lines.
+        # [guess] An invoice's line items follow it on their own lines, told
+        # apart by their "uid" (in any place on the line); a line-item document
+        # is nothing but such lines.
         parent = items[-1] if items else None
         if "uid" in row and parent is not None and parent.children is not None:
             parent.children.append(row)
