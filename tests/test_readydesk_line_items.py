@@ -26,6 +26,7 @@ from gateway.sandbox.readydesk._wire import (
     line_item_record,
     render_records,
 )
+from gateway.upstream import UpstreamPolicy
 from gateway.vendors.readydesk import InvoiceQuery, ReadyDeskAdapter, ReadyDeskInvoice
 from tests.conftest import Gateway, codes
 
@@ -188,7 +189,7 @@ def adapter_answering(body: str, seen: list[httpx.Request]) -> ReadyDeskAdapter:
         api_url="http://readydesk/API/default.aspx", api_key=API_KEY, timezone=TIMEZONE
     )
     return ReadyDeskAdapter.from_settings(
-        settings, timeout=5, transport=httpx.MockTransport(answer)
+        settings, policy=UpstreamPolicy(timeout=5), transport=httpx.MockTransport(answer)
     )
 
 
