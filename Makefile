@@ -40,6 +40,7 @@ test: install-test lint typecheck
 bench: install-test
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.abuse
+	$(BIN)/python -m benchmarks.faults
 
 clean:
 	rm -rf $(VENV)

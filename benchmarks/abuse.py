@@ -155,49 +155,6 @@ def line(label: str, outcome: Outcome) -> str:
     )
 
 
-class HangingTransport(httpx.AsyncBaseTransport):
-    """A vendor that never answers: each request ends in a read timeout after ``hang`` s."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, prefix: str, hang: float) -> None:
-        self.inner, self.prefix, self.hang = inner, prefix, hang
-        self.requests = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not request.url.path.startswith(self.prefix):
-            return await self.inner.handle_async_request(request)
-        self.requests += 1
-        await asyncio.sleep(self.hang)
-        raise httpx.ReadTimeout("no answer", request=request)
-
-
-async def hanging_vendor(requests: int = 10, hang: float = 1.0) -> None:
-    os.environ.update(sandbox_env("http://sandbox"))
-    os.environ["GATEWAY_UPSTREAM_TIMEOUT"] = str(hang)
-    try:
-        inner = httpx.ASGITransport(app=create_sandbox_app())
-        transport = HangingTransport(inner, "/invoiced", hang)
-        app = create_app(Settings(), transports=dict.fromkeys(Vendor, transport))
-    finally:
-        os.environ.pop("GATEWAY_UPSTREAM_TIMEOUT")
-    print(f"Invoiced hangs ({hang:.0f} s to a timeout); {requests} requests one after another:")
-    query = {"query": "{ tasks(first: 1) { totalCount } }"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as client:
-        for number in range(1, requests + 1):
-            before = transport.requests
-            started = time.perf_counter()
-            body = (await client.post("/graphql", json=query, timeout=60)).json()
-            elapsed = time.perf_counter() - started
-            error = (body.get("errors") or [{}])[0].get("extensions", {})
-            print(
-                f"  request {number:2d}: {elapsed * 1000:7.1f} ms  {error.get('code', 'ok'):<21} "
-                f"retryAfter={error.get('retryAfter', '-')}  "
-                f"{transport.requests - before} upstream calls"
-            )
-    await app.state.adapters.aclose()
-
-
 async def main() -> None:
     print("Hostile operations (in-process sandboxes; upstream calls counted at the transport):")
     for name, send, compare in CASES:
@@ -205,7 +162,6 @@ async def main() -> None:
         print(line("limits on", await measure(send, limits=True)))
         if compare:
             print(line("limits off", await measure(send, limits=False)))
-    await hanging_vendor()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -31,3 +34,59 @@ def serve_in_thread(app: ASGIApp) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@dataclass
+class SlowVendor:
+    """An HTTP/1.1 server on loopback answering every request with ``answer`` as JSON
+    after ``delay`` seconds; the delay may be changed while it runs."""
+
+    delay: float
+    answer: object
+    url: str = ""
+    requests: int = 0
+    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self.handlers.add(handler)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                self.requests += 1
+                await asyncio.sleep(self.delay)
+                body = json.dumps(self.answer).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            # Cancelled only when the server shuts down: the handler simply ends.
+            pass
+        finally:
+            writer.close()
+            self.handlers.discard(handler)
+
+
+@asynccontextmanager
+async def slow_vendor(*, delay: float, answer: object) -> AsyncIterator[SlowVendor]:
+    slow = SlowVendor(delay=delay, answer=answer)
+    server = await asyncio.start_server(slow.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slow.url = f"http://127.0.0.1:{port}"
+    async with server:
+        yield slow
+        server.close()
+        # Handlers still sleeping on abandoned requests end with the server.
+        for handler in list(slow.handlers):
+            handler.cancel()
+        await asyncio.gather(*slow.handlers, return_exceptions=True)

@@ -11,10 +11,8 @@ HTTP server that answers slowly, then quickly, and a real httpx pool in front.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -24,61 +22,15 @@ from gateway.ids import encode_id
 from gateway.types import Vendor
 from gateway.upstream import Upstream
 from tests.conftest import codes, gateway_settings
+from tests.servers import SlowVendor, slow_vendor
 
-TASK = {"id": 7, "name": "Call customer", "action": "phone", "complete": False}
-
-
-@dataclass
-class SlowVendor:
-    """An HTTP/1.1 server on loopback answering every request after ``delay`` seconds."""
-
-    delay: float
-    url: str = ""
-    requests: int = 0
-    handlers: set[asyncio.Task[None]] = field(default_factory=set)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        handler = asyncio.current_task()
-        assert handler is not None
-        self.handlers.add(handler)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                self.requests += 1
-                await asyncio.sleep(self.delay)
-                body = json.dumps(TASK).encode()
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            self.handlers.discard(handler)
+TASK: dict[str, object] = {"id": 7, "name": "Call customer", "action": "phone", "complete": False}
 
 
 @pytest.fixture
 async def vendor() -> AsyncIterator[SlowVendor]:
-    slow = SlowVendor(delay=1.5)
-    server = await asyncio.start_server(slow.handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    slow.url = f"http://127.0.0.1:{port}"
-    async with server:
+    async with slow_vendor(delay=1.5, answer=TASK) as slow:
         yield slow
-        server.close()
-        # Handlers still sleeping on abandoned requests end with the test.
-        for handler in list(slow.handlers):
-            handler.cancel()
-        await asyncio.gather(*slow.handlers, return_exceptions=True)
 
 
 async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: SlowVendor) -> None:
