@@ -255,6 +255,17 @@ class Attempt:
         """Record what this attempt is about to write; call it before writing."""
         await self._record(intent)
 
+    async def toggled_state(self, current: Callable[[], Awaitable[bool]]) -> bool:
+        """The state a toggle aims for: the one an earlier attempt under this key
+        recorded, else the opposite of ``current()``, recorded before writing. So a
+        retry of an attempt that may have landed sets that state again instead of
+        flipping it back."""
+        if isinstance(self.intent, bool):
+            return self.intent
+        target = not await current()
+        await self.intend(target)
+        return target
+
 
 async def _no_record(intent: object) -> None:
     del intent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -35,10 +36,17 @@ class FaultyTransport(httpx.AsyncBaseTransport):
 
 
 class Gateway:
-    def __init__(self, client: httpx.AsyncClient, sandbox: Starlette, transport: FaultyTransport):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        sandbox: Starlette,
+        transport: FaultyTransport,
+        app: Starlette,
+    ) -> None:
         self.client = client
         self.sandbox = sandbox
         self.transport = transport
+        self.app = app
 
     def sandbox_app(self, prefix: str) -> Starlette:
         app: Starlette = self.sandbox.state.sandboxes[prefix]
@@ -74,16 +82,26 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     return gateway_settings(monkeypatch)
 
 
-@pytest.fixture
-async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+@asynccontextmanager
+async def running_gateway(
+    settings: Settings, inner: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Gateway]:
+    """A gateway app wired to fresh sandboxes through a FaultyTransport; ``inner``, when
+    given, stands between that transport and the vendors instead of the plain sandbox."""
     sandbox = create_sandbox_app()
-    transport = FaultyTransport(httpx.ASGITransport(app=sandbox))
+    transport = FaultyTransport(inner or httpx.ASGITransport(app=sandbox))
     app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
-        yield Gateway(client, sandbox, transport)
+        yield Gateway(client, sandbox, transport, app)
     await app.state.adapters.aclose()
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    async with running_gateway(settings) as running:
+        yield running
 
 
 def codes(body: dict[str, Any]) -> list[str]:

@@ -15,11 +15,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.breaker import CircuitBreaker
-from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
-from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
+from tests.conftest import Gateway, codes
+from tests.harness import gateway_with
 from tests.test_adapter_contract import VENDORS, VendorCase
 
 FAILURES = 3
@@ -94,22 +92,14 @@ async def harness(
     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
     case: VendorCase = request.param
-    settings = gateway_settings(
+    async with gateway_with(
         monkeypatch,
         GATEWAY_BREAKER_FAILURES=str(FAILURES),
         GATEWAY_BREAKER_COOLDOWN=str(COOLDOWN),
-    )
-    sandbox = create_sandbox_app()
-    transport = FaultyTransport(httpx.ASGITransport(app=sandbox))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as client:
-        gateway = Gateway(client, sandbox, transport)
+    ) as gateway:
         # A first query gets any OAuth token, so the faults meet the API itself.
         assert "errors" not in await gateway.execute(case.query)
-        yield Harness(gateway, app, case)
-    await app.state.adapters.aclose()
+        yield Harness(gateway, gateway.app, case)
 
 
 @pytest.mark.parametrize("fault", list(VENDOR_FAULTS))

@@ -85,7 +85,7 @@ async def harness(
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
-        gateway = Gateway(client, sandbox, transport)
+        gateway = Gateway(client, sandbox, transport, app)
         yield Harness(gateway, app.state.adapters.fakturoid, sandbox_app, recorder)
     await app.state.adapters.aclose()
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
-from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
+from tests.conftest import Gateway, codes
+from tests.harness import gateway_with
 from tests.test_zoho import LISTING_API, STOREFRONT, api_calls, project_id, task_id, warm_up
 
 CREATE = """mutation($input: CreateProjectTaskInput!) { createProjectTask(input: $input) {
@@ -87,15 +84,8 @@ async def test_update_reads_back_once_what_it_neither_wrote_nor_saw(gateway: Gat
 
 @pytest.fixture
 async def wrong_organization(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
-    settings = gateway_settings(monkeypatch, ZOHO_ORGANIZATION_ID="99999999")
-    sandbox = create_sandbox_app()
-    transport = FaultyTransport(httpx.ASGITransport(app=sandbox))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as client:
-        yield Gateway(client, sandbox, transport)
-    await app.state.adapters.aclose()
+    async with gateway_with(monkeypatch, ZOHO_ORGANIZATION_ID="99999999") as gateway:
+        yield gateway
 
 
 async def test_a_wrong_organization_id_is_a_configuration_error(

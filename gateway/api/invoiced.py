@@ -279,14 +279,11 @@ class InvoicedMutation:
         context = info.context
         task_id = _task_key(expect_id(id, Vendor.INVOICED, TYPE_NAME))
 
+        async def complete() -> bool:
+            return (await _require_task(context, id)).complete
+
         async def toggle(attempt: Attempt) -> InvoicedTask:
-            # The state aimed for is recorded before writing, so a retry of an attempt
-            # that may have landed sets that state again instead of flipping back.
-            target = attempt.intent
-            if not isinstance(target, bool):
-                target = not (await _require_task(context, id)).complete
-                await attempt.intend(target)
-            return await _set_completion(context, task_id, target)
+            return await _set_completion(context, task_id, await attempt.toggled_state(complete))
 
         run = context.idempotency.run
         task = await run("toggleTaskCompletion", idempotency_key, fingerprint(task_id), toggle)

@@ -167,16 +167,15 @@ class FakturoidMutation:
         context = info.context
         todo_id = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
 
+        async def completed() -> bool:
+            return (await _read_todo(context, id, todo_id)).completed
+
         async def toggle(attempt: Attempt) -> FakturoidTodo:
             if not attempt.keyed:
+                # Without a key there is nothing to retry safely, so no read first.
                 return await _toggle(context, id, todo_id)
-            target = attempt.intent
-            if isinstance(target, bool):
-                # An earlier attempt may have toggled already: set what it aimed for.
-                return await _set_completed(context, id, todo_id, target)
-            current = await _read_todo(context, id, todo_id)
-            await attempt.intend(not current.completed)
-            return await _toggle(context, id, todo_id)
+            target = await attempt.toggled_state(completed)
+            return await _set_completed(context, id, todo_id, target)
 
         run = context.idempotency.run
         todo = await run("toggleTodoCompletion", idempotency_key, fingerprint(todo_id), toggle)

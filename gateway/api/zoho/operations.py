@@ -250,13 +250,11 @@ class ZohoMutation:
         context = info.context
         project_id = project_key(id)
 
+        async def active() -> bool:
+            return (await require_project(context, id)).status == "active"
+
         async def toggle(attempt: Attempt) -> ZohoProject:
-            # The state aimed for is recorded before writing, so a retry of an attempt
-            # that may have landed sets that state again instead of flipping back.
-            target = attempt.intent
-            if not isinstance(target, bool):
-                target = (await require_project(context, id)).status != "active"
-                await attempt.intend(target)
+            target = await attempt.toggled_state(active)
             return await context.adapters.zoho.set_project_active(project_id, target)
 
         run = context.idempotency.run
