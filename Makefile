@@ -28,11 +28,11 @@ demo: install
 	$(BIN)/task-gateway demo
 
 lint: install-test
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway tests benchmarks
+	$(BIN)/ruff format --check gateway tests benchmarks
 
 typecheck: install-test
-	$(BIN)/mypy gateway
+	$(BIN)/mypy gateway benchmarks
 
 test: install-test lint typecheck
 	$(BIN)/pytest -q

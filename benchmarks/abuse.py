@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
+from benchmarks.settings import settings_with
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.sandbox import create_sandbox_app, sandbox_env
+from gateway.sandbox import create_sandbox_app
 from gateway.types import Vendor
 
 LIMITS_OFF = {
@@ -52,19 +51,9 @@ Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
 async def measure(send: Send, *, limits: bool) -> Outcome:
-    saved = {name: os.environ.get(name) for name in LIMITS_OFF}
-    os.environ.update(sandbox_env("http://sandbox"))
-    if not limits:
-        os.environ.update(LIMITS_OFF)
-    try:
-        counter = CountingTransport(httpx.ASGITransport(app=create_sandbox_app()))
-        app = create_app(Settings(), transports=dict.fromkeys(Vendor, counter))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    settings = settings_with({} if limits else LIMITS_OFF)
+    counter = CountingTransport(httpx.ASGITransport(app=create_sandbox_app()))
+    app = create_app(settings, transports=dict.fromkeys(Vendor, counter))
     # An unhandled error must show as the 500 a real server would send.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -8,7 +8,6 @@ shape (fail fast, one shared grant, a pool that recovers), not the digits.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,10 +16,10 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from benchmarks.settings import settings_with
 from gateway.app import create_app
-from gateway.config import Settings
 from gateway.ids import encode_id
-from gateway.sandbox import create_sandbox_app, sandbox_env
+from gateway.sandbox import create_sandbox_app
 from gateway.types import Vendor
 from tests.servers import slow_vendor
 
@@ -44,17 +43,8 @@ class HangingTransport(httpx.AsyncBaseTransport):
 async def gateway(
     env: dict[str, str], transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update({**sandbox_env("http://sandbox"), **env})
-    try:
-        transports = dict.fromkeys(Vendor, transport) if transport else None
-        app: Starlette = create_app(Settings(), transports=transports)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    transports = dict.fromkeys(Vendor, transport) if transport else None
+    app: Starlette = create_app(settings_with(env), transports=transports)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=60
     ) as client:

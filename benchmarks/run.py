@@ -148,7 +148,7 @@ async def work_walk(pages: int = 10, first: int = 15) -> None:
                 cursor_sizes.append(len(after or ""))
                 if not connection["pageInfo"]["hasNextPage"]:
                     break
-        label = sort["field"] + (" desc" if sort.get("descending") else "")
+        label = str(sort["field"]) + (" desc" if sort.get("descending") else "")
         print(
             f"workItems walk by {label}, first: {first}: {len(cursor_sizes)} pages, "
             f"{items} items, cursor at most {max(cursor_sizes)} characters, "
