@@ -25,6 +25,7 @@ from gateway.sandbox._common import Clock
 from gateway.types import Vendor
 from gateway.vendors.fakturoid import FakturoidAdapter
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
+from tests.harness import gateway_with
 
 QUERY = "{ todos(first: 3) { nodes { fakturoidId } } }"
 USER_AGENT = "Acme Todos (ops@acme.example)"
@@ -247,3 +248,15 @@ async def test_retry_after_falls_back_to_the_x_ratelimit_header(fk: Harness) -> 
     body = await fk.gateway.execute(QUERY)
     assert codes(body) == ["RATE_LIMITED"]
     assert body["errors"][0]["extensions"]["retryAfter"] == 42
+
+
+async def test_an_unknown_account_slug_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with gateway_with(
+        monkeypatch, FAKTUROID_ACCOUNT_SLUG="no-such-account", FAKTUROID_USER_AGENT=USER_AGENT
+    ) as gateway:
+        body = await gateway.execute("{ todos(first: 1) { nodes { id } } }")
+    assert body["data"] == {"todos": None}
+    assert codes(body) == ["UPSTREAM_MISCONFIGURED"]
+    assert "FAKTUROID_ACCOUNT_SLUG" in body["errors"][0]["message"]

@@ -20,7 +20,7 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.config import FakturoidSettings
-from gateway.errors import UpstreamRejected
+from gateway.errors import UpstreamMisconfigured
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
 from gateway.work import (
     WorkBatch,
@@ -117,7 +117,9 @@ class FakturoidAdapter:
         response = await self._call("GET", f"{self._account}/todos.json", params=params)
         if response.status_code == 404:
             # On a list, 404 can only mean the account itself is unknown.
-            raise UpstreamRejected(VENDOR, "the account was not found (check the account slug)")
+            raise UpstreamMisconfigured(
+                VENDOR, "the account was not found; check FAKTUROID_ACCOUNT_SLUG", status=404
+            )
         raise_for_fakturoid(response)
         return self._parser.page(page, json_body(VENDOR, response))
 
