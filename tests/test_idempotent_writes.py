@@ -17,6 +17,7 @@ import pytest
 from gateway.ids import encode_id
 from gateway.types import Vendor
 from tests.conftest import Gateway, codes
+from tests.harness import gateway_with
 
 INVOICED_OPEN = 700  # seeded open
 INVOICED_DONE = 703  # seeded complete
@@ -273,3 +274,29 @@ async def test_a_timed_out_write_drops_the_work_list_snapshot(
     assert codes(failed) == ["UPSTREAM_UNAVAILABLE"]
     second = await gateway.execute(PAGE, after, accounting=True)
     assert total_calls(second) > 0
+
+
+async def test_a_key_reused_after_the_window_binds_invoiced_to_the_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Invoiced remembers keys far longer than the gateway does: once the gateway has
+    # forgotten a key, the same key with other input must create, not replay.
+    def task_input(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "action": "PHONE",
+            "dueDate": "2026-12-01T09:00:00Z",
+            "idempotencyKey": "reused-key-001",
+        }
+
+    async with gateway_with(monkeypatch, GATEWAY_IDEMPOTENCY_WINDOW="0.01") as gateway:
+        first = await gateway.execute(CREATE_TASK, {"input": task_input("Call Ada")})
+        await asyncio.sleep(0.05)
+        other = await gateway.execute(CREATE_TASK, {"input": task_input("Call Grace")})
+        await asyncio.sleep(0.05)
+        again = await gateway.execute(CREATE_TASK, {"input": task_input("Call Ada")})
+    created = first["data"]["createTask"]["task"]
+    assert other["data"]["createTask"]["task"]["name"] == "Call Grace"
+    assert other["data"]["createTask"]["task"]["invoicedId"] != created["invoicedId"]
+    # The same key and input still reach Invoiced's own replay: no duplicate.
+    assert again["data"]["createTask"]["task"] == created

@@ -161,7 +161,8 @@ class CreateTaskInput:
     user_id: int | None = None
     idempotency_key: str | None = strawberry.field(
         default=None,
-        description=KEY_DESCRIPTION + " Also sent to Invoiced as its Idempotency-Key.",
+        description=KEY_DESCRIPTION + " Invoiced also gets an Idempotency-Key derived from "
+        "it and the input.",
     )
 
 
@@ -240,11 +241,17 @@ class InvoicedMutation:
         )
         context = info.context
         key = input.idempotency_key
+        # Invoiced replays a key for longer than the gateway's window, so it gets a key
+        # bound to the input too: reusing a client key for other input after the window
+        # creates a task instead of silently answering with the old one.
+        invoiced_key = fingerprint(key, changes) if key else None
 
         async def create(attempt: Attempt) -> InvoicedTask:
             # A retry after an ambiguous failure just posts again: Invoiced answers
             # the same Idempotency-Key with the task the first attempt created.
-            task = await context.adapters.invoiced.create_task(changes, idempotency_key=key)
+            task = await context.adapters.invoiced.create_task(
+                changes, idempotency_key=invoiced_key
+            )
             context.loaders.invoiced_task.prime(task.id, task)
             return task
 
