@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test lint typecheck bench clean
+.PHONY: demo test install install-test lint typecheck bench bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ bench: install-test
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.abuse
 	$(BIN)/python -m benchmarks.faults
+	$(MAKE) bench-peer
+
+# Hive Gateway, Mesh Compose and autocannon for the side-by-side benchmark, pinned by the lock file.
+benchmarks/peer/node_modules/.package-lock.json: benchmarks/peer/package.json benchmarks/peer/package-lock.json
+	cd benchmarks/peer && npm ci --no-audit --no-fund --loglevel=error
+
+# task-gateway against GraphQL Mesh + Hive Gateway on the same sandbox upstream (about 3 minutes;
+# BENCH_PEER_DURATION and BENCH_PEER_PAIRS make it longer).
+bench-peer: install benchmarks/peer/node_modules/.package-lock.json
+	$(BIN)/python -m benchmarks.peer
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,119 @@
+"""One measured run: autocannon against one gateway, and what it cost the gateway.
+
+autocannon runs as its own process on the upstream's CPU, not the gateway's, and
+checks every answer byte for byte against the verified one: a run with any error,
+timeout, non-2xx status or other answer is refused rather than reported.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from benchmarks.peer.contenders import NODE_BIN, Contender
+from benchmarks.peer.procs import Pinned, end
+
+
+@dataclass(frozen=True)
+class Run:
+    gateway: str
+    connections: int
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    gateway_cpu_s: float
+    rss_mib: float
+    # Share of one CPU used: near 100% on the gateway's means the gateway is the limit;
+    # near 100% on the other CPU (sandbox + autocannon) means the figure is capped there.
+    gateway_busy: float
+    other_busy: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return self.gateway_cpu_s / self.requests * 1000
+
+
+def measure(
+    contender: Contender,
+    upstream: Pinned,
+    *,
+    connections: int,
+    seconds: float,
+    cpu: int,
+    workdir: Path,
+) -> Run:
+    gateway_before, upstream_before = contender.process.cpu_seconds(), upstream.cpu_seconds()
+    children_before = _children_cpu()
+    result = _autocannon(contender, connections, seconds, cpu, workdir)
+    gateway_cpu = contender.process.cpu_seconds() - gateway_before
+    loadgen_cpu = _children_cpu() - children_before
+    upstream_cpu = upstream.cpu_seconds() - upstream_before
+    for gone in (contender.process, upstream):
+        if not gone.alive():
+            raise SystemExit(f"{gone.name} exited during the run:\n{gone.log_tail()}")
+    failures = {key: result[key] for key in ("errors", "timeouts", "non2xx", "mismatches")}
+    if any(failures.values()) or not result["requests"]["total"]:
+        raise SystemExit(f"{contender.name} at c={connections} failed: {failures}")
+    return Run(
+        gateway=contender.name,
+        connections=connections,
+        requests=result["requests"]["total"],
+        seconds=result["duration"],
+        p50_ms=result["latency"]["p50"],
+        p99_ms=result["latency"]["p99"],
+        gateway_cpu_s=gateway_cpu,
+        rss_mib=contender.process.rss_mib(),
+        # Over the load's own duration: outside it (autocannon starting) both sides idle,
+        # but the sandbox and autocannon's start-up are counted, so "other" reads high.
+        gateway_busy=gateway_cpu / result["duration"],
+        other_busy=(upstream_cpu + loadgen_cpu) / result["duration"],
+    )
+
+
+def _autocannon(
+    contender: Contender, connections: int, seconds: float, cpu: int, workdir: Path
+) -> dict[str, Any]:
+    output = workdir / f"autocannon-{contender.name}-c{connections}.json"
+    command = [
+        "taskset", "--cpu-list", str(cpu), str(NODE_BIN / "autocannon"),
+        "--json", "--no-progress",
+        "--connections", str(connections), "--duration", f"{seconds:g}",
+        "--method", "POST", "--headers", "content-type=application/json",
+        "--body", contender.body.decode(), "--expectBody", contender.expected_answer,
+        contender.url,
+    ]  # fmt: skip
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            # Bounded: autocannon's own duration plus time to start and to drain.
+            process.wait(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"autocannon against {contender.name} did not finish") from None
+        finally:
+            end(process)
+    if process.returncode != 0:
+        raise SystemExit(f"autocannon against {contender.name} exited {process.returncode}")
+    result: dict[str, Any] = orjson.loads(output.read_bytes())
+    return result
+
+
+def _children_cpu() -> float:
+    # autocannon's CPU: it is a reaped child of this process by the time this is read.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
