@@ -17,7 +17,7 @@ from gateway.errors import VendorNotConfigured
 from gateway.types import Vendor
 from gateway.upstream import UpstreamPolicy
 from gateway.vendors.fakturoid import FakturoidAdapter
-from gateway.vendors.invoiced import InvoicedAdapter
+from gateway.vendors.invoiced.client import InvoicedAdapter
 from gateway.vendors.readydesk import ReadyDeskAdapter
 from gateway.vendors.zoho import ZohoAdapter
 from gateway.work import WorkSource

@@ -9,20 +9,11 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.vendors.invoiced.settings import InvoicedSettings
+
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
-
-
-class InvoicedSettings(BaseSettings):
-    model_config = _section("INVOICED_")
-
-    api_url: str = "https://api.invoiced.com"
-    api_key: SecretStr | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.api_key.get_secret_value())
 
 
 class ZohoSettings(BaseSettings):

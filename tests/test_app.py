@@ -95,7 +95,7 @@ async def test_unconfigured_vendor_is_named_in_the_error(monkeypatch: pytest.Mon
 async def test_unexpected_exceptions_are_masked(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.vendors.invoiced import InvoicedAdapter
+    from gateway.vendors.invoiced.client import InvoicedAdapter
 
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from starlette.types import Message
 
-from gateway.vendors.invoiced import InvoicedAdapter
+from gateway.vendors.invoiced.client import InvoicedAdapter
 from tests.conftest import codes
 from tests.harness import app_of, gateway_with
 

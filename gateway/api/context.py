@@ -17,7 +17,7 @@ from gateway.errors import GatewayError
 from gateway.idempotency import Idempotency
 from gateway.upstream import CallLog
 from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
-from gateway.vendors.invoiced import InvoicedTask
+from gateway.vendors.invoiced.models import InvoicedTask
 from gateway.vendors.readydesk import ReadyDeskInvoice, ReadyDeskLineItem
 from gateway.vendors.zoho import ZohoProject, ZohoTask
 

@@ -14,12 +14,12 @@ from strawberry.types import ExecutionContext, Info
 
 from gateway.api.entities import resolve_entities
 from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
-from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
 from gateway.api.zoho import ZohoMutation, ZohoQuery
+from gateway.vendors.invoiced.graphql import InvoicedMutation, InvoicedQuery
 
 
 @strawberry.type

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid, invoiced, readydesk, zoho
+from gateway.sandbox import fakturoid, readydesk, zoho
+from gateway.vendors.invoiced import sandbox as invoiced
 
 SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, readydesk, fakturoid)
 

@@ -10,16 +10,13 @@ exact match; ``sort`` is ``"field dir,field dir"``; errors are
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from gateway.breaker import CircuitBreaker
-from gateway.config import InvoicedSettings
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
-from gateway.types import Page, SortDirection, Vendor
+from gateway.types import Page, SortDirection
 from gateway.upstream import (
     Upstream,
     UpstreamPolicy,
@@ -36,95 +33,17 @@ from gateway.work import (
     streamed_batch,
 )
 
-VENDOR = Vendor.INVOICED
+from .models import VENDOR, InvoicedTask, TaskChanges, TaskQuery, parse_task
+from .settings import InvoicedSettings
+
 MAX_PER_PAGE = 100
 MAX_WORK_PAGES = 20
-ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
-DEFAULT_SORT = (("id", SortDirection.ASC),)
 _WORK_SORT_FIELDS = {
     WorkSort.DUE_AT: "due_date",
     WorkSort.CREATED_AT: "created_at",
     WorkSort.UPDATED_AT: "updated_at",
     WorkSort.TITLE: "name",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class InvoicedTask:
-    id: int
-    name: str
-    action: str
-    customer_id: int | None
-    user_id: int | None
-    due_date: datetime | None
-    complete: bool
-    completed_date: datetime | None
-    completed_by_user_id: int | None
-    chase_step_id: int | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskQuery:
-    action: str | None = None
-    complete: bool | None = None
-    customer_id: int | None = None
-    user_id: int | None = None
-    sort: tuple[tuple[str, SortDirection], ...] = DEFAULT_SORT
-
-
-@dataclass(frozen=True, slots=True)
-class TaskChanges:
-    """Fields to write; ``None`` means leave unchanged (or omit on create)."""
-
-    name: str | None = None
-    action: str | None = None
-    customer_id: int | None = None
-    user_id: int | None = None
-    due_date: datetime | None = None
-    complete: bool | None = None
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _customer_url(customer_id: Any) -> str | None:
-    # Tasks have no page of their own in Invoiced's web app; they show on the
-    # customer's collections page. [guess] at the app's URL layout.
-    return None if customer_id is None else f"https://app.invoiced.com/customers/{customer_id}"
-
-
-def parse_task(data: Any) -> InvoicedTask:
-    try:
-        complete = bool(data.get("complete"))
-        # A reopened task may keep the stamp of its earlier completion [guess:
-        # the docs only say completing sets it]; an open task has no completion.
-        return InvoicedTask(
-            id=int(data["id"]),
-            name=str(data["name"]),
-            action=str(data["action"]),
-            customer_id=_int(data.get("customer_id")),
-            user_id=_int(data.get("user_id")),
-            due_date=_time(data.get("due_date")),
-            complete=complete,
-            completed_date=_time(data.get("completed_date")) if complete else None,
-            completed_by_user_id=_int(data.get("completed_by_user_id")) if complete else None,
-            chase_step_id=_int(data.get("chase_step_id")),
-            created_at=_time(data.get("created_at")),
-            updated_at=_time(data.get("updated_at")),
-            url=_customer_url(data.get("customer_id")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UpstreamBadResponse(VENDOR, "a task had an unexpected shape") from exc
 
 
 def _body(changes: TaskChanges) -> dict[str, Any]:

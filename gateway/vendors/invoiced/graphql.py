@@ -17,7 +17,8 @@ from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import SortDirection, Vendor
-from gateway.vendors.invoiced import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
+
+from .models import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
 
 TYPE_NAME = "Task"
 

@@ -1,0 +1,1 @@
+"""Invoiced: collections tasks."""
