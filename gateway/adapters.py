@@ -19,7 +19,7 @@ from gateway.upstream import UpstreamPolicy
 from gateway.vendors.fakturoid import FakturoidAdapter
 from gateway.vendors.invoiced.client import InvoicedAdapter
 from gateway.vendors.readydesk import ReadyDeskAdapter
-from gateway.vendors.zoho import ZohoAdapter
+from gateway.vendors.zoho.client import ZohoAdapter
 from gateway.work import WorkSource
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]

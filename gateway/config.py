@@ -10,32 +10,11 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.vendors.invoiced.settings import InvoicedSettings
+from gateway.vendors.zoho.settings import ZohoSettings
 
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
-
-
-class ZohoSettings(BaseSettings):
-    model_config = _section("ZOHO_")
-
-    api_url: str = "https://www.zohoapis.com/invoice/v3"
-    accounts_url: str = "https://accounts.zoho.com"
-    organization_id: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    refresh_token: SecretStr | None = None
-    access_token: SecretStr | None = None
-
-    @property
-    def uses_static_token(self) -> bool:
-        # An empty variable (common in .env files) means "not set", not "empty token".
-        return bool(self.access_token and self.access_token.get_secret_value())
-
-    @property
-    def configured(self) -> bool:
-        refreshable = bool(self.client_id and self.client_secret and self.refresh_token)
-        return bool(self.organization_id) and (self.uses_static_token or refreshable)
 
 
 class ReadyDeskSettings(BaseSettings):

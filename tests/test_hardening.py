@@ -7,9 +7,9 @@ import base64
 import orjson
 import pytest
 
-from gateway.config import ZohoSettings
 from gateway.ids import GlobalId
 from gateway.types import Vendor
+from gateway.vendors.zoho.settings import ZohoSettings
 from tests.conftest import Gateway, codes
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"

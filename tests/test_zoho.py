@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.zoho import ORGANIZATION_ID
 from gateway.types import Vendor
+from gateway.vendors.zoho.sandbox import ORGANIZATION_ID
 from tests.conftest import Gateway, codes
 
 STOREFRONT = "903000000072369"  # four tasks, fixed cost, rate "8500.00"

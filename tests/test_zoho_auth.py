@@ -19,8 +19,8 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.sandbox import create_sandbox_app
-from gateway.sandbox.zoho import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from gateway.types import Vendor
+from gateway.vendors.zoho.sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from tests.conftest import Gateway, codes, gateway_settings
 
 PROJECTS = "{ projects(first: 2) { nodes { name } } }"

@@ -18,8 +18,8 @@ from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
-from gateway.api.zoho import ZohoMutation, ZohoQuery
 from gateway.vendors.invoiced.graphql import InvoicedMutation, InvoicedQuery
+from gateway.vendors.zoho.graphql import ZohoMutation, ZohoQuery
 
 
 @strawberry.type

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid, readydesk, zoho
+from gateway.sandbox import fakturoid, readydesk
 from gateway.vendors.invoiced import sandbox as invoiced
+from gateway.vendors.zoho import sandbox as zoho
 
 SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, readydesk, fakturoid)
 

@@ -7,33 +7,3 @@ Zoho-oauthtoken <token>`` and ``X-com-zoho-invoice-organizationid``; answers
 are ``{"code", "message", ...}`` envelopes; lists page with ``page``/``per_page``
 and say ``page_context.has_more_page``.
 """
-
-from gateway.vendors.zoho._adapter import ZohoAdapter, plan_pages, web_app_url
-from gateway.vendors.zoho._models import (
-    BILLING_TYPES,
-    PROJECT_STATUSES,
-    SORT_COLUMNS,
-    TASK_NAME_MAX,
-    ProjectQuery,
-    TaskChanges,
-    ZohoProject,
-    ZohoTask,
-    parse_amount,
-    parse_hours,
-)
-
-__all__ = [
-    "BILLING_TYPES",
-    "PROJECT_STATUSES",
-    "SORT_COLUMNS",
-    "TASK_NAME_MAX",
-    "ProjectQuery",
-    "TaskChanges",
-    "ZohoAdapter",
-    "ZohoProject",
-    "ZohoTask",
-    "parse_amount",
-    "parse_hours",
-    "plan_pages",
-    "web_app_url",
-]

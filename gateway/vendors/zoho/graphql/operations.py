@@ -16,7 +16,18 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.api.zoho.types import (
+from gateway.errors import BadUserInput, NotFound
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.types import Vendor
+
+from ..models import (
+    TASK_NAME_MAX,
+    ProjectQuery,
+    TaskChanges,
+    ZohoProject,
+    ZohoTask,
+)
+from .types import (
     Project,
     ProjectStatus,
     ProjectTask,
@@ -24,16 +35,6 @@ from gateway.api.zoho.types import (
     require_project,
     require_task,
     task_key,
-)
-from gateway.errors import BadUserInput, NotFound
-from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
-from gateway.types import Vendor
-from gateway.vendors.zoho import (
-    TASK_NAME_MAX,
-    ProjectQuery,
-    TaskChanges,
-    ZohoProject,
-    ZohoTask,
 )
 
 

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.sandbox._common import json_response
-from gateway.sandbox.zoho._store import Project, Task, hhmm, zoho_time
+
+from .store import Project, Task, hhmm, zoho_time
 
 # Codes the vendor documents or that show up in recorded responses.
 CODE_NO_AUTHTOKEN = 14  # no Authorization header at all [seen]

@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.sandbox.zoho._projects import find_project
-from gateway.sandbox.zoho._store import Project, Store, Task
-from gateway.sandbox.zoho._wire import (
+from .projects import find_project
+from .store import Project, Store, Task
+from .wire import (
     CODE_INVALID_VALUE,
     CODE_NOT_FOUND,
     TASK_NAME_MAX,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.sandbox.zoho._store import Project, Store
-from gateway.sandbox.zoho._wire import (
+from .store import Project, Store
+from .wire import (
     CODE_NOT_FOUND,
     ZohoError,
     invalid,

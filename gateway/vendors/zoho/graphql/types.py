@@ -17,7 +17,8 @@ from gateway.api.work import VendorEnum, WorkItem, register_work_item
 from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id, numeric_key
 from gateway.types import Page, Vendor
-from gateway.vendors.zoho import ZohoProject, ZohoTask
+
+from ..models import ZohoProject, ZohoTask
 
 PROJECT = "Project"
 PROJECT_TASK = "ProjectTask"

@@ -4,7 +4,7 @@
 list can hold it next to Invoiced tasks and Fakturoid todos.
 """
 
-from gateway.api.zoho.operations import ZohoMutation, ZohoQuery
-from gateway.api.zoho.types import Project, ProjectTask
+from .operations import ZohoMutation, ZohoQuery
+from .types import Project, ProjectTask
 
 __all__ = ["Project", "ProjectTask", "ZohoMutation", "ZohoQuery"]

@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 
 from gateway.breaker import CircuitBreaker
-from gateway.config import ZohoSettings
 from gateway.errors import NotFound, UpstreamBadResponse
 from gateway.types import Page, Vendor
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.vendors.zoho._auth import RefreshingToken, StaticToken, TokenSource
-from gateway.vendors.zoho._envelope import CODE_NOT_AUTHORIZED, checked, envelope_code
-from gateway.vendors.zoho._models import (
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
+
+from .auth import RefreshingToken, StaticToken, TokenSource
+from .models import (
     ProjectQuery,
     TaskChanges,
     ZohoProject,
@@ -35,7 +35,8 @@ from gateway.vendors.zoho._models import (
     unechoed,
     written_fields,
 )
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
+from .settings import ZohoSettings
+from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code
 
 VENDOR = Vendor.ZOHO
 ORG_HEADER = "X-com-zoho-invoice-organizationid"

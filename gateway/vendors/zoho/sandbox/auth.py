@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.sandbox._common import json_response
-from gateway.sandbox.zoho._store import RATE_WINDOW_SECONDS, Store
-from gateway.sandbox.zoho._wire import (
+
+from .store import RATE_WINDOW_SECONDS, Store
+from .wire import (
     CODE_NO_AUTHTOKEN,
     CODE_NOT_AUTHORIZED,
     CODE_ORGANIZATION,

@@ -15,17 +15,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.sandbox._common import Clock
-from gateway.sandbox.zoho import _projects, _tasks
-from gateway.sandbox.zoho._auth import api, rate_headers, token
-from gateway.sandbox.zoho._seed import (
+
+from . import projects, tasks
+from .auth import api, rate_headers, token
+from .seed import (
     CLIENT_ID,
     CLIENT_SECRET,
     ORGANIZATION_ID,
     REFRESH_TOKEN,
     seed_store,
 )
-from gateway.sandbox.zoho._store import Store
-from gateway.sandbox.zoho._wire import (
+from .store import Store
+from .wire import (
     CODE_INTERNAL,
     CODE_INVALID_URL,
     CODE_METHOD_NOT_ALLOWED,
@@ -76,15 +77,15 @@ def create_app(*, clock: Clock | None = None, token_ttl: int = 3600) -> Starlett
     app = Starlette(
         routes=[
             Route(ACCOUNTS_ROOT + "/oauth/v2/token", token, methods=["POST"]),
-            Route(API_ROOT + "/projects", api(_projects.list_projects), methods=["GET"]),
-            Route(_PROJECT, api(_projects.get_project), methods=["GET"]),
-            Route(_PROJECT + "/active", api(_projects.mark_active), methods=["POST"]),
-            Route(_PROJECT + "/inactive", api(_projects.mark_inactive), methods=["POST"]),
-            Route(_PROJECT + "/tasks", api(_tasks.list_tasks), methods=["GET"]),
-            Route(_PROJECT + "/tasks", api(_tasks.add_task), methods=["POST"]),
-            Route(_TASK, api(_tasks.get_task), methods=["GET"]),
-            Route(_TASK, api(_tasks.update_task), methods=["PUT"]),
-            Route(_TASK, api(_tasks.delete_task), methods=["DELETE"]),
+            Route(API_ROOT + "/projects", api(projects.list_projects), methods=["GET"]),
+            Route(_PROJECT, api(projects.get_project), methods=["GET"]),
+            Route(_PROJECT + "/active", api(projects.mark_active), methods=["POST"]),
+            Route(_PROJECT + "/inactive", api(projects.mark_inactive), methods=["POST"]),
+            Route(_PROJECT + "/tasks", api(tasks.list_tasks), methods=["GET"]),
+            Route(_PROJECT + "/tasks", api(tasks.add_task), methods=["POST"]),
+            Route(_TASK, api(tasks.get_task), methods=["GET"]),
+            Route(_TASK, api(tasks.update_task), methods=["PUT"]),
+            Route(_TASK, api(tasks.delete_task), methods=["DELETE"]),
         ],
         exception_handlers={404: _http_error, 405: _http_error, 500: _http_error},
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.sandbox._common import Clock
-from gateway.sandbox.zoho._store import ORG_TZ, Customer, Project, Store, Task, User
+
+from .store import ORG_TZ, Customer, Project, Store, Task, User
 
 # Readable demo credentials; the organization ID is the one the vendor docs use.
 ORGANIZATION_ID = "10234695"
