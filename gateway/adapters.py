@@ -18,7 +18,7 @@ from gateway.types import Vendor
 from gateway.upstream import UpstreamPolicy
 from gateway.vendors.fakturoid import FakturoidAdapter
 from gateway.vendors.invoiced.client import InvoicedAdapter
-from gateway.vendors.readydesk import ReadyDeskAdapter
+from gateway.vendors.readydesk.client import ReadyDeskAdapter
 from gateway.vendors.zoho.client import ZohoAdapter
 from gateway.work import WorkSource
 

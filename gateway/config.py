@@ -10,23 +10,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.vendors.invoiced.settings import InvoicedSettings
+from gateway.vendors.readydesk.settings import ReadyDeskSettings
 from gateway.vendors.zoho.settings import ZohoSettings
 
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
-
-
-class ReadyDeskSettings(BaseSettings):
-    model_config = _section("READYDESK_")
-
-    api_url: str | None = None
-    api_key: SecretStr | None = None
-    timezone: str = "UTC"
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_url and self.api_key)
 
 
 class FakturoidSettings(BaseSettings):

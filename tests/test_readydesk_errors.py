@@ -10,10 +10,10 @@ import pytest
 
 from gateway.app import create_app
 from gateway.sandbox import create_sandbox_app
-from gateway.sandbox.readydesk import API_KEY, PREFIX
-from gateway.sandbox.readydesk._wire import render_single
 from gateway.types import Vendor
-from gateway.vendors.readydesk._wire import OUTPUT_FORMATS
+from gateway.vendors.readydesk.sandbox import API_KEY, PREFIX
+from gateway.vendors.readydesk.sandbox.wire import render_single
+from gateway.vendors.readydesk.wire import OUTPUT_FORMATS
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.test_readydesk import record_requests
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.readydesk import PREFIX
 from gateway.types import Vendor
-from gateway.vendors.readydesk import ORDER_COLUMNS
+from gateway.vendors.readydesk.query import ORDER_COLUMNS
+from gateway.vendors.readydesk.sandbox import PREFIX
 from tests.conftest import Gateway, codes
 from tests.test_readydesk import readydesk_calls, record_requests, store_of
 

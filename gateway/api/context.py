@@ -18,7 +18,7 @@ from gateway.idempotency import Idempotency
 from gateway.upstream import CallLog
 from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
 from gateway.vendors.invoiced.models import InvoicedTask
-from gateway.vendors.readydesk import ReadyDeskInvoice, ReadyDeskLineItem
+from gateway.vendors.readydesk.models import ReadyDeskInvoice, ReadyDeskLineItem
 from gateway.vendors.zoho.models import ZohoProject, ZohoTask
 
 K = TypeVar("K")

@@ -16,9 +16,9 @@ from gateway.api.entities import resolve_entities
 from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
-from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
 from gateway.vendors.invoiced.graphql import InvoicedMutation, InvoicedQuery
+from gateway.vendors.readydesk.graphql import ReadyDeskQuery
 from gateway.vendors.zoho.graphql import ZohoMutation, ZohoQuery
 
 

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid, readydesk
+from gateway.sandbox import fakturoid
 from gateway.vendors.invoiced import sandbox as invoiced
+from gateway.vendors.readydesk import sandbox as readydesk
 from gateway.vendors.zoho import sandbox as zoho
 
 SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, readydesk, fakturoid)

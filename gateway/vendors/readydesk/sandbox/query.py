@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.sandbox.readydesk._store import Invoice, LineItem, Store
+from .store import Invoice, LineItem, Store
 
 Params = Mapping[str, str]
 

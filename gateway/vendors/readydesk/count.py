@@ -27,7 +27,8 @@ from defusedxml.ElementTree import fromstring as safe_fromstring  # type: ignore
 
 from gateway.errors import UpstreamBadResponse
 from gateway.types import Vendor
-from gateway.vendors.readydesk._wire import Single, error_from_wrapper
+
+from .wire import Single, error_from_wrapper
 
 VENDOR = Vendor.READYDESK
 COUNT_NAMES = frozenset({"count", "record_count", "recordcount", "total_count", "totalcount"})

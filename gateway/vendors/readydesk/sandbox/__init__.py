@@ -79,9 +79,9 @@ Shapes
 
 from __future__ import annotations
 
-from gateway.sandbox.readydesk._app import API_KEY, ENDPOINT, create_app
-from gateway.sandbox.readydesk._query import ORDER_COLUMNS
-from gateway.sandbox.readydesk._store import TIMEZONE
+from .app import API_KEY, ENDPOINT, create_app
+from .query import ORDER_COLUMNS
+from .store import TIMEZONE
 
 PREFIX = "/readydesk"
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.types import SortDirection
-from gateway.vendors.readydesk._models import InvoiceStatus
+
+from .models import InvoiceStatus
 
 # Rows per `page` the window planner may ask for before it splits a window in two.
 MAX_CHUNK = 500

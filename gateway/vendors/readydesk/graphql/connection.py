@@ -13,11 +13,14 @@ from collections.abc import Awaitable
 
 import strawberry
 
-from gateway.api.readydesk._cursor import encode_scan_cursor
-from gateway.api.readydesk._types import Invoice
 from gateway.api.relay import Edge, PageInfo, connection_from_page
 from gateway.types import Page
-from gateway.vendors import readydesk as rd
+
+from ..models import ReadyDeskInvoice
+from ..query import InvoiceQuery
+from ..scan import ScanPage
+from .cursor import encode_scan_cursor
+from .types import Invoice
 
 
 def _consume_outcome(counting: asyncio.Future[int]) -> None:
@@ -55,7 +58,7 @@ class InvoiceConnection:
 
     @classmethod
     def from_page(
-        cls, page: Page[rd.ReadyDeskInvoice], counting: asyncio.Future[int] | None
+        cls, page: Page[ReadyDeskInvoice], counting: asyncio.Future[int] | None
     ) -> InvoiceConnection:
         plain = connection_from_page(page, Invoice.from_model)
         return cls(
@@ -67,9 +70,7 @@ class InvoiceConnection:
         )
 
     @classmethod
-    def from_scan(
-        cls, page: rd.ScanPage, query: rd.InvoiceQuery, *, resumed: bool
-    ) -> InvoiceConnection:
+    def from_scan(cls, page: ScanPage, query: InvoiceQuery, *, resumed: bool) -> InvoiceConnection:
         """A page of a status-filtered walk, its cursors places in ReadyDesk's pages."""
         edges = [
             Edge(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from gateway.sandbox.readydesk._store import Invoice, LineItem
+from .store import Invoice, LineItem
 
 Format = Literal["xml", "json", "url"]
 FORMATS: dict[str, Format] = {"xml": "xml", "json": "json", "url": "url"}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from itertools import groupby
 
-from gateway.vendors.readydesk._models import ReadyDeskInvoice
-from gateway.vendors.readydesk._query import UNIQUE_COLUMNS, InvoiceSortField
+from .models import ReadyDeskInvoice
+from .query import UNIQUE_COLUMNS, InvoiceSortField
 
 SortValue = object
 

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from gateway.errors import UpstreamBadResponse
 from gateway.types import Vendor
-from gateway.vendors.readydesk._wire import Fields
+
+from .wire import Fields
 
 VENDOR = Vendor.READYDESK
 E = TypeVar("E", bound=enum.Enum)

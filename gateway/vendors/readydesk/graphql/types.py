@@ -15,7 +15,8 @@ from gateway.api.relay import Node
 from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import Vendor
-from gateway.vendors import readydesk as rd
+
+from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem
 
 INVOICE = "Invoice"
 LINE_ITEM = "LineItem"
@@ -56,7 +57,7 @@ class LineItem(Node):
     notes: str
 
     @classmethod
-    def from_model(cls, item: rd.ReadyDeskLineItem) -> LineItem:
+    def from_model(cls, item: ReadyDeskLineItem) -> LineItem:
         return cls(
             id=strawberry.ID(encode_id(Vendor.READYDESK, LINE_ITEM, item.id)),
             line_item_id=item.id,
@@ -95,7 +96,7 @@ class Invoice(Node):
         description="The uids of the invoice's line items (ReadyDesk's `jobs`)."
     )
     # The line items read with the invoice (include_line_items=Y), if they were.
-    included: strawberry.Private[rd.IncludedLineItems | None] = None
+    included: strawberry.Private[IncludedLineItems | None] = None
 
     @strawberry.field(
         description="The invoice's line items, read in the same call as the invoice when "
@@ -113,7 +114,7 @@ class Invoice(Node):
         return [LineItem.from_model(item) for item in included.unwrap()]
 
     @classmethod
-    def from_model(cls, invoice: rd.ReadyDeskInvoice) -> Invoice:
+    def from_model(cls, invoice: ReadyDeskInvoice) -> Invoice:
         return cls(
             id=strawberry.ID(encode_id(Vendor.READYDESK, INVOICE, invoice.id)),
             invoice_id=invoice.id,

@@ -16,31 +16,22 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.api.context import Context
-from gateway.api.readydesk._connection import InvoiceConnection, start_count
-from gateway.api.readydesk._cursor import decode_scan_cursor
-from gateway.api.readydesk._types import (
-    INVOICE,
-    Invoice,
-    InvoiceStatus,
-    LineItem,
-    LineItemTimeUnit,
-    numeric_key,
-)
 from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
 from gateway.types import SortDirection, Vendor
-from gateway.vendors import readydesk as rd
 
-__all__ = [
-    "Invoice",
-    "InvoiceConnection",
-    "InvoiceFilter",
-    "InvoiceSort",
-    "LineItem",
-    "LineItemTimeUnit",
-    "ReadyDeskQuery",
-]
+from .. import models
+from .. import query as queries
+from ..query import customer_range_is_empty, literal_customer_id_problem
+from .connection import InvoiceConnection, start_count
+from .cursor import decode_scan_cursor
+from .types import (
+    INVOICE,
+    Invoice,
+    InvoiceStatus,
+    numeric_key,
+)
 
 
 @strawberry.enum(description="Which of an invoice's dates `dateFrom`/`dateTo` apply to.")
@@ -107,7 +98,7 @@ class InvoiceSort:
 def _customer_id(value: str | None, field: str) -> str | None:
     if value is None:
         return None
-    problem = rd.literal_customer_id_problem(value)
+    problem = literal_customer_id_problem(value)
     if problem:
         raise BadUserInput(f"`{field}` {problem}.", field=field)
     return value
@@ -119,11 +110,11 @@ def _invoice_id(value: int | None, field: str) -> int | None:
     return value
 
 
-def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> rd.InvoiceQuery:
+def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.InvoiceQuery:
     """The adapter's query for validated client input, or BAD_USER_INPUT."""
     customer_from = _customer_id(criteria.customer_id_from, "filter.customerIdFrom")
     customer_to = _customer_id(criteria.customer_id_to, "filter.customerIdTo")
-    if customer_from and customer_to and rd.customer_range_is_empty(customer_from, customer_to):
+    if customer_from and customer_to and customer_range_is_empty(customer_from, customer_to):
         raise BadUserInput(
             "`customerIdFrom` comes after `customerIdTo`.", field="filter.customerIdFrom"
         )
@@ -136,7 +127,7 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> rd.Invoi
     if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
         raise BadUserInput("`dateFrom` is after `dateTo`.", field="filter.dateFrom")
     order = sort or InvoiceSort(field=InvoiceSortField.ID)
-    return rd.InvoiceQuery(
+    return queries.InvoiceQuery(
         customer_id=_customer_id(criteria.customer_id, "filter.customerId"),
         customer_id_from=customer_from,
         customer_id_to=customer_to,
@@ -144,9 +135,9 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> rd.Invoi
         invoice_id_to=id_to,
         date_from=criteria.date_from,
         date_to=criteria.date_to,
-        date_field=rd.DateField[criteria.date_field.name],
-        status=rd.InvoiceStatus[criteria.status.name] if criteria.status else None,
-        sort=rd.InvoiceSortField[order.field.name],
+        date_field=queries.DateField[criteria.date_field.name],
+        status=models.InvoiceStatus[criteria.status.name] if criteria.status else None,
+        sort=queries.InvoiceSortField[order.field.name],
         direction=SortDirection(order.order.value),
     )
 
@@ -187,7 +178,7 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
     )
 
 
-def _prime(context: Context, invoices: list[rd.ReadyDeskInvoice]) -> None:
+def _prime(context: Context, invoices: list[models.ReadyDeskInvoice]) -> None:
     loaders = context.loaders
     for invoice in invoices:
         loaders.readydesk_invoice.prime(invoice.id, invoice)

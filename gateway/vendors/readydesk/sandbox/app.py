@@ -11,14 +11,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.sandbox._common import Clock
-from gateway.sandbox.readydesk._query import (
+
+from .query import (
     Params,
     QueryError,
     select_invoices,
     select_line_items,
 )
-from gateway.sandbox.readydesk._store import Store, seed_store
-from gateway.sandbox.readydesk._wire import (
+from .store import Store, seed_store
+from .wire import (
     COUNT_SHAPES,
     FORMATS,
     INVOICES,

@@ -14,28 +14,29 @@ import binascii
 import hashlib
 
 from gateway.errors import BadUserInput
-from gateway.vendors import readydesk as rd
-from gateway.vendors.readydesk._query import MAX_CHUNK
+
+from ..query import MAX_CHUNK, InvoiceQuery
+from ..scan import ScanPosition
 
 _PREFIX = "readydesk-status"
 _FOREIGN = "The `after` cursor is not one this list handed out."
 
 
-def _query_key(query: rd.InvoiceQuery) -> str:
+def _query_key(query: InvoiceQuery) -> str:
     # The query is a frozen dataclass of plain values, so its repr is stable.
     return hashlib.blake2b(repr(query).encode(), digest_size=6).hexdigest()
 
 
-def encode_scan_cursor(query: rd.InvoiceQuery, per_page: int, row: int) -> str:
+def encode_scan_cursor(query: InvoiceQuery, per_page: int, row: int) -> str:
     raw = f"{_PREFIX}:{_query_key(query)}:{per_page}:{row}"
     return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
 
 
-def decode_scan_cursor(cursor: str, query: rd.InvoiceQuery) -> rd.ScanPosition:
+def decode_scan_cursor(cursor: str, query: InvoiceQuery) -> ScanPosition:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, query_key, per_page, row = raw.split(":")
-        position = rd.ScanPosition(per_page=int(per_page), row=int(row))
+        position = ScanPosition(per_page=int(per_page), row=int(row))
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise BadUserInput(_FOREIGN, field="after") from exc
     if prefix != _PREFIX or not 1 <= position.per_page <= MAX_CHUNK or position.row < 0:

@@ -19,27 +19,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from gateway.breaker import CircuitBreaker
-from gateway.config import ReadyDeskSettings
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
 from gateway.types import Page, Vendor
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, raise_for_status
-from gateway.vendors.readydesk._count import read_count
-from gateway.vendors.readydesk._models import (
+
+from .count import read_count
+from .models import (
     ReadyDeskInvoice,
     ReadyDeskLineItem,
     parse_invoice,
     parse_line_item,
     read_included,
 )
-from gateway.vendors.readydesk._ordering import settled_prefix
-from gateway.vendors.readydesk._query import (
+from .ordering import settled_prefix
+from .query import (
     UNIQUE_COLUMNS,
     InvoiceQuery,
     order_params,
     plan_pages,
     wire_filters,
 )
-from gateway.vendors.readydesk._scan import (
+from .scan import (
     KeptPages,
     Scanned,
     ScanPage,
@@ -47,7 +47,8 @@ from gateway.vendors.readydesk._scan import (
     scan_page_size,
     scan_pages,
 )
-from gateway.vendors.readydesk._wire import OutputFormat, expect_records, parse_document
+from .settings import ReadyDeskSettings
+from .wire import OutputFormat, expect_records, parse_document
 
 VENDOR = Vendor.READYDESK
 ENDPOINT = "API/default.aspx"

@@ -22,8 +22,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.vendors.readydesk._models import InvoiceStatus, ReadyDeskInvoice
-from gateway.vendors.readydesk._query import MAX_CHUNK
+from .models import InvoiceStatus, ReadyDeskInvoice
+from .query import MAX_CHUNK
 
 # Rows per ReadyDesk page when the gateway filters by status: no smaller than the
 # window, so one page usually fills it.
