@@ -16,7 +16,7 @@ from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.types import Vendor
 from gateway.upstream import UpstreamPolicy
-from gateway.vendors.fakturoid import FakturoidAdapter
+from gateway.vendors.fakturoid.client import FakturoidAdapter
 from gateway.vendors.invoiced.client import InvoicedAdapter
 from gateway.vendors.readydesk.client import ReadyDeskAdapter
 from gateway.vendors.zoho.client import ZohoAdapter

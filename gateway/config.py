@@ -6,9 +6,10 @@ then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.vendors.fakturoid.settings import FakturoidSettings
 from gateway.vendors.invoiced.settings import InvoicedSettings
 from gateway.vendors.readydesk.settings import ReadyDeskSettings
 from gateway.vendors.zoho.settings import ZohoSettings
@@ -16,31 +17,6 @@ from gateway.vendors.zoho.settings import ZohoSettings
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
-
-
-class FakturoidSettings(BaseSettings):
-    model_config = _section("FAKTUROID_")
-
-    api_url: str = "https://app.fakturoid.cz/api/v3"
-    account_slug: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    user_agent: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.account_slug and self.client_id and self.client_secret)
-
-    @model_validator(mode="after")
-    def _user_agent_required(self) -> FakturoidSettings:
-        # Fakturoid answers 400 to every call without a User-Agent naming the app
-        # and a contact address, so a gateway without one must not start.
-        if self.configured and not (self.user_agent and self.user_agent.strip()):
-            raise ValueError(
-                "FAKTUROID_USER_AGENT is required when Fakturoid is configured, "
-                "in the form 'AppName (contact@example.com)'"
-            )
-        return self
 
 
 class GatewaySettings(BaseSettings):

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.fakturoid import PREFIX, Store
 from gateway.types import Vendor
+from gateway.vendors.fakturoid.sandbox import PREFIX, Store
 from tests.conftest import Gateway, codes
 
 TODO_FIELDS = """id fakturoidId name text title vendor completed completedAt createdAt

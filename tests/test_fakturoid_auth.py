@@ -20,10 +20,10 @@ from starlette.routing import Mount
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.sandbox import fakturoid
 from gateway.sandbox._common import Clock
 from gateway.types import Vendor
-from gateway.vendors.fakturoid import FakturoidAdapter
+from gateway.vendors.fakturoid import sandbox as fakturoid
+from gateway.vendors.fakturoid.client import FakturoidAdapter
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 from tests.harness import gateway_with
 

@@ -16,7 +16,8 @@ from gateway.adapters import Adapters
 from gateway.errors import GatewayError
 from gateway.idempotency import Idempotency
 from gateway.upstream import CallLog
-from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
+from gateway.vendors.fakturoid.models import FakturoidTodo, TodoPage
+from gateway.vendors.fakturoid.paging import find_todos
 from gateway.vendors.invoiced.models import InvoicedTask
 from gateway.vendors.readydesk.models import ReadyDeskInvoice, ReadyDeskLineItem
 from gateway.vendors.zoho.models import ZohoProject, ZohoTask

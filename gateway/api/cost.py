@@ -59,7 +59,8 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from gateway.api.relay import MAX_PAGE_SIZE
 from gateway.api.work import WORK_VENDORS
 from gateway.types import Vendor
-from gateway.vendors.fakturoid import MAX_SCAN_PAGES, PAGE_SIZE
+from gateway.vendors.fakturoid.models import PAGE_SIZE
+from gateway.vendors.fakturoid.paging import MAX_SCAN_PAGES
 from gateway.work import MAX_BATCHES_PER_SOURCE
 
 MUTATION_CALLS = 2

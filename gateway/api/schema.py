@@ -13,10 +13,10 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from gateway.api.entities import resolve_entities
-from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.work import WorkItemsQuery
+from gateway.vendors.fakturoid.graphql import FakturoidMutation, FakturoidQuery
 from gateway.vendors.invoiced.graphql import InvoicedMutation, InvoicedQuery
 from gateway.vendors.readydesk.graphql import ReadyDeskQuery
 from gateway.vendors.zoho.graphql import ZohoMutation, ZohoQuery

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid
+from gateway.vendors.fakturoid import sandbox as fakturoid
 from gateway.vendors.invoiced import sandbox as invoiced
 from gateway.vendors.readydesk import sandbox as readydesk
 from gateway.vendors.zoho import sandbox as zoho

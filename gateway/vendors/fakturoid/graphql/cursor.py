@@ -16,7 +16,9 @@ import binascii
 from datetime import UTC, datetime, timedelta
 
 from gateway.errors import BadUserInput
-from gateway.vendors.fakturoid import PAGE_SIZE, Position
+
+from ..models import PAGE_SIZE
+from ..paging import Position
 
 _PREFIX = "fakturoid-todos"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

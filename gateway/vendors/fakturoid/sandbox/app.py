@@ -19,10 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._common import Clock, json_response
-from . import _errors as errors
-from ._seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos
-from ._store import PRAGUE, RateLimiter, Store, TokenStatus
+from gateway.sandbox._common import Clock, json_response
+
+from . import errors
+from .seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos
+from .store import PRAGUE, RateLimiter, Store, TokenStatus
 
 PREFIX = "/fakturoid"
 API_ROOT = "/api/v3"

@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from gateway.breaker import CircuitBreaker
-from gateway.config import FakturoidSettings
 from gateway.errors import UpstreamMisconfigured
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
 from gateway.work import (
@@ -34,6 +33,7 @@ from gateway.work import (
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
 from .paging import MAX_SCAN_PAGES
+from .settings import FakturoidSettings
 from .status import raise_for_fakturoid
 
 _API_SUFFIX = re.compile(r"/api/v\d+/?$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from .._common import json_response
+from gateway.sandbox._common import json_response
 
 MISSING_USER_AGENT = 'Required header "User-Agent" is missing'
 

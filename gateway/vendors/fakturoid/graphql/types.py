@@ -14,7 +14,9 @@ from gateway.api.node import node_resolver
 from gateway.api.work import VendorEnum, WorkItem, register_work_item
 from gateway.ids import GlobalId, encode_id, expect_id
 from gateway.types import Vendor
-from gateway.vendors.fakturoid import MAX_SCAN_PAGES, PAGE_SIZE, FakturoidTodo, RelatedObject
+
+from ..models import PAGE_SIZE, FakturoidTodo, RelatedObject
+from ..paging import MAX_SCAN_PAGES
 
 TYPE_NAME = "Todo"
 SCAN_LIMIT = MAX_SCAN_PAGES * PAGE_SIZE

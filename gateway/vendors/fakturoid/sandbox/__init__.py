@@ -5,9 +5,9 @@ PREFIX; inside it the API lives under /api/v3 as on app.fakturoid.cz. Choices th
 does not settle are marked [guess] where they are made.
 """
 
-from ._app import API_ROOT, PREFIX, RateLimitMiddleware, create_app, env
-from ._seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos
-from ._store import PAGE_SIZE, RateLimiter, RelatedObject, Store, Todo, TokenStatus
+from .app import API_ROOT, PREFIX, RateLimitMiddleware, create_app, env
+from .seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos
+from .store import PAGE_SIZE, RateLimiter, RelatedObject, Store, Todo, TokenStatus
 
 __all__ = [
     "ACCOUNT_SLUG",

@@ -1,7 +1,7 @@
 """Fakturoid todos in the graph: `Todo`, the `todos`/`todo` queries, `toggleTodoCompletion`."""
 
 from .operations import FakturoidMutation, FakturoidQuery, TodoPayload
-from .todo import Todo, TodoRelatedObject, TodoRelatedType
+from .types import Todo, TodoRelatedObject, TodoRelatedType
 
 __all__ = [
     "FakturoidMutation",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ._store import PRAGUE, RelatedObject, Todo
+from .store import PRAGUE, RelatedObject, Todo
 
 # The doc's own example slug, so URLs copied from the vendor docs work against the sandbox.
 ACCOUNT_SLUG = "applecorp"

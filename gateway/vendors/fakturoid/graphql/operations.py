@@ -14,10 +14,11 @@ from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
 from gateway.types import Vendor
-from gateway.vendors.fakturoid import FakturoidTodo, Position, read_window
 
+from ..models import FakturoidTodo
+from ..paging import Position, read_window
 from .cursor import decode_cursor, encode_cursor
-from .todo import HOW_A_TODO_IS_FOUND, SCAN_LIMIT, TYPE_NAME, Todo, todo_key
+from .types import HOW_A_TODO_IS_FOUND, SCAN_LIMIT, TYPE_NAME, Todo, todo_key
 
 TODOS_DESCRIPTION = (
     "Fakturoid todos, newest first, read from Fakturoid's pages of 40. A cursor is the "
