@@ -1,4 +1,6 @@
-"""Configuration from environment variables, one section per vendor.
+"""Configuration from environment variables: the gateway's own section
+(``GATEWAY_*``) and one section per vendor, declared in the vendor's folder
+(``gateway/vendors/<vendor>/settings.py``) under its own prefix.
 
 A vendor whose credentials are missing is simply disabled; the GraphQL layer
 then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
@@ -6,13 +8,18 @@ then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.vendors.fakturoid.settings import FakturoidSettings
-from gateway.vendors.invoiced.settings import InvoicedSettings
-from gateway.vendors.readydesk.settings import ReadyDeskSettings
-from gateway.vendors.zoho.settings import ZohoSettings
+from gateway.types import Vendor
+
+if TYPE_CHECKING:
+    from gateway.plugin import AnyPlugin, VendorPlugin, VendorSettings
+
+S = TypeVar("S", bound="VendorSettings")
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -50,11 +57,35 @@ class GatewaySettings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings:
+    """Every section: the gateway's and one per vendor of ``plugins`` (default: the
+    registry's), each read from the environment unless given.
 
-    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    invoiced: InvoicedSettings = Field(default_factory=InvoicedSettings)
-    zoho: ZohoSettings = Field(default_factory=ZohoSettings)
-    readydesk: ReadyDeskSettings = Field(default_factory=ReadyDeskSettings)
-    fakturoid: FakturoidSettings = Field(default_factory=FakturoidSettings)
+    Reading every section up front makes a bad vendor setting fail at start-up
+    (pydantic's ValidationError), not at the first request.
+    """
+
+    def __init__(
+        self,
+        *,
+        gateway: GatewaySettings | None = None,
+        sections: Iterable[VendorSettings] = (),
+        plugins: Sequence[AnyPlugin] | None = None,
+    ) -> None:
+        if plugins is None:
+            from gateway.registry import PLUGINS  # the registry imports vendor packages
+
+            plugins = PLUGINS
+        given = {type(section): section for section in sections}
+        self.gateway = gateway or GatewaySettings()
+        self.plugins: tuple[AnyPlugin, ...] = tuple(plugins)
+        self._sections: dict[Vendor, VendorSettings] = {
+            plugin.vendor: given.get(plugin.settings) or plugin.settings()
+            for plugin in self.plugins
+        }
+
+    def section(self, plugin: VendorPlugin[S, Any, Any]) -> S:
+        """``plugin``'s settings section."""
+        section = self._sections[plugin.vendor]
+        assert isinstance(section, plugin.settings)
+        return section

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app, sandbox_env
-from gateway.types import Vendor
 
 SANDBOX_BASE = "http://sandbox"
 
@@ -90,7 +90,7 @@ async def running_gateway(
     given, stands between that transport and the vendors instead of the plain sandbox."""
     sandbox = create_sandbox_app()
     transport = FaultyTransport(inner or httpx.ASGITransport(app=sandbox))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

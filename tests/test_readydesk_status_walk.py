@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.vendors.readydesk import PLUGIN as READYDESK_PLUGIN
 from gateway.vendors.readydesk import scan
 from gateway.vendors.readydesk.client import ReadyDeskAdapter
 from gateway.vendors.readydesk.sandbox import PREFIX
@@ -48,7 +49,7 @@ def page_requests(gateway: Gateway) -> list[httpx.Request]:
 
 def readydesk_adapter(gateway: Gateway) -> ReadyDeskAdapter:
     transport: httpx.ASGITransport = gateway.client._transport  # type: ignore[assignment]
-    adapter: ReadyDeskAdapter = transport.app.state.adapters.readydesk  # type: ignore[attr-defined]
+    adapter: ReadyDeskAdapter = transport.app.state.adapters.of(READYDESK_PLUGIN)  # type: ignore[attr-defined]
     return adapter
 
 

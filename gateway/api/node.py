@@ -38,8 +38,8 @@ def node_id(raw_id: str) -> tuple[GlobalId, NodeResolver]:
     if registered is None:
         raise BadUserInput(f"No type {global_id.type_name!r} can be fetched by id.", field="id")
     vendor, resolver = registered
-    if global_id.vendor is not vendor:
-        # Otherwise `zoho:Task:788` would load Invoiced task 788.
+    if global_id.vendor != vendor:
+        # Otherwise another vendor's id with this type name would load this vendor's object.
         raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
     return global_id, resolver
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
 
 
-class FakturoidSettings(BaseSettings):
+class FakturoidSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="FAKTUROID_", extra="ignore", frozen=True)
 
     api_url: str = "https://app.fakturoid.cz/api/v3"

@@ -10,14 +10,17 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
+from gateway.api.cost import fixed, list_page
 from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.api.work import VendorEnum, WorkItem, register_work_item
+from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import GlobalId, encode_id, expect_id
-from gateway.types import SortDirection, Vendor
+from gateway.plugin import VendorGraphQL
+from gateway.types import SortDirection
 
+from . import INVOICED, PLUGIN
 from .models import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
 
 TYPE_NAME = "Task"
@@ -72,9 +75,9 @@ class Task(WorkItem):
     @classmethod
     def from_model(cls, task: InvoicedTask) -> Task:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.INVOICED, TYPE_NAME, task.id)),
+            id=strawberry.ID(encode_id(INVOICED, TYPE_NAME, task.id)),
             title=task.name,
-            vendor=VendorEnum.INVOICED,
+            vendor=vendor_enum(INVOICED),
             completed=task.complete,
             due_at=task.due_date,
             completed_at=task.completed_date,
@@ -95,29 +98,29 @@ class Task(WorkItem):
 
     @classmethod
     async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Task | None:
-        return await load_task(info.context, expect_id(id, Vendor.INVOICED, TYPE_NAME))
+        return await load_task(info.context, expect_id(id, INVOICED, TYPE_NAME))
 
 
 _ACTIONS = {action.value: action for action in TaskAction}
 
-register_work_item(Vendor.INVOICED, Task.from_model)
+register_work_item(INVOICED, Task.from_model)
 
 
 def _task_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(TYPE_NAME, Vendor.INVOICED)
+@node_resolver(TYPE_NAME, INVOICED)
 async def load_task(context: Context, global_id: GlobalId) -> Task | None:
-    task = await context.loaders.invoiced_task.load(_task_key(global_id))
+    task = await context.loaders.of(PLUGIN).task.load(_task_key(global_id))
     return Task.from_model(task) if task else None
 
 
 async def _require_task(context: Context, raw_id: str) -> InvoicedTask:
-    key = _task_key(expect_id(raw_id, Vendor.INVOICED, TYPE_NAME))
-    task = await context.loaders.invoiced_task.load(key)
+    key = _task_key(expect_id(raw_id, INVOICED, TYPE_NAME))
+    task = await context.loaders.of(PLUGIN).task.load(key)
     if task is None:
-        raise NotFound(f"No Task with id {raw_id!r}.", vendor=Vendor.INVOICED)
+        raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
     return task
 
 
@@ -214,16 +217,16 @@ class InvoicedQuery:
             sort=order or DEFAULT_SORT,
         )
         context = info.context
-        page = await context.adapters.invoiced.list_tasks(query, offset=offset, limit=limit)
-        loader = context.loaders.invoiced_task
+        page = await context.adapters.of(PLUGIN).list_tasks(query, offset=offset, limit=limit)
+        loader = context.loaders.of(PLUGIN).task
         for item in page.items:
             loader.prime(item.id, item)
         return connection_from_page(page, Task.from_model)
 
 
 async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
-    task = await context.adapters.invoiced.update_task(task_id, TaskChanges(complete=complete))
-    context.loaders.invoiced_task.clear(task_id).prime(task_id, task)
+    task = await context.adapters.of(PLUGIN).update_task(task_id, TaskChanges(complete=complete))
+    context.loaders.of(PLUGIN).task.clear(task_id).prime(task_id, task)
     return task
 
 
@@ -250,10 +253,10 @@ class InvoicedMutation:
         async def create(attempt: Attempt) -> InvoicedTask:
             # A retry after an ambiguous failure just posts again: Invoiced answers
             # the same Idempotency-Key with the task the first attempt created.
-            task = await context.adapters.invoiced.create_task(
+            task = await context.adapters.of(PLUGIN).create_task(
                 changes, idempotency_key=invoiced_key
             )
-            context.loaders.invoiced_task.prime(task.id, task)
+            context.loaders.of(PLUGIN).task.prime(task.id, task)
             return task
 
         task = await context.idempotency.run("createTask", key, fingerprint(changes), create)
@@ -263,7 +266,7 @@ class InvoicedMutation:
     async def update_task(
         self, info: Info[Context, None], input: UpdateTaskInput
     ) -> TaskPayload | None:
-        key = _task_key(expect_id(input.id, Vendor.INVOICED, TYPE_NAME))
+        key = _task_key(expect_id(input.id, INVOICED, TYPE_NAME))
         changes = TaskChanges(
             name=_name(input.name),
             action=input.action.value if input.action else None,
@@ -271,8 +274,8 @@ class InvoicedMutation:
             user_id=input.user_id,
             complete=input.complete,
         )
-        task = await info.context.adapters.invoiced.update_task(key, changes)
-        info.context.loaders.invoiced_task.clear(key).prime(key, task)
+        task = await info.context.adapters.of(PLUGIN).update_task(key, changes)
+        info.context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Flip an Invoiced task between complete and open.")
@@ -285,7 +288,7 @@ class InvoicedMutation:
         ] = None,
     ) -> TaskPayload | None:
         context = info.context
-        task_id = _task_key(expect_id(id, Vendor.INVOICED, TYPE_NAME))
+        task_id = _task_key(expect_id(id, INVOICED, TYPE_NAME))
 
         async def complete() -> bool:
             return (await _require_task(context, id)).complete
@@ -314,7 +317,14 @@ class InvoicedMutation:
     async def delete_task(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteTaskPayload | None:
-        key = _task_key(expect_id(id, Vendor.INVOICED, TYPE_NAME))
-        await info.context.adapters.invoiced.delete_task(key)
-        info.context.loaders.invoiced_task.clear(key)
+        key = _task_key(expect_id(id, INVOICED, TYPE_NAME))
+        await info.context.adapters.of(PLUGIN).delete_task(key)
+        info.context.loaders.of(PLUGIN).task.clear(key)
         return DeleteTaskPayload(deleted_id=id)
+
+
+GRAPHQL = VendorGraphQL(
+    query=InvoicedQuery,
+    mutation=InvoicedMutation,
+    costs={("Query", "tasks"): list_page, ("Query", "task"): fixed(1)},
+)

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.errors import UpstreamBadResponse
-from gateway.types import SortDirection, Vendor
+from gateway.types import SortDirection
 
-VENDOR = Vendor.INVOICED
+from . import INVOICED
+
+VENDOR = INVOICED
 ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
 DEFAULT_SORT = (("id", SortDirection.ASC),)
 

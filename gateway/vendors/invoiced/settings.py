@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
 
 
-class InvoicedSettings(BaseSettings):
+class InvoicedSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="INVOICED_", extra="ignore", frozen=True)
 
     api_url: str = "https://api.invoiced.com"

@@ -4,3 +4,61 @@
 records into typed values, ``query`` turns an invoice query into request
 variables, ``client`` speaks to ``default.aspx``.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
+
+from .settings import ReadyDeskSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.upstream import UpstreamPolicy
+
+    from .client import ReadyDeskAdapter
+    from .loaders import ReadyDeskLoaders
+
+READYDESK = Vendor("readydesk", "ReadyDesk")
+
+
+# The factories import the heavy modules when first called (see gateway.plugin).
+def _adapter(
+    settings: ReadyDeskSettings, policy: UpstreamPolicy, transport: httpx.AsyncBaseTransport | None
+) -> ReadyDeskAdapter:
+    from .client import ReadyDeskAdapter
+
+    return ReadyDeskAdapter.from_settings(settings, policy=policy, transport=transport)
+
+
+def _loaders(adapter: ReadyDeskAdapter) -> ReadyDeskLoaders:
+    from .loaders import ReadyDeskLoaders
+
+    return ReadyDeskLoaders(adapter)
+
+
+def _graphql() -> VendorGraphQL:
+    from .graphql import GRAPHQL
+
+    return GRAPHQL
+
+
+def _sandbox() -> Sandbox:
+    from . import sandbox
+
+    return sandbox
+
+
+PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = VendorPlugin(
+    vendor=READYDESK,
+    settings=ReadyDeskSettings,
+    create_adapter=_adapter,
+    create_loaders=_loaders,
+    graphql=_graphql,
+    sandbox=_sandbox,
+    probe_query="{ invoices(first: 2) { nodes { id } } }",
+)

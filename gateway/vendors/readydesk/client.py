@@ -20,9 +20,10 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
-from gateway.types import Page, Vendor
+from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, raise_for_status
 
+from . import READYDESK
 from .count import read_count
 from .models import (
     ReadyDeskInvoice,
@@ -50,7 +51,7 @@ from .scan import (
 from .settings import ReadyDeskSettings
 from .wire import OutputFormat, expect_records, parse_document
 
-VENDOR = Vendor.READYDESK
+VENDOR = READYDESK
 ENDPOINT = "API/default.aspx"
 # The format this gateway asks for. Every format is parsed whatever is asked,
 # since the body, not the request, says which one came back.

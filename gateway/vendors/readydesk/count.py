@@ -26,11 +26,11 @@ from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
 from defusedxml.ElementTree import fromstring as safe_fromstring  # type: ignore[import-untyped]
 
 from gateway.errors import UpstreamBadResponse
-from gateway.types import Vendor
 
+from . import READYDESK
 from .wire import Single, error_from_wrapper
 
-VENDOR = Vendor.READYDESK
+VENDOR = READYDESK
 COUNT_NAMES = frozenset({"count", "record_count", "recordcount", "total_count", "totalcount"})
 # Deep enough for {"response":[{"count":..}]}; a count buried deeper is not one.
 MAX_DEPTH = 4

@@ -20,11 +20,11 @@ from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
 from gateway.errors import UpstreamBadResponse
-from gateway.types import Vendor
 
+from . import READYDESK
 from .wire import Fields
 
-VENDOR = Vendor.READYDESK
+VENDOR = READYDESK
 E = TypeVar("E", bound=enum.Enum)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
 
 
-class ReadyDeskSettings(BaseSettings):
+class ReadyDeskSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="READYDESK_", extra="ignore", frozen=True)
 
     api_url: str | None = None

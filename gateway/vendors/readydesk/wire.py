@@ -32,9 +32,10 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.types import Vendor
 
-VENDOR = Vendor.READYDESK
+from . import READYDESK
+
+VENDOR = READYDESK
 
 OutputFormat = Literal["xml", "json", "url"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("xml", "json", "url")

@@ -22,10 +22,11 @@ import httpx
 
 from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
 from gateway.single_flight import SingleFlight
-from gateway.types import Vendor
 from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
 
-VENDOR = Vendor.ZOHO
+from . import ZOHO
+
+VENDOR = ZOHO
 TOKEN_PATH = "/oauth/v2/token"
 DEFAULT_LIFETIME = 3600.0
 # Renew this long before expiry, so a token never runs out between the check

@@ -17,10 +17,11 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamBadResponse
-from gateway.types import Page, Vendor
+from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
 
+from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
 from .models import (
     ProjectQuery,
@@ -38,7 +39,7 @@ from .models import (
 from .settings import ZohoSettings
 from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code
 
-VENDOR = Vendor.ZOHO
+VENDOR = ZOHO
 ORG_HEADER = "X-com-zoho-invoice-organizationid"
 MAX_PER_PAGE = 200
 # A project with more tasks than this many full pages is not plausible; the cap

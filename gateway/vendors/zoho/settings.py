@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
 
 
-class ZohoSettings(BaseSettings):
+class ZohoSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="ZOHO_", extra="ignore", frozen=True)
 
     api_url: str = "https://www.zohoapis.com/invoice/v3"

@@ -22,10 +22,11 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.types import Vendor
 from gateway.upstream import raise_for_status, retry_after_seconds
 
-VENDOR = Vendor.ZOHO
+from . import ZOHO
+
+VENDOR = ZOHO
 
 CODE_SUCCESS = 0
 CODE_NO_AUTHTOKEN = 14

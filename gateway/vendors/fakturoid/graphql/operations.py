@@ -13,8 +13,8 @@ from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
-from gateway.types import Vendor
 
+from .. import FAKTUROID, PLUGIN
 from ..models import FakturoidTodo
 from ..paging import Position, read_window
 from .cursor import decode_cursor, encode_cursor
@@ -78,7 +78,7 @@ class FakturoidQuery:
         since = _since(since)
         start = decode_cursor(after, since).following() if after else Position(1, 0)
         loaders = info.context.loaders
-        pages = loaders.fakturoid_todo_page
+        pages = loaders.of(PLUGIN).todo_page
 
         def keep(todo: FakturoidTodo) -> bool:
             return completed is None or todo.completed is completed
@@ -86,7 +86,7 @@ class FakturoidQuery:
         window = await read_window(lambda number: pages.load((number, since)), start, size, keep)
         edges = []
         for located in window.items:
-            loaders.fakturoid_todo.prime(located.todo.id, located.todo)
+            loaders.of(PLUGIN).todo.prime(located.todo.id, located.todo)
             cursor = encode_cursor(located.position, since)
             edges.append(Edge(cursor=cursor, node=Todo.from_model(located.todo)))
         end = window.resume_after
@@ -107,35 +107,35 @@ class FakturoidQuery:
         + HOW_A_TODO_IS_FOUND
     )
     async def todo(self, info: Info[Context, None], id: strawberry.ID) -> Todo | None:
-        key = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
-        todo = await info.context.loaders.fakturoid_todo.load(key)
+        key = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
+        todo = await info.context.loaders.of(PLUGIN).todo.load(key)
         if todo is None:
             raise NotFound(
                 f"No Todo with id {id!r} among the {SCAN_LIMIT:,} newest todos.",
-                vendor=Vendor.FAKTUROID,
+                vendor=FAKTUROID,
             )
         return Todo.from_model(todo)
 
 
 async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
-    todo = await context.loaders.fakturoid_todo.load(todo_id)
+    todo = await context.loaders.of(PLUGIN).todo.load(todo_id)
     if todo is None:
         raise NotFound(
             f"No Todo with id {raw_id!r} among the {SCAN_LIMIT:,} newest todos.",
-            vendor=Vendor.FAKTUROID,
+            vendor=FAKTUROID,
         )
     return todo
 
 
 async def _toggle(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
     try:
-        todo = await context.adapters.fakturoid.toggle_completion(todo_id)
+        todo = await context.adapters.of(PLUGIN).toggle_completion(todo_id)
     except NotFound as exc:
-        raise NotFound(f"No Todo with id {raw_id!r}.", vendor=Vendor.FAKTUROID) from exc
+        raise NotFound(f"No Todo with id {raw_id!r}.", vendor=FAKTUROID) from exc
     loaders = context.loaders
-    loaders.fakturoid_todo.clear(todo_id).prime(todo_id, todo)
+    loaders.of(PLUGIN).todo.clear(todo_id).prime(todo_id, todo)
     # Cached pages still hold the todo's old state.
-    loaders.fakturoid_todo_page.clear_all()
+    loaders.of(PLUGIN).todo_page.clear_all()
     return todo
 
 
@@ -166,7 +166,7 @@ class FakturoidMutation:
         ] = None,
     ) -> TodoPayload | None:
         context = info.context
-        todo_id = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
+        todo_id = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
 
         async def completed() -> bool:
             return (await _read_todo(context, id, todo_id)).completed
@@ -190,6 +190,6 @@ class FakturoidMutation:
     async def set_todo_completed(
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TodoPayload | None:
-        todo_id = todo_key(expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
+        todo_id = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
         todo = await _set_completed(info.context, id, todo_id, completed)
         return TodoPayload(todo=Todo.from_model(todo))

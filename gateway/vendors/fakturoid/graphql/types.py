@@ -11,10 +11,10 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
-from gateway.api.work import VendorEnum, WorkItem, register_work_item
+from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.ids import GlobalId, encode_id, expect_id
-from gateway.types import Vendor
 
+from .. import FAKTUROID, PLUGIN
 from ..models import PAGE_SIZE, FakturoidTodo, RelatedObject
 from ..paging import MAX_SCAN_PAGES
 
@@ -90,9 +90,9 @@ class Todo(WorkItem):
     @classmethod
     def from_model(cls, todo: FakturoidTodo) -> Todo:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.FAKTUROID, TYPE_NAME, todo.id)),
+            id=strawberry.ID(encode_id(FAKTUROID, TYPE_NAME, todo.id)),
             title=todo.title,
-            vendor=VendorEnum.FAKTUROID,
+            vendor=vendor_enum(FAKTUROID),
             completed=todo.completed,
             due_at=None,
             created_at=todo.created_at,
@@ -108,17 +108,17 @@ class Todo(WorkItem):
 
     @classmethod
     async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Todo | None:
-        return await load_todo(info.context, expect_id(id, Vendor.FAKTUROID, TYPE_NAME))
+        return await load_todo(info.context, expect_id(id, FAKTUROID, TYPE_NAME))
 
 
-register_work_item(Vendor.FAKTUROID, Todo.from_model)
+register_work_item(FAKTUROID, Todo.from_model)
 
 
 def todo_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(TYPE_NAME, Vendor.FAKTUROID)
+@node_resolver(TYPE_NAME, FAKTUROID)
 async def load_todo(context: Context, global_id: GlobalId) -> Todo | None:
-    todo = await context.loaders.fakturoid_todo.load(todo_key(global_id))
+    todo = await context.loaders.of(PLUGIN).todo.load(todo_key(global_id))
     return Todo.from_model(todo) if todo else None

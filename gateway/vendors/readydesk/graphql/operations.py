@@ -19,9 +19,9 @@ from gateway.api.context import Context
 from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
-from gateway.types import SortDirection, Vendor
+from gateway.types import SortDirection
 
-from .. import models
+from .. import PLUGIN, READYDESK, models
 from .. import query as queries
 from ..query import customer_range_is_empty, literal_customer_id_problem
 from .connection import InvoiceConnection, start_count
@@ -181,27 +181,27 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
 def _prime(context: Context, invoices: list[models.ReadyDeskInvoice]) -> None:
     loaders = context.loaders
     for invoice in invoices:
-        loaders.readydesk_invoice.prime(invoice.id, invoice)
+        loaders.of(PLUGIN).invoice.prime(invoice.id, invoice)
         if invoice.line_items is not None:
-            loaders.readydesk_invoice_with_line_items.prime(invoice.id, invoice)
+            loaders.of(PLUGIN).invoice_with_line_items.prime(invoice.id, invoice)
 
 
 @strawberry.type
 class ReadyDeskQuery:
     @strawberry.field(description="One ReadyDesk invoice; null with a NOT_FOUND error if absent.")
     async def invoice(self, info: Info[Context, None], id: strawberry.ID) -> Invoice | None:
-        key = numeric_key(expect_id(id, Vendor.READYDESK, INVOICE))
+        key = numeric_key(expect_id(id, READYDESK, INVOICE))
         loaders = info.context.loaders
         # Line items come in the same by-ID call when selected (include_line_items=Y).
         with_line_items = _selected_here(info, "lineItems")
         loader = (
-            loaders.readydesk_invoice_with_line_items
+            loaders.of(PLUGIN).invoice_with_line_items
             if with_line_items
-            else loaders.readydesk_invoice
+            else loaders.of(PLUGIN).invoice
         )
         invoice = await loader.load(key)
         if invoice is None:
-            raise NotFound(f"No Invoice with id {id!r}.", vendor=Vendor.READYDESK)
+            raise NotFound(f"No Invoice with id {id!r}.", vendor=READYDESK)
         return Invoice.from_model(invoice)
 
     @strawberry.field(
@@ -225,7 +225,7 @@ class ReadyDeskQuery:
             info, "edges", "node", "lineItems"
         )
         context = info.context
-        adapter = context.adapters.readydesk
+        adapter = context.adapters.of(PLUGIN)
         if adapter.scans_by_position(query):
             # A status filter: the cursor is a place in ReadyDesk's pages, so a later
             # page reads on from there instead of from the start.

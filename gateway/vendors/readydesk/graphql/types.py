@@ -14,8 +14,8 @@ from gateway.api.node import node_resolver
 from gateway.api.relay import Node
 from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id
-from gateway.types import Vendor
 
+from .. import PLUGIN, READYDESK
 from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem
 
 INVOICE = "Invoice"
@@ -59,7 +59,7 @@ class LineItem(Node):
     @classmethod
     def from_model(cls, item: ReadyDeskLineItem) -> LineItem:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.READYDESK, LINE_ITEM, item.id)),
+            id=strawberry.ID(encode_id(READYDESK, LINE_ITEM, item.id)),
             line_item_id=item.id,
             ticket_id=item.ticket_id,
             customer_id=item.customer_id,
@@ -106,17 +106,17 @@ class Invoice(Node):
     async def line_items(self, info: Info[Context, None]) -> list[LineItem] | None:
         included = self.included
         if included is None:
-            loader = info.context.loaders.readydesk_invoice_with_line_items
+            loader = info.context.loaders.of(PLUGIN).invoice_with_line_items
             invoice = await loader.load(self.invoice_id)
             if invoice is None or invoice.line_items is None:
-                raise NotFound(f"No Invoice with id {self.id!r}.", vendor=Vendor.READYDESK)
+                raise NotFound(f"No Invoice with id {self.id!r}.", vendor=READYDESK)
             included = invoice.line_items
         return [LineItem.from_model(item) for item in included.unwrap()]
 
     @classmethod
     def from_model(cls, invoice: ReadyDeskInvoice) -> Invoice:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.READYDESK, INVOICE, invoice.id)),
+            id=strawberry.ID(encode_id(READYDESK, INVOICE, invoice.id)),
             invoice_id=invoice.id,
             customer_id=invoice.customer_id,
             ticket_id=invoice.ticket_id,
@@ -138,20 +138,20 @@ class Invoice(Node):
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> Invoice | None:
-        return await load_invoice(info.context, expect_id(id, Vendor.READYDESK, INVOICE))
+        return await load_invoice(info.context, expect_id(id, READYDESK, INVOICE))
 
 
 def numeric_key(global_id: GlobalId) -> int:
     return global_id.number()
 
 
-@node_resolver(INVOICE, Vendor.READYDESK)
+@node_resolver(INVOICE, READYDESK)
 async def load_invoice(context: Context, global_id: GlobalId) -> Invoice | None:
-    invoice = await context.loaders.readydesk_invoice.load(numeric_key(global_id))
+    invoice = await context.loaders.of(PLUGIN).invoice.load(numeric_key(global_id))
     return Invoice.from_model(invoice) if invoice else None
 
 
-@node_resolver(LINE_ITEM, Vendor.READYDESK)
+@node_resolver(LINE_ITEM, READYDESK)
 async def load_line_item(context: Context, global_id: GlobalId) -> LineItem | None:
-    item = await context.loaders.readydesk_line_item.load(numeric_key(global_id))
+    item = await context.loaders.of(PLUGIN).line_item.load(numeric_key(global_id))
     return LineItem.from_model(item) if item else None

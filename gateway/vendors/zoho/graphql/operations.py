@@ -18,8 +18,8 @@ from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
-from gateway.types import Vendor
 
+from .. import PLUGIN, ZOHO
 from ..models import (
     TASK_NAME_MAX,
     ProjectQuery,
@@ -159,8 +159,8 @@ class ZohoQuery:
                 descending=sort.order is SortOrder.DESC,
             )
         context = info.context
-        page = await context.adapters.zoho.list_projects(query, offset=offset, limit=limit)
-        loader = context.loaders.zoho_project
+        page = await context.adapters.of(PLUGIN).list_projects(query, offset=offset, limit=limit)
+        loader = context.loaders.of(PLUGIN).project
         for item in page.items:
             # A row missing fields would be cached as if they were null.
             if not item.missing:
@@ -199,9 +199,9 @@ class ZohoMutation:
                 written = await _task_written_earlier(context, input.project_id, changes, attempt)
                 if written is not None:
                     return written
-            task = await context.adapters.zoho.create_task(project_id, changes)
+            task = await context.adapters.of(PLUGIN).create_task(project_id, changes)
             _changed_tasks_of(context, project_id)
-            context.loaders.zoho_task.prime((task.project_id, task.id), task)
+            context.loaders.of(PLUGIN).task.prime((task.project_id, task.id), task)
             return task
 
         run = context.idempotency.run
@@ -216,9 +216,9 @@ class ZohoMutation:
         key = task_key(input.id)
         changes = _task_changes(input)
         context = info.context
-        task = await context.adapters.zoho.update_task(*key, changes)
+        task = await context.adapters.of(PLUGIN).update_task(*key, changes)
         _changed_tasks_of(context, key[0])
-        context.loaders.zoho_task.clear(key).prime(key, task)
+        context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
         return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
 
     @strawberry.mutation(description="Delete a task from a Zoho project.")
@@ -227,16 +227,16 @@ class ZohoMutation:
     ) -> DeleteProjectTaskPayload | None:
         key = task_key(id)
         context = info.context
-        await context.adapters.zoho.delete_task(*key)
+        await context.adapters.of(PLUGIN).delete_task(*key)
         _changed_tasks_of(context, key[0])
-        context.loaders.zoho_task.clear(key)
+        context.loaders.of(PLUGIN).task.clear(key)
         return DeleteProjectTaskPayload(deleted_id=id)
 
     @strawberry.mutation(description="Mark a Zoho project active or inactive.")
     async def set_project_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> ProjectPayload | None:
-        project = await info.context.adapters.zoho.set_project_active(project_key(id), active)
+        project = await info.context.adapters.of(PLUGIN).set_project_active(project_key(id), active)
         return _project_payload(info.context, project)
 
     @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
@@ -256,7 +256,7 @@ class ZohoMutation:
 
         async def toggle(attempt: Attempt) -> ZohoProject:
             target = await attempt.toggled_state(active)
-            return await context.adapters.zoho.set_project_active(project_id, target)
+            return await context.adapters.of(PLUGIN).set_project_active(project_id, target)
 
         run = context.idempotency.run
         project = await run("toggleProjectActive", idempotency_key, fingerprint(project_id), toggle)
@@ -272,9 +272,9 @@ async def _task_written_earlier(
     the project's tasks that already bear the new task's name; a retry after an
     ambiguous failure looks for a task of that name that is not among them.
     """
-    tasks = await context.loaders.zoho_project_tasks.load(project_key(raw_project_id))
+    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
     if tasks is None:
-        raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=Vendor.ZOHO)
+        raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
     namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
     earlier = attempt.intent
     if isinstance(earlier, frozenset):
@@ -290,10 +290,10 @@ async def _task_written_earlier(
 def _changed_tasks_of(context: Context, project_id: str) -> None:
     # Zoho stamps the project as modified when its tasks change, so both the task
     # list and the project itself are re-read if asked for again.
-    context.loaders.zoho_project_tasks.clear(project_id)
-    context.loaders.zoho_project.clear(project_id)
+    context.loaders.of(PLUGIN).project_tasks.clear(project_id)
+    context.loaders.of(PLUGIN).project.clear(project_id)
 
 
 def _project_payload(context: Context, project: ZohoProject) -> ProjectPayload:
-    context.loaders.zoho_project.clear(project.id).prime(project.id, project)
+    context.loaders.of(PLUGIN).project.clear(project.id).prime(project.id, project)
     return ProjectPayload(project=Project.from_model(project))

@@ -13,11 +13,12 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, Node, connection_from_page, window
-from gateway.api.work import VendorEnum, WorkItem, register_work_item
+from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id, numeric_key
-from gateway.types import Page, Vendor
+from gateway.types import Page
 
+from .. import PLUGIN, ZOHO
 from ..models import ZohoProject, ZohoTask
 
 PROJECT = "Project"
@@ -44,12 +45,12 @@ def _zoho_number(global_id: GlobalId, value: str) -> str:
 
 
 def project_key(raw_id: str) -> str:
-    global_id = expect_id(raw_id, Vendor.ZOHO, PROJECT)
+    global_id = expect_id(raw_id, ZOHO, PROJECT)
     return _zoho_number(global_id, global_id.key)
 
 
 def task_key(raw_id: str) -> tuple[str, str]:
-    global_id = expect_id(raw_id, Vendor.ZOHO, PROJECT_TASK)
+    global_id = expect_id(raw_id, ZOHO, PROJECT_TASK)
     project_id, task_id = global_id.parts(2)
     return _zoho_number(global_id, project_id), _zoho_number(global_id, task_id)
 
@@ -59,7 +60,7 @@ async def _complete(project: Project, info: Info[Context, None], name: str) -> Z
     # by-id loader, and only when asked for.
     if name not in project.model.missing:
         return project.model
-    return await info.context.loaders.zoho_project.load(project.model.id) or project.model
+    return await info.context.loaders.of(PLUGIN).project.load(project.model.id) or project.model
 
 
 async def _currency_code(root: Project, info: Info[Context, None]) -> str | None:
@@ -99,7 +100,7 @@ class Project(Node):
     @classmethod
     def from_model(cls, project: ZohoProject) -> Project:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.ZOHO, PROJECT, project.id)),
+            id=strawberry.ID(encode_id(ZOHO, PROJECT, project.id)),
             zoho_id=project.id,
             name=project.name,
             code=project.code,
@@ -136,7 +137,7 @@ class Project(Node):
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> Project | None:
-        return await load_project(info.context, expect_id(id, Vendor.ZOHO, PROJECT))
+        return await load_project(info.context, expect_id(id, ZOHO, PROJECT))
 
 
 @strawberry.federation.type(
@@ -174,9 +175,9 @@ class ProjectTask(WorkItem):
     @classmethod
     def from_model(cls, task: ZohoTask) -> ProjectTask:
         return cls(
-            id=strawberry.ID(encode_id(Vendor.ZOHO, PROJECT_TASK, task.project_id, task.id)),
+            id=strawberry.ID(encode_id(ZOHO, PROJECT_TASK, task.project_id, task.id)),
             title=task.name,
-            vendor=VendorEnum.ZOHO,
+            vendor=vendor_enum(ZOHO),
             completed=False,
             due_at=None,
             created_at=None,
@@ -202,54 +203,54 @@ class ProjectTask(WorkItem):
 
     @strawberry.field(description="The project the task belongs to.")
     async def project(self, info: Info[Context, None]) -> Project | None:
-        project = await info.context.loaders.zoho_project.load(self.zoho_project_id)
+        project = await info.context.loaders.of(PLUGIN).project.load(self.zoho_project_id)
         return Project.from_model(project) if project else None
 
     @classmethod
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> ProjectTask | None:
-        return await load_task(info.context, expect_id(id, Vendor.ZOHO, PROJECT_TASK))
+        return await load_task(info.context, expect_id(id, ZOHO, PROJECT_TASK))
 
 
 async def project_tasks(context: Context, project_id: str) -> list[ZohoTask]:
     """A project's tasks through the per-request loader, priming the by-id loader."""
-    tasks = await context.loaders.zoho_project_tasks.load(project_id)
+    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_id)
     if tasks is None:
-        raise NotFound(f"No Zoho project {project_id}.", vendor=Vendor.ZOHO)
-    by_id = context.loaders.zoho_task
+        raise NotFound(f"No Zoho project {project_id}.", vendor=ZOHO)
+    by_id = context.loaders.of(PLUGIN).task
     for task in tasks:
         by_id.prime((task.project_id, task.id), task)
     return tasks
 
 
-@node_resolver(PROJECT, Vendor.ZOHO)
+@node_resolver(PROJECT, ZOHO)
 async def load_project(context: Context, global_id: GlobalId) -> Project | None:
     key = _zoho_number(global_id, global_id.key)
-    project = await context.loaders.zoho_project.load(key)
+    project = await context.loaders.of(PLUGIN).project.load(key)
     return Project.from_model(project) if project else None
 
 
-@node_resolver(PROJECT_TASK, Vendor.ZOHO)
+@node_resolver(PROJECT_TASK, ZOHO)
 async def load_task(context: Context, global_id: GlobalId) -> ProjectTask | None:
     project_id, task_id = global_id.parts(2)
     key = (_zoho_number(global_id, project_id), _zoho_number(global_id, task_id))
-    task = await context.loaders.zoho_task.load(key)
+    task = await context.loaders.of(PLUGIN).task.load(key)
     return ProjectTask.from_model(task) if task else None
 
 
 async def require_project(context: Context, raw_id: str) -> ZohoProject:
-    project = await context.loaders.zoho_project.load(project_key(raw_id))
+    project = await context.loaders.of(PLUGIN).project.load(project_key(raw_id))
     if project is None:
-        raise NotFound(f"No Project with id {raw_id!r}.", vendor=Vendor.ZOHO)
+        raise NotFound(f"No Project with id {raw_id!r}.", vendor=ZOHO)
     return project
 
 
 async def require_task(context: Context, raw_id: str) -> ZohoTask:
-    task = await context.loaders.zoho_task.load(task_key(raw_id))
+    task = await context.loaders.of(PLUGIN).task.load(task_key(raw_id))
     if task is None:
-        raise NotFound(f"No ProjectTask with id {raw_id!r}.", vendor=Vendor.ZOHO)
+        raise NotFound(f"No ProjectTask with id {raw_id!r}.", vendor=ZOHO)
     return task
 
 
-register_work_item(Vendor.ZOHO, ProjectTask.from_model)
+register_work_item(ZOHO, ProjectTask.from_model)
