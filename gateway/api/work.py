@@ -42,14 +42,18 @@ if TYPE_CHECKING:
 
 else:
     VendorEnum = strawberry.enum(
-        enum.Enum("Vendor", {vendor.value.upper(): vendor.value for vendor in VENDORS}),
+        enum.Enum("Vendor", {name: name for name in (v.value.upper() for v in VENDORS)}),
         description="The upstream service an object comes from.",
     )
 
 
 def vendor_enum(vendor: Vendor) -> VendorEnum:
     """``vendor`` as a value of the GraphQL `Vendor` enum."""
-    return VendorEnum(vendor.value)
+    return VendorEnum[vendor.value.upper()]
+
+
+def vendor_of(member: VendorEnum) -> Vendor:
+    return Vendor.named(member.name.lower())
 
 
 @strawberry.interface(description="Something someone must act on, from any vendor.")
@@ -77,10 +81,10 @@ def register_work_item(vendor: Vendor, factory: WorkItemFactory) -> None:
 
 @strawberry.enum
 class WorkItemSortField(enum.Enum):
-    DUE_AT = WorkSort.DUE_AT.value
-    CREATED_AT = WorkSort.CREATED_AT.value
-    UPDATED_AT = WorkSort.UPDATED_AT.value
-    TITLE = WorkSort.TITLE.value
+    DUE_AT = "DUE_AT"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    TITLE = "TITLE"
 
 
 @strawberry.input
@@ -133,7 +137,7 @@ def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuer
     ):
         raise BadUserInput("`dueAfter` must be before `dueBefore`.", field="dueAfter")
     return WorkQuery(
-        sort=WorkSort(sort.field.value),
+        sort=WorkSort[sort.field.name],
         descending=sort.descending,
         completed=criteria.completed,
         due_before=criteria.due_before,
@@ -217,7 +221,9 @@ class WorkItemsQuery:
         context = info.context
         work_vendors = context.adapters.work_vendors
         asked = (
-            [Vendor.named(v.value) for v in filter.vendors] if filter and filter.vendors else None
+            [Vendor.named(v.name.lower()) for v in filter.vendors]
+            if filter and filter.vendors
+            else None
         )
         if asked and any(vendor not in work_vendors for vendor in asked):
             names = ", ".join(v.value.upper() for v in work_vendors)

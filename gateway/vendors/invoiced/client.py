@@ -49,7 +49,7 @@ _WORK_SORT_FIELDS = {
 def _body(changes: TaskChanges) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": changes.name,
-        "action": changes.action,
+        "action": changes.action.value if changes.action else None,
         "customer_id": changes.customer_id,
         "user_id": changes.user_id,
         "due_date": int(changes.due_date.timestamp()) if changes.due_date else None,
@@ -142,10 +142,10 @@ class InvoicedAdapter:
         per_page, pages = plan_pages(offset, limit)
         params: dict[str, str | int] = {
             "per_page": per_page,
-            "sort": ",".join(f"{name} {direction.value}" for name, direction in query.sort),
+            "sort": ",".join(f"{field.value} {order.value}" for field, order in query.sort),
         }
         filters: dict[str, Any] = {
-            "action": query.action,
+            "action": query.action.value if query.action else None,
             "complete": None if query.complete is None else int(query.complete),
             "customer_id": query.customer_id,
             "user_id": query.user_id,

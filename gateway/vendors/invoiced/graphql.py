@@ -21,29 +21,29 @@ from gateway.plugin import VendorGraphQL
 from gateway.types import SortDirection
 
 from . import INVOICED, PLUGIN
-from .models import DEFAULT_SORT, InvoicedTask, TaskChanges, TaskQuery
+from .models import DEFAULT_SORT, Action, InvoicedTask, SortField, TaskChanges, TaskQuery
 
 TYPE_NAME = "Task"
 
 
 @strawberry.enum(description="What kind of collection step an Invoiced task is.")
 class TaskAction(enum.Enum):
-    PHONE = "phone"
-    LETTER = "letter"
-    EMAIL = "email"
-    REVIEW = "review"
-    APPROVE_BILL = "approve_bill"
-    APPROVE_VENDOR_CREDIT = "approve_vendor_credit"
+    PHONE = "PHONE"
+    LETTER = "LETTER"
+    EMAIL = "EMAIL"
+    REVIEW = "REVIEW"
+    APPROVE_BILL = "APPROVE_BILL"
+    APPROVE_VENDOR_CREDIT = "APPROVE_VENDOR_CREDIT"
 
 
 @strawberry.enum
 class TaskSortField(enum.Enum):
-    ID = "id"
-    NAME = "name"
-    DUE_DATE = "due_date"
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    COMPLETED_DATE = "completed_date"
+    ID = "ID"
+    NAME = "NAME"
+    DUE_DATE = "DUE_DATE"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    COMPLETED_DATE = "COMPLETED_DATE"
 
 
 @strawberry.federation.type(keys=["id"], description="An Invoiced collections task.")
@@ -84,7 +84,7 @@ class Task(WorkItem):
             url=task.url,
             invoiced_id=task.id,
             name=task.name,
-            action=_ACTIONS.get(task.action),
+            action=TaskAction[task.action.name] if task.action else None,
             customer_id=task.customer_id,
             user_id=task.user_id,
             due_date=task.due_date,
@@ -100,8 +100,6 @@ class Task(WorkItem):
     async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Task | None:
         return await load_task(info.context, expect_id(id, INVOICED, TYPE_NAME))
 
-
-_ACTIONS = {action.value: action for action in TaskAction}
 
 register_work_item(INVOICED, Task.from_model)
 
@@ -136,6 +134,11 @@ class TaskFilter:
 class TaskSort:
     field: TaskSortField
     order: SortOrder = SortOrder.ASC
+
+
+def _wire_action(action: TaskAction | None) -> Action | None:
+    # The client sends the action's wire name; the GraphQL enum names it alone.
+    return Action[action.name] if action else None
 
 
 def _due(value: datetime | None) -> datetime | None:
@@ -208,9 +211,9 @@ class InvoicedQuery:
     ) -> Connection[Task] | None:
         offset, limit = window(first, after)
         criteria = filter or TaskFilter()
-        order = tuple((s.field.value, SortDirection(s.order.value)) for s in sort or [])
+        order = tuple((SortField[s.field.name], SortDirection[s.order.name]) for s in sort or [])
         query = TaskQuery(
-            action=criteria.action.value if criteria.action else None,
+            action=_wire_action(criteria.action),
             complete=criteria.complete,
             customer_id=criteria.customer_id,
             user_id=criteria.user_id,
@@ -238,7 +241,7 @@ class InvoicedMutation:
     ) -> TaskPayload | None:
         changes = TaskChanges(
             name=_name(input.name),
-            action=input.action.value,
+            action=_wire_action(input.action),
             due_date=_due(input.due_date),
             customer_id=input.customer_id,
             user_id=input.user_id,
@@ -269,7 +272,7 @@ class InvoicedMutation:
         key = _task_key(expect_id(input.id, INVOICED, TYPE_NAME))
         changes = TaskChanges(
             name=_name(input.name),
-            action=input.action.value if input.action else None,
+            action=_wire_action(input.action),
             due_date=_due(input.due_date),
             user_id=input.user_id,
             complete=input.complete,

@@ -5,6 +5,7 @@ Wire facts: times are unix timestamps; ``action`` is one of six documented names
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,15 +16,38 @@ from gateway.types import SortDirection
 from . import INVOICED
 
 VENDOR = INVOICED
-ACTIONS = ("phone", "letter", "email", "review", "approve_bill", "approve_vendor_credit")
-DEFAULT_SORT = (("id", SortDirection.ASC),)
+
+
+class Action(enum.Enum):
+    """The documented task actions, by their wire names."""
+
+    PHONE = "phone"
+    LETTER = "letter"
+    EMAIL = "email"
+    REVIEW = "review"
+    APPROVE_BILL = "approve_bill"
+    APPROVE_VENDOR_CREDIT = "approve_vendor_credit"
+
+
+class SortField(enum.Enum):
+    """The task fields a list may be sorted on, by their wire names (``sort=``)."""
+
+    ID = "id"
+    NAME = "name"
+    DUE_DATE = "due_date"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    COMPLETED_DATE = "completed_date"
+
+
+DEFAULT_SORT = ((SortField.ID, SortDirection.ASC),)
 
 
 @dataclass(frozen=True, slots=True)
 class InvoicedTask:
     id: int
     name: str
-    action: str
+    action: Action | None  # None: an action the docs do not list yet
     customer_id: int | None
     user_id: int | None
     due_date: datetime | None
@@ -38,11 +62,11 @@ class InvoicedTask:
 
 @dataclass(frozen=True, slots=True)
 class TaskQuery:
-    action: str | None = None
+    action: Action | None = None
     complete: bool | None = None
     customer_id: int | None = None
     user_id: int | None = None
-    sort: tuple[tuple[str, SortDirection], ...] = DEFAULT_SORT
+    sort: tuple[tuple[SortField, SortDirection], ...] = DEFAULT_SORT
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +74,7 @@ class TaskChanges:
     """Fields to write; ``None`` means leave unchanged (or omit on create)."""
 
     name: str | None = None
-    action: str | None = None
+    action: Action | None = None
     customer_id: int | None = None
     user_id: int | None = None
     due_date: datetime | None = None
@@ -73,6 +97,13 @@ def _customer_url(customer_id: Any) -> str | None:
     return None if customer_id is None else f"https://app.invoiced.com/customers/{customer_id}"
 
 
+def _action(value: str) -> Action | None:
+    try:
+        return Action(value)
+    except ValueError:
+        return None
+
+
 def parse_task(data: Any) -> InvoicedTask:
     try:
         complete = bool(data.get("complete"))
@@ -81,7 +112,7 @@ def parse_task(data: Any) -> InvoicedTask:
         return InvoicedTask(
             id=int(data["id"]),
             name=str(data["name"]),
-            action=str(data["action"]),
+            action=_action(str(data["action"])),
             customer_id=_int(data.get("customer_id")),
             user_id=_int(data.get("user_id")),
             due_date=_time(data.get("due_date")),

@@ -25,6 +25,7 @@ from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
 from .models import (
     ProjectQuery,
+    ProjectStatus,
     TaskChanges,
     ZohoProject,
     ZohoTask,
@@ -45,7 +46,11 @@ MAX_PER_PAGE = 200
 # A project with more tasks than this many full pages is not plausible; the cap
 # only stops a misbehaving `has_more_page` from looping forever.
 MAX_TASK_PAGES = 50
-_STATUS_FILTERS = {None: "Status.All", "active": "Status.Active", "inactive": "Status.Inactive"}
+_STATUS_FILTERS = {
+    None: "Status.All",
+    ProjectStatus.ACTIVE: "Status.Active",
+    ProjectStatus.INACTIVE: "Status.Inactive",
+}
 
 
 def plan_pages(offset: int, limit: int) -> tuple[int, list[int]]:
@@ -164,7 +169,7 @@ class ZohoAdapter:
         per_page, pages = plan_pages(offset, limit)
         params: dict[str, str | int] = {
             "filter_by": _STATUS_FILTERS[query.status],
-            "sort_column": query.sort_column,
+            "sort_column": query.sort_column.value,
             "sort_order": "D" if query.descending else "A",
             "per_page": per_page,
         }

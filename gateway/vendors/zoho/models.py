@@ -13,6 +13,7 @@ become ``float`` numbers of hours (they are durations, not money).
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Mapping
@@ -21,15 +22,33 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-PROJECT_STATUSES = ("active", "inactive")
-BILLING_TYPES = (
-    "fixed_cost_for_project",
-    "based_on_project_hours",
-    "based_on_staff_hours",
-    "based_on_task_hours",
-)
-SORT_COLUMNS = ("project_name", "customer_name", "rate", "created_time", "last_modified_time")
 TASK_NAME_MAX = 100
+
+
+class ProjectStatus(enum.Enum):
+    """A project's status, by its wire name."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class BillingType(enum.Enum):
+    """How a project is billed, by the wire names of ``billing_type``."""
+
+    FIXED_COST_FOR_PROJECT = "fixed_cost_for_project"
+    BASED_ON_PROJECT_HOURS = "based_on_project_hours"
+    BASED_ON_STAFF_HOURS = "based_on_staff_hours"
+    BASED_ON_TASK_HOURS = "based_on_task_hours"
+
+
+class SortColumn(enum.Enum):
+    """The project columns a list may be sorted on, by their wire names (``sort_column``)."""
+
+    NAME = "project_name"
+    CUSTOMER_NAME = "customer_name"
+    RATE = "rate"
+    CREATED_AT = "created_time"
+    UPDATED_AT = "last_modified_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +60,9 @@ class ZohoProject:
     customer_name: str | None
     currency_code: str | None
     description: str | None
-    status: str
+    status: ProjectStatus
     # None when Zoho sends a billing type this gateway does not know yet.
-    billing_type: str | None
+    billing_type: BillingType | None
     rate: Decimal | None
     budget_type: str | None
     total_hours: float | None
@@ -79,9 +98,9 @@ class ZohoTask:
 
 @dataclass(frozen=True, slots=True)
 class ProjectQuery:
-    status: str | None = None
+    status: ProjectStatus | None = None
     customer_id: str | None = None
-    sort_column: str = "project_name"
+    sort_column: SortColumn = SortColumn.NAME
     descending: bool = False
 
 
@@ -199,15 +218,20 @@ _PROJECT_KEYS = {
 }
 
 
+def _billing_type(value: Any) -> BillingType | None:
+    try:
+        return BillingType(value)
+    except ValueError:
+        return None
+
+
 def parse_project(data: Any, url: str) -> ZohoProject:
     """A project from the list (a row) or the details endpoint: only the fields both
     can carry are read, and those a row leaves out are named in ``missing``."""
     if not isinstance(data, dict):
         raise ValueError("a project must be an object")
     missing = frozenset(name for name, key in _PROJECT_KEYS.items() if key not in data)
-    status = data["status"]
-    if status not in PROJECT_STATUSES:
-        raise ValueError("unknown project status")
+    status = ProjectStatus(data["status"])  # ValueError: a status the docs do not list
     billing = data.get("billing_type")
     return ZohoProject(
         id=_id(data["project_id"]),
@@ -218,7 +242,7 @@ def parse_project(data: Any, url: str) -> ZohoProject:
         currency_code=_blank_to_none(data.get("currency_code")),
         description=_text(data.get("description")),
         status=status,
-        billing_type=billing if billing in BILLING_TYPES else None,
+        billing_type=_billing_type(billing),
         rate=parse_amount(data.get("rate")),
         budget_type=_blank_to_none(data.get("budget_type")),
         total_hours=parse_hours(data.get("total_hours")),

@@ -36,24 +36,24 @@ from .types import (
 
 @strawberry.enum(description="Which of an invoice's dates `dateFrom`/`dateTo` apply to.")
 class InvoiceDateField(enum.Enum):
-    INVOICE = "invoice"
-    FROM = "from"
-    TO = "to"
+    INVOICE = "INVOICE"
+    FROM = "FROM"
+    TO = "TO"
 
 
 @strawberry.enum
 class InvoiceSortField(enum.Enum):
-    ID = "id"
-    CUSTOMER_ID = "customer_id"
-    TICKET_ID = "ticket_id"
-    COMPANY_NAME = "company_name"
-    INVOICE_DATE = "invoice_date"
-    FROM_DATE = "from_date"
-    TO_DATE = "to_date"
-    SUB_TOTAL = "sub_total"
-    TOTAL = "total"
-    BILLING_TYPE = "billing_type"
-    STATUS = "status"
+    ID = "ID"
+    CUSTOMER_ID = "CUSTOMER_ID"
+    TICKET_ID = "TICKET_ID"
+    COMPANY_NAME = "COMPANY_NAME"
+    INVOICE_DATE = "INVOICE_DATE"
+    FROM_DATE = "FROM_DATE"
+    TO_DATE = "TO_DATE"
+    SUB_TOTAL = "SUB_TOTAL"
+    TOTAL = "TOTAL"
+    BILLING_TYPE = "BILLING_TYPE"
+    STATUS = "STATUS"
 
 
 @strawberry.input(description="Filters for ReadyDesk invoices; every bound is inclusive.")
@@ -138,7 +138,7 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         date_field=queries.DateField[criteria.date_field.name],
         status=models.InvoiceStatus[criteria.status.name] if criteria.status else None,
         sort=queries.InvoiceSortField[order.field.name],
-        direction=SortDirection(order.order.value),
+        direction=SortDirection[order.order.name],
     )
 
 

@@ -24,22 +24,22 @@ LINE_ITEM = "LineItem"
 
 @strawberry.enum(description="Whether a ReadyDesk invoice has been paid.")
 class InvoiceStatus(enum.Enum):
-    PENDING = "pending"
-    PAID = "paid"
+    PENDING = "PENDING"
+    PAID = "PAID"
 
 
 @strawberry.enum(description="How a ReadyDesk invoice's costs were worked out.")
 class InvoiceBillingType(enum.Enum):
-    FIXED_PER_TICKET = "fixed_per_ticket"
-    FIXED_PER_JOB = "fixed_per_job"
-    VARIABLE_PER_JOB = "variable_per_job"
+    FIXED_PER_TICKET = "FIXED_PER_TICKET"
+    FIXED_PER_JOB = "FIXED_PER_JOB"
+    VARIABLE_PER_JOB = "VARIABLE_PER_JOB"
 
 
 @strawberry.enum(description="The unit of a ReadyDesk line item's duration.")
 class LineItemTimeUnit(enum.Enum):
-    MINUTES = "minutes"
-    HOURS = "hours"
-    DAYS = "days"
+    MINUTES = "MINUTES"
+    HOURS = "HOURS"
+    DAYS = "DAYS"
 
 
 @strawberry.type(description="One piece of billed work (a job) on a ReadyDesk ticket.")

@@ -19,7 +19,7 @@ from gateway.api.relay import Connection, SortOrder, connection_from_page, windo
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
-from .. import PLUGIN, ZOHO
+from .. import PLUGIN, ZOHO, models
 from ..models import (
     TASK_NAME_MAX,
     ProjectQuery,
@@ -40,11 +40,11 @@ from .types import (
 
 @strawberry.enum
 class ProjectSortField(enum.Enum):
-    NAME = "project_name"
-    CUSTOMER_NAME = "customer_name"
-    RATE = "rate"
-    CREATED_AT = "created_time"
-    UPDATED_AT = "last_modified_time"
+    NAME = "NAME"
+    CUSTOMER_NAME = "CUSTOMER_NAME"
+    RATE = "RATE"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
 
 
 @strawberry.input(description="Filters applied by Zoho; leave out for all projects.")
@@ -148,14 +148,14 @@ class ZohoQuery:
         offset, limit = window(first, after)
         criteria = filter or ProjectFilter()
         query = ProjectQuery(
-            status=criteria.status.value if criteria.status else None,
+            status=models.ProjectStatus[criteria.status.name] if criteria.status else None,
             customer_id=_customer_id(criteria.customer_id),
         )
         if sort is not None:
             query = ProjectQuery(
                 status=query.status,
                 customer_id=query.customer_id,
-                sort_column=sort.field.value,
+                sort_column=models.SortColumn[sort.field.name],
                 descending=sort.order is SortOrder.DESC,
             )
         context = info.context
@@ -252,7 +252,7 @@ class ZohoMutation:
         project_id = project_key(id)
 
         async def active() -> bool:
-            return (await require_project(context, id)).status == "active"
+            return (await require_project(context, id)).status is models.ProjectStatus.ACTIVE
 
         async def toggle(attempt: Attempt) -> ZohoProject:
             target = await attempt.toggled_state(active)

@@ -27,16 +27,16 @@ PROJECT_TASK = "ProjectTask"
 
 @strawberry.enum(description="Whether a Zoho project takes new time entries.")
 class ProjectStatus(enum.Enum):
-    ACTIVE = "active"
-    INACTIVE = "inactive"
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
 
 
 @strawberry.enum(description="How a Zoho project is billed.")
 class ProjectBillingType(enum.Enum):
-    FIXED_COST_FOR_PROJECT = "fixed_cost_for_project"
-    BASED_ON_PROJECT_HOURS = "based_on_project_hours"
-    BASED_ON_STAFF_HOURS = "based_on_staff_hours"
-    BASED_ON_TASK_HOURS = "based_on_task_hours"
+    FIXED_COST_FOR_PROJECT = "FIXED_COST_FOR_PROJECT"
+    BASED_ON_PROJECT_HOURS = "BASED_ON_PROJECT_HOURS"
+    BASED_ON_STAFF_HOURS = "BASED_ON_STAFF_HOURS"
+    BASED_ON_TASK_HOURS = "BASED_ON_TASK_HOURS"
 
 
 def _zoho_number(global_id: GlobalId, value: str) -> str:
@@ -107,8 +107,10 @@ class Project(Node):
             customer_id=project.customer_id,
             customer_name=project.customer_name,
             description=project.description,
-            status=ProjectStatus(project.status),
-            billing_type=ProjectBillingType(project.billing_type) if project.billing_type else None,
+            status=ProjectStatus[project.status.name],
+            billing_type=(
+                ProjectBillingType[project.billing_type.name] if project.billing_type else None
+            ),
             rate=project.rate,
             budget_type=project.budget_type,
             total_hours=project.total_hours,
