@@ -117,6 +117,10 @@ async def check_fault(
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
 async def test_refused_credentials_are_upstream_auth(gateway: Gateway, case: VendorCase) -> None:
+    await check_refused_credentials(gateway, case)
+
+
+async def check_refused_credentials(gateway: Gateway, case: VendorCase) -> None:
     assert "errors" not in await gateway.execute(case.query)
     gateway.inject(
         lambda r: httpx.Response(401, text=LEAK) if r.url.path.startswith(case.prefix) else None
