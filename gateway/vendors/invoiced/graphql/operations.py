@@ -1,8 +1,7 @@
-"""Invoiced tasks in the graph: the `Task` type, its queries and mutations."""
+"""Invoiced's queries and mutations: `task`, `tasks`, create, update, toggle, set and delete."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Annotated
 
@@ -10,116 +9,15 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
-from gateway.api.cost import fixed, list_page
-from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
-from gateway.errors import BadUserInput, NotFound
+from gateway.errors import BadUserInput
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
-from gateway.ids import GlobalId, encode_id, expect_id
-from gateway.plugin import VendorGraphQL
+from gateway.ids import expect_id
 from gateway.types import SortDirection
 
-from . import INVOICED, PLUGIN
-from .models import DEFAULT_SORT, Action, InvoicedTask, SortField, TaskChanges, TaskQuery
-
-TYPE_NAME = "Task"
-
-
-@strawberry.enum(description="What kind of collection step an Invoiced task is.")
-class TaskAction(enum.Enum):
-    PHONE = "PHONE"
-    LETTER = "LETTER"
-    EMAIL = "EMAIL"
-    REVIEW = "REVIEW"
-    APPROVE_BILL = "APPROVE_BILL"
-    APPROVE_VENDOR_CREDIT = "APPROVE_VENDOR_CREDIT"
-
-
-@strawberry.enum
-class TaskSortField(enum.Enum):
-    ID = "ID"
-    NAME = "NAME"
-    DUE_DATE = "DUE_DATE"
-    CREATED_AT = "CREATED_AT"
-    UPDATED_AT = "UPDATED_AT"
-    COMPLETED_DATE = "COMPLETED_DATE"
-
-
-@strawberry.federation.type(keys=["id"], description="An Invoiced collections task.")
-class Task(WorkItem):
-    id: strawberry.ID
-    title: str
-    vendor: VendorEnum
-    completed: bool
-    due_at: datetime | None
-    completed_at: datetime | None
-    url: str | None
-    invoiced_id: int = strawberry.field(description="The task's id in Invoiced.")
-    name: str
-    action: TaskAction | None = strawberry.field(
-        description="Null when Invoiced reports an action this gateway does not know yet."
-    )
-    customer_id: int | None
-    user_id: int | None = strawberry.field(description="The Invoiced user assigned to it.")
-    due_date: datetime | None
-    complete: bool
-    completed_date: datetime | None
-    completed_by_user_id: int | None
-    chase_step_id: int | None = strawberry.field(
-        description="The chasing step that created the task, if any."
-    )
-    created_at: datetime | None
-    updated_at: datetime | None
-
-    @classmethod
-    def from_model(cls, task: InvoicedTask) -> Task:
-        return cls(
-            id=strawberry.ID(encode_id(INVOICED, TYPE_NAME, task.id)),
-            title=task.name,
-            vendor=vendor_enum(INVOICED),
-            completed=task.complete,
-            due_at=task.due_date,
-            completed_at=task.completed_date,
-            url=task.url,
-            invoiced_id=task.id,
-            name=task.name,
-            action=TaskAction[task.action.name] if task.action else None,
-            customer_id=task.customer_id,
-            user_id=task.user_id,
-            due_date=task.due_date,
-            complete=task.complete,
-            completed_date=task.completed_date,
-            completed_by_user_id=task.completed_by_user_id,
-            chase_step_id=task.chase_step_id,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-        )
-
-    @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Task | None:
-        return await load_task(info.context, expect_id(id, INVOICED, TYPE_NAME))
-
-
-register_work_item(INVOICED, Task.from_model)
-
-
-def _task_key(global_id: GlobalId) -> int:
-    return global_id.number()
-
-
-@node_resolver(TYPE_NAME, INVOICED)
-async def load_task(context: Context, global_id: GlobalId) -> Task | None:
-    task = await context.loaders.of(PLUGIN).task.load(_task_key(global_id))
-    return Task.from_model(task) if task else None
-
-
-async def _require_task(context: Context, raw_id: str) -> InvoicedTask:
-    key = _task_key(expect_id(raw_id, INVOICED, TYPE_NAME))
-    task = await context.loaders.of(PLUGIN).task.load(key)
-    if task is None:
-        raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
-    return task
+from .. import INVOICED, PLUGIN
+from ..models import DEFAULT_SORT, Action, InvoicedTask, SortField, TaskChanges, TaskQuery
+from .types import TYPE_NAME, Task, TaskAction, TaskSortField, require_task, task_key
 
 
 @strawberry.input(description="Exact-match filters, applied by Invoiced.")
@@ -197,7 +95,7 @@ class DeleteTaskPayload:
 class InvoicedQuery:
     @strawberry.field(description="One Invoiced task; null with a NOT_FOUND error if absent.")
     async def task(self, info: Info[Context, None], id: strawberry.ID) -> Task | None:
-        task = await _require_task(info.context, id)
+        task = await require_task(info.context, id)
         return Task.from_model(task)
 
     @strawberry.field(description="Invoiced tasks, filtered and sorted by Invoiced itself.")
@@ -269,7 +167,7 @@ class InvoicedMutation:
     async def update_task(
         self, info: Info[Context, None], input: UpdateTaskInput
     ) -> TaskPayload | None:
-        key = _task_key(expect_id(input.id, INVOICED, TYPE_NAME))
+        key = task_key(expect_id(input.id, INVOICED, TYPE_NAME))
         changes = TaskChanges(
             name=_name(input.name),
             action=_wire_action(input.action),
@@ -291,10 +189,10 @@ class InvoicedMutation:
         ] = None,
     ) -> TaskPayload | None:
         context = info.context
-        task_id = _task_key(expect_id(id, INVOICED, TYPE_NAME))
+        task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
 
         async def complete() -> bool:
-            return (await _require_task(context, id)).complete
+            return (await require_task(context, id)).complete
 
         async def toggle(attempt: Attempt) -> InvoicedTask:
             return await _set_completion(context, task_id, await attempt.toggled_state(complete))
@@ -310,7 +208,7 @@ class InvoicedMutation:
     async def set_task_completed(
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TaskPayload | None:
-        current = await _require_task(info.context, id)
+        current = await require_task(info.context, id)
         if current.complete is completed:
             return TaskPayload(task=Task.from_model(current))
         task = await _set_completion(info.context, current.id, completed)
@@ -320,14 +218,7 @@ class InvoicedMutation:
     async def delete_task(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteTaskPayload | None:
-        key = _task_key(expect_id(id, INVOICED, TYPE_NAME))
+        key = task_key(expect_id(id, INVOICED, TYPE_NAME))
         await info.context.adapters.of(PLUGIN).delete_task(key)
         info.context.loaders.of(PLUGIN).task.clear(key)
         return DeleteTaskPayload(deleted_id=id)
-
-
-GRAPHQL = VendorGraphQL(
-    query=InvoicedQuery,
-    mutation=InvoicedMutation,
-    costs={("Query", "tasks"): list_page, ("Query", "task"): fixed(1)},
-)
