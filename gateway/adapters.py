@@ -38,6 +38,11 @@ class Adapters:
     def configured(self) -> list[Vendor]:
         return list(self._adapters)
 
+    @property
+    def vendors(self) -> list[Vendor]:
+        """Every vendor this gateway serves, configured or not."""
+        return [plugin.vendor for plugin in self.plugins]
+
     def of(self, plugin: VendorPlugin[Any, A, Any]) -> A:
         """``plugin``'s adapter, or VendorNotConfigured."""
         adapter = self._adapters.get(plugin.vendor)

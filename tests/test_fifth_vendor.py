@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.api.schema import schema, schema_for
+from gateway.config import Settings
 from gateway.ids import encode_id
 from gateway.registry import PLUGINS
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
@@ -97,3 +98,14 @@ async def test_the_contract_holds_for_the_fifth_vendor(gateway: Gateway, fault: 
 
 async def test_refused_credentials_are_upstream_auth(gateway: Gateway) -> None:
     await check_refused_credentials(gateway, ACME_CASE)
+
+
+async def test_a_gateway_without_it_refuses_its_ids(settings: Settings) -> None:
+    # The fixture's package is imported (its node resolver is registered), yet a
+    # gateway built from the registry alone does not serve its ids.
+    async with running_gateway(settings) as registry_only:
+        body = await registry_only.execute(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": encode_id(ACME, "Ticket", 1)}
+        )
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["data"] == {"node": None}

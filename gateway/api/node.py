@@ -46,6 +46,9 @@ def node_id(raw_id: str) -> tuple[GlobalId, NodeResolver]:
 
 async def load_node(context: Context, raw_id: str) -> Any:
     global_id, resolver = node_id(raw_id)
+    if global_id.vendor not in context.adapters.vendors:
+        # A vendor package imported in this process but not served by this gateway.
+        raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
     found = await resolver(context, global_id)
     if found is None:
         raise NotFound(f"No {global_id.type_name} with id {raw_id!r}.", vendor=global_id.vendor)
