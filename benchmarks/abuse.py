@@ -18,8 +18,8 @@ import httpx
 
 from benchmarks.settings import settings_with
 from gateway.app import create_app
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
 
 LIMITS_OFF = {
     "GATEWAY_MAX_DEPTH": "1000",
@@ -53,7 +53,7 @@ Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 async def measure(send: Send, *, limits: bool) -> Outcome:
     settings = settings_with({} if limits else LIMITS_OFF)
     counter = CountingTransport(httpx.ASGITransport(app=create_sandbox_app()))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, counter))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, counter))
     # An unhandled error must show as the 500 a real server would send.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -19,8 +19,9 @@ from starlette.applications import Starlette
 from benchmarks.settings import settings_with
 from gateway.app import create_app
 from gateway.ids import encode_id
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 from tests.servers import slow_vendor
 
 
@@ -43,7 +44,7 @@ class HangingTransport(httpx.AsyncBaseTransport):
 async def gateway(
     env: dict[str, str], transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transports = dict.fromkeys(Vendor, transport) if transport else None
+    transports = dict.fromkeys(VENDORS, transport) if transport else None
     app: Starlette = create_app(settings_with(env), transports=transports)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=60
@@ -102,7 +103,7 @@ async def hanging_token_endpoint(clients: int = 4, hang: float = 1.0) -> None:
 async def pool_after_a_burst(clients: int = 100) -> None:
     task = {"id": 7, "name": "Call customer", "action": "phone", "complete": False}
     query = "query($id: ID!) { task(id: $id) { name } }"
-    task_id = encode_id(Vendor.INVOICED, "Task", 7)
+    task_id = encode_id(INVOICED, "Task", 7)
     async with slow_vendor(delay=1.5, answer=task) as vendor:
         env = {
             "INVOICED_API_URL": vendor.url,

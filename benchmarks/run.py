@@ -16,8 +16,8 @@ import httpx
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app, sandbox_env
-from gateway.types import Vendor
 
 SLOW_VENDOR_DELAY = 0.3
 
@@ -36,7 +36,7 @@ class DelayedTransport(httpx.AsyncBaseTransport):
 
 def gateway_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
     os.environ.update(sandbox_env("http://sandbox"))
-    app = create_app(Settings(), transports=dict.fromkeys(Vendor, transport))
+    app = create_app(Settings(), transports=dict.fromkeys(VENDORS, transport))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 
 

@@ -7,71 +7,49 @@ A vendor without credentials has no adapter; asking for it raises
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
+from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
 from gateway.types import Vendor
 from gateway.upstream import UpstreamPolicy
-from gateway.vendors.fakturoid import FakturoidAdapter
-from gateway.vendors.invoiced import InvoicedAdapter
-from gateway.vendors.readydesk import ReadyDeskAdapter
-from gateway.vendors.zoho import ZohoAdapter
 from gateway.work import WorkSource
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]
-A = TypeVar("A")
-
-_ADAPTER_TYPES: dict[Vendor, Any] = {
-    Vendor.INVOICED: InvoicedAdapter,
-    Vendor.ZOHO: ZohoAdapter,
-    Vendor.READYDESK: ReadyDeskAdapter,
-    Vendor.FAKTUROID: FakturoidAdapter,
-}
+A = TypeVar("A", bound=VendorAdapter)
 
 
 class Adapters:
     def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
         transports = transports or {}
         policy = UpstreamPolicy.from_settings(settings.gateway)
-        self._adapters: dict[Vendor, Any] = {}
-        for vendor, adapter_type in _ADAPTER_TYPES.items():
-            # Each vendor's settings section is named after the vendor.
-            section = getattr(settings, vendor.value)
+        self.plugins: tuple[AnyPlugin, ...] = settings.plugins
+        self._adapters: dict[Vendor, VendorAdapter] = {}
+        for plugin in self.plugins:
+            section = settings.section(plugin)
             if section.configured:
-                self._adapters[vendor] = adapter_type.from_settings(
-                    section, policy=policy, transport=transports.get(vendor)
-                )
+                transport = transports.get(plugin.vendor)
+                self._adapters[plugin.vendor] = plugin.create_adapter(section, policy, transport)
 
     @property
     def configured(self) -> list[Vendor]:
         return list(self._adapters)
 
-    def _require(self, vendor: Vendor, adapter_type: type[A]) -> A:
-        adapter = self._adapters.get(vendor)
+    @property
+    def vendors(self) -> list[Vendor]:
+        """Every vendor this gateway serves, configured or not."""
+        return [plugin.vendor for plugin in self.plugins]
+
+    def of(self, plugin: VendorPlugin[Any, A, Any]) -> A:
+        """``plugin``'s adapter, or VendorNotConfigured."""
+        adapter = self._adapters.get(plugin.vendor)
         if adapter is None:
-            raise VendorNotConfigured(vendor)
-        assert isinstance(adapter, adapter_type)
-        return adapter
-
-    @property
-    def invoiced(self) -> InvoicedAdapter:
-        return self._require(Vendor.INVOICED, InvoicedAdapter)
-
-    @property
-    def zoho(self) -> ZohoAdapter:
-        return self._require(Vendor.ZOHO, ZohoAdapter)
-
-    @property
-    def readydesk(self) -> ReadyDeskAdapter:
-        return self._require(Vendor.READYDESK, ReadyDeskAdapter)
-
-    @property
-    def fakturoid(self) -> FakturoidAdapter:
-        return self._require(Vendor.FAKTUROID, FakturoidAdapter)
+            raise VendorNotConfigured(plugin.vendor)
+        # Built by this plugin's own factory in __init__.
+        return cast(A, adapter)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether every configured vendor may be called, with each breaker's state.
@@ -80,7 +58,7 @@ class Adapters:
         """
         vendors: dict[str, Any] = {}
         for vendor, adapter in self._adapters.items():
-            breaker: CircuitBreaker | None = adapter.upstream.breaker
+            breaker = adapter.upstream.breaker
             if breaker is not None:
                 vendors[vendor.value] = breaker.snapshot()
         open_breakers = [name for name, report in vendors.items() if report["breaker"] == "open"]
@@ -96,7 +74,14 @@ class Adapters:
         for adapter in self._adapters.values():
             await adapter.aclose()
 
+    @property
+    def work_vendors(self) -> list[Vendor]:
+        """The vendors whose items are actionable work, in registry order."""
+        return [plugin.vendor for plugin in self.plugins if plugin.work_source]
+
     def work_source(self, vendor: Vendor) -> WorkSource:
-        """The adapter that lists ``vendor``'s actionable work, or VendorNotConfigured."""
-        source: WorkSource = self._require(vendor, _ADAPTER_TYPES[vendor])
-        return source
+        """The source of ``vendor``'s actionable work, or VendorNotConfigured."""
+        for plugin in self.plugins:
+            if plugin.vendor == vendor and plugin.work_source is not None:
+                return plugin.work_source(self.of(plugin))
+        raise ValueError(f"{vendor.label} has no actionable work.")

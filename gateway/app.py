@@ -25,7 +25,7 @@ from gateway.adapters import Adapters, Transports
 from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error, request_error_body
 from gateway.api.limits import OperationLimits, current_limits
-from gateway.api.schema import schema
+from gateway.api.schema import schema_for
 from gateway.config import Settings
 from gateway.errors import BadRequest, OperationTimedOut
 from gateway.http_guard import HttpGuard
@@ -43,7 +43,9 @@ class ClientDisconnected(Exception):
 
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, adapters: Adapters, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            schema_for(settings.plugins), graphql_ide="graphiql", allow_queries_via_get=True
+        )
         self.adapters = adapters
         self.accounting_default = settings.gateway.upstream_accounting
         window = settings.gateway.idempotency_window

@@ -1,4 +1,6 @@
-"""Configuration from environment variables, one section per vendor.
+"""Configuration from environment variables: the gateway's own section
+(``GATEWAY_*``) and one section per vendor, declared in the vendor's folder
+(``gateway/vendors/<vendor>/settings.py``) under its own prefix.
 
 A vendor whose credentials are missing is simply disabled; the GraphQL layer
 then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
@@ -6,82 +8,22 @@ then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.types import Vendor
+
+if TYPE_CHECKING:
+    from gateway.plugin import AnyPlugin, VendorPlugin, VendorSettings
+
+S = TypeVar("S", bound="VendorSettings")
 
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
-
-
-class InvoicedSettings(BaseSettings):
-    model_config = _section("INVOICED_")
-
-    api_url: str = "https://api.invoiced.com"
-    api_key: SecretStr | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.api_key.get_secret_value())
-
-
-class ZohoSettings(BaseSettings):
-    model_config = _section("ZOHO_")
-
-    api_url: str = "https://www.zohoapis.com/invoice/v3"
-    accounts_url: str = "https://accounts.zoho.com"
-    organization_id: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    refresh_token: SecretStr | None = None
-    access_token: SecretStr | None = None
-
-    @property
-    def uses_static_token(self) -> bool:
-        # An empty variable (common in .env files) means "not set", not "empty token".
-        return bool(self.access_token and self.access_token.get_secret_value())
-
-    @property
-    def configured(self) -> bool:
-        refreshable = bool(self.client_id and self.client_secret and self.refresh_token)
-        return bool(self.organization_id) and (self.uses_static_token or refreshable)
-
-
-class ReadyDeskSettings(BaseSettings):
-    model_config = _section("READYDESK_")
-
-    api_url: str | None = None
-    api_key: SecretStr | None = None
-    timezone: str = "UTC"
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_url and self.api_key)
-
-
-class FakturoidSettings(BaseSettings):
-    model_config = _section("FAKTUROID_")
-
-    api_url: str = "https://app.fakturoid.cz/api/v3"
-    account_slug: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    user_agent: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.account_slug and self.client_id and self.client_secret)
-
-    @model_validator(mode="after")
-    def _user_agent_required(self) -> FakturoidSettings:
-        # Fakturoid answers 400 to every call without a User-Agent naming the app
-        # and a contact address, so a gateway without one must not start.
-        if self.configured and not (self.user_agent and self.user_agent.strip()):
-            raise ValueError(
-                "FAKTUROID_USER_AGENT is required when Fakturoid is configured, "
-                "in the form 'AppName (contact@example.com)'"
-            )
-        return self
 
 
 class GatewaySettings(BaseSettings):
@@ -115,11 +57,35 @@ class GatewaySettings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings:
+    """Every section: the gateway's and one per vendor of ``plugins`` (default: the
+    registry's), each read from the environment unless given.
 
-    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    invoiced: InvoicedSettings = Field(default_factory=InvoicedSettings)
-    zoho: ZohoSettings = Field(default_factory=ZohoSettings)
-    readydesk: ReadyDeskSettings = Field(default_factory=ReadyDeskSettings)
-    fakturoid: FakturoidSettings = Field(default_factory=FakturoidSettings)
+    Reading every section up front makes a bad vendor setting fail at start-up
+    (pydantic's ValidationError), not at the first request.
+    """
+
+    def __init__(
+        self,
+        *,
+        gateway: GatewaySettings | None = None,
+        sections: Iterable[VendorSettings] = (),
+        plugins: Sequence[AnyPlugin] | None = None,
+    ) -> None:
+        if plugins is None:
+            from gateway.registry import PLUGINS  # the registry imports vendor packages
+
+            plugins = PLUGINS
+        given = {type(section): section for section in sections}
+        self.gateway = gateway or GatewaySettings()
+        self.plugins: tuple[AnyPlugin, ...] = tuple(plugins)
+        self._sections: dict[Vendor, VendorSettings] = {
+            plugin.vendor: given.get(plugin.settings) or plugin.settings()
+            for plugin in self.plugins
+        }
+
+    def section(self, plugin: VendorPlugin[S, Any, Any]) -> S:
+        """``plugin``'s settings section."""
+        section = self._sections[plugin.vendor]
+        assert isinstance(section, plugin.settings)
+        return section

@@ -47,7 +47,7 @@ from gateway.errors import (
 
 KEY_FIELD = "idempotencyKey"
 KEY_MIN_LENGTH = 6
-KEY_MAX_LENGTH = 64  # Invoiced's bounds, which the key is also sent under
+KEY_MAX_LENGTH = 64  # a vendor's own Idempotency-Key bounds: the key may be sent on
 DEFAULT_MAX_ENTRIES = 10_000
 # What the API tells clients about the key, wherever a write takes one.
 KEY_DESCRIPTION = (

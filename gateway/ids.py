@@ -1,9 +1,9 @@
 """Global object IDs: one opaque string names a vendor, a type and the vendor's id.
 
-The decoded form is ``<vendor>:<Type>:<key>``, for example ``invoiced:Task:788``
-or ``zoho:ProjectTask:903000000072369/903000000072401`` (composite keys are
-joined with ``/``), base64url-encoded without padding so clients treat it as
-opaque. The type name is the GraphQL type the id resolves to.
+The decoded form is ``<vendor>:<Type>:<key>``, for example ``acme:Ticket:788``
+or ``acme:Comment:903/904`` (composite keys are joined with ``/``),
+base64url-encoded without padding so clients treat it as opaque. The type name
+is the GraphQL type the id resolves to.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def decode_id(value: str) -> GlobalId:
         padded = value + "=" * (-len(value) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
         vendor_name, type_name, key = raw.split(":", 2)
-        vendor = Vendor(vendor_name)
+        vendor = Vendor.named(vendor_name)
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise BadUserInput(f"{value!r} is not a valid id.", field="id") from exc
     if not type_name or not key:
@@ -68,7 +68,7 @@ def decode_id(value: str) -> GlobalId:
 def expect_id(value: str, vendor: Vendor, type_name: str) -> GlobalId:
     """Decode ``value`` and insist that it names a ``type_name`` of ``vendor``."""
     global_id = decode_id(value)
-    if global_id.vendor is not vendor or global_id.type_name != type_name:
+    if global_id.vendor != vendor or global_id.type_name != type_name:
         raise BadUserInput(
             f"Expected the id of a {type_name}, got one of a {global_id.type_name}.",
             field="id",

@@ -8,9 +8,9 @@ Two things uvicorn does not do on its own:
   below arms a timer when a connection opens and when each new request starts,
   and drops the connection if the headers are not complete in time;
 - an access log without secrets: some vendors take keys in the query string
-  (ReadyDesk's ``?key=``, and the demo gateway calls its sandboxes on its own
-  port), so the values of sensitive query parameters are redacted in every
-  ``uvicorn.access`` record.
+  (``?key=``, and the demo gateway calls its sandboxes on its own port), so the
+  values of sensitive query parameters are redacted in every ``uvicorn.access``
+  record.
 """
 
 from __future__ import annotations

@@ -9,23 +9,33 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class Vendor(enum.Enum):
-    INVOICED = "invoiced"
-    ZOHO = "zoho"
-    READYDESK = "readydesk"
-    FAKTUROID = "fakturoid"
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """An upstream service: ``value`` names it in ids, errors and reports, ``label`` in
+    messages. Each vendor package defines its own constant; the first one of a name
+    is the one :meth:`named` finds, so decoding an id needs no list of vendors."""
 
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
+    value: str
+    label: str
+
+    def __post_init__(self) -> None:
+        known = _KNOWN_VENDORS.setdefault(self.value, self)
+        if known != self:
+            raise ValueError(f"Vendor {self.value!r} is already defined as {known.label!r}.")
+
+    @staticmethod
+    def named(value: str) -> Vendor:
+        """The vendor called ``value``, or ValueError for a name no vendor has."""
+        try:
+            return _KNOWN_VENDORS[value]
+        except KeyError:
+            raise ValueError(f"No vendor is called {value!r}.") from None
+
+    def __str__(self) -> str:
+        return self.value
 
 
-_LABELS = {
-    Vendor.INVOICED: "Invoiced",
-    Vendor.ZOHO: "Zoho Invoice",
-    Vendor.READYDESK: "ReadyDesk",
-    Vendor.FAKTUROID: "Fakturoid",
-}
+_KNOWN_VENDORS: dict[str, Vendor] = {}
 
 
 class SortDirection(enum.Enum):

@@ -17,7 +17,7 @@ A source that streams upstream pages names each page it has read by its number
 and a token for the read kept in :class:`WorkSnapshots` (``"3.<token>"``), so
 the unread rest of that page comes back on the next page of the list without
 asking the vendor again. The records themselves cannot ride in the cursor
-(Fakturoid's ``params`` are unbounded and it has no read by id), so the cursor
+(a vendor's records may be unbounded and have no read by id), so the cursor
 stays a few dozen bytes; where the kept page is gone (expired, another
 process, a write) the page number and offset still resume it, at one re-read.
 """

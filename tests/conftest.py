@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.plugin import AnyPlugin
+from gateway.registry import PLUGINS
 from gateway.sandbox import create_sandbox_app, sandbox_env
-from gateway.types import Vendor
 
 SANDBOX_BASE = "http://sandbox"
 
@@ -71,10 +72,13 @@ class Gateway:
         return body
 
 
-def gateway_settings(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> Settings:
-    for name, value in {**sandbox_env(SANDBOX_BASE), **overrides}.items():
+def gateway_settings(
+    monkeypatch: pytest.MonkeyPatch, plugins: Sequence[AnyPlugin] = PLUGINS, **overrides: str
+) -> Settings:
+    """Settings for ``plugins`` (default: the registry's), pointed at their sandboxes."""
+    for name, value in {**sandbox_env(SANDBOX_BASE, plugins), **overrides}.items():
         monkeypatch.setenv(name, value)
-    return Settings()
+    return Settings(plugins=plugins)
 
 
 @pytest.fixture
@@ -88,9 +92,10 @@ async def running_gateway(
 ) -> AsyncIterator[Gateway]:
     """A gateway app wired to fresh sandboxes through a FaultyTransport; ``inner``, when
     given, stands between that transport and the vendors instead of the plain sandbox."""
-    sandbox = create_sandbox_app()
+    sandbox = create_sandbox_app(settings.plugins)
     transport = FaultyTransport(inner or httpx.ASGITransport(app=sandbox))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    vendors = [plugin.vendor for plugin in settings.plugins]
+    app = create_app(settings, transports=dict.fromkeys(vendors, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

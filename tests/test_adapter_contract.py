@@ -2,7 +2,9 @@
 GraphQL errors, with the vendor named and nothing of the upstream leaked.
 
 Each case runs the whole path (client -> gateway -> adapter -> httpx) with the
-fault injected in front of that vendor's sandbox.
+fault injected in front of that vendor's sandbox. The vendors are the registry's:
+each plugin names its sandbox and a query that reaches it (``probe_query``), so
+a new vendor gets every case here and in the breaker suite for free.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.plugin import AnyPlugin
+from gateway.registry import PLUGINS, VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 
 LEAK = "db-password=hunter2 Traceback"
@@ -24,17 +27,23 @@ LEAK = "db-password=hunter2 Traceback"
 
 @dataclass(frozen=True)
 class VendorCase:
-    vendor: str
-    prefix: str
-    query: str
+    plugin: AnyPlugin
+
+    @property
+    def vendor(self) -> str:
+        return self.plugin.vendor.value
+
+    @property
+    def prefix(self) -> str:
+        """Where the vendor's sandbox is mounted: every call to the vendor goes below it."""
+        return self.plugin.sandbox().PREFIX + "/"
+
+    @property
+    def query(self) -> str:
+        return self.plugin.probe_query
 
 
-VENDORS = [
-    VendorCase("invoiced", "/invoiced/", "{ tasks(first: 2) { nodes { id } } }"),
-    VendorCase("zoho", "/zoho/", "{ projects(first: 2) { nodes { id } } }"),
-    VendorCase("readydesk", "/readydesk/", "{ invoices(first: 2) { nodes { id } } }"),
-    VendorCase("fakturoid", "/fakturoid/", "{ todos(first: 2) { nodes { id } } }"),
-]
+CASES = [VendorCase(plugin) for plugin in PLUGINS]
 
 
 def _timeout(request: httpx.Request) -> httpx.Response:
@@ -71,11 +80,18 @@ FAULTS: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
 }
 
 
-@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
 @pytest.mark.parametrize("fault", list(FAULTS), ids=str)
 async def test_upstream_faults_map_to_the_same_codes(
     gateway: Gateway, case: VendorCase, fault: str
 ) -> None:
+    await check_fault(gateway, case, fault, CASES)
+
+
+async def check_fault(
+    gateway: Gateway, case: VendorCase, fault: str, cases: list[VendorCase]
+) -> None:
+    """The contract for one fault: ``cases`` are every vendor the gateway serves."""
     respond, expected = FAULTS[fault]
     # A first query gets any OAuth token, so the fault meets the API itself,
     # not only the token endpoint.
@@ -90,7 +106,7 @@ async def test_upstream_faults_map_to_the_same_codes(
     if fault == "429":
         assert error["extensions"]["retryAfter"] == pytest.approx(17)
     # The server stays up, other vendors keep answering, and so does this one after.
-    others = [c for c in VENDORS if c is not case]
+    others = [c for c in cases if c is not case]
     for other in others:
         assert "errors" not in await gateway.execute(other.query)
     gateway.transport.faults.clear()
@@ -99,8 +115,12 @@ async def test_upstream_faults_map_to_the_same_codes(
     assert "errors" not in again, again
 
 
-@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
 async def test_refused_credentials_are_upstream_auth(gateway: Gateway, case: VendorCase) -> None:
+    await check_refused_credentials(gateway, case)
+
+
+async def check_refused_credentials(gateway: Gateway, case: VendorCase) -> None:
     assert "errors" not in await gateway.execute(case.query)
     gateway.inject(
         lambda r: httpx.Response(401, text=LEAK) if r.url.path.startswith(case.prefix) else None
@@ -120,7 +140,7 @@ class Trickle(httpx.AsyncByteStream):
             yield b" "
 
 
-@pytest.mark.parametrize("case", VENDORS, ids=lambda c: c.vendor)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
 async def test_a_trickling_vendor_is_cut_off_at_the_timeout(
     monkeypatch: pytest.MonkeyPatch, case: VendorCase
 ) -> None:
@@ -132,7 +152,7 @@ async def test_a_trickling_vendor_is_cut_off_at_the_timeout(
             httpx.Response(200, stream=Trickle()) if r.url.path.startswith(case.prefix) else None
         )
     )
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

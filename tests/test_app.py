@@ -13,7 +13,7 @@ from gateway.api.schema import schema
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ async def test_get_allows_queries_but_not_mutations(gateway: Gateway) -> None:
         "/graphql", params={"query": "{ tasks(first: 1) { totalCount } }"}, headers=preflight
     )
     assert query.status_code == 200 and query.json()["data"]["tasks"]["totalCount"] == 36
-    task_id = encode_id(Vendor.INVOICED, "Task", 700)
+    task_id = encode_id(INVOICED, "Task", 700)
     mutation = await gateway.client.get(
         "/graphql",
         params={"query": f'mutation {{ deleteTask(id: "{task_id}") {{ deletedId }} }}'},
@@ -95,7 +95,7 @@ async def test_unconfigured_vendor_is_named_in_the_error(monkeypatch: pytest.Mon
 async def test_unexpected_exceptions_are_masked(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.vendors.invoiced import InvoicedAdapter
+    from gateway.vendors.invoiced.client import InvoicedAdapter
 
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")

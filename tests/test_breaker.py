@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from gateway.breaker import CircuitBreaker
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
-from tests.test_adapter_contract import VENDORS, VendorCase
+from tests.test_adapter_contract import CASES, VendorCase
 
 FAILURES = 3
 COOLDOWN = 30.0
@@ -64,8 +64,9 @@ class Harness:
         self.calls = VendorCalls(case.prefix)
         gateway.inject(self.calls)
         self.now = 1000.0
-        adapter = getattr(app.state.adapters, case.vendor)
-        self.breaker: CircuitBreaker = adapter.upstream.breaker
+        breaker = app.state.adapters.of(case.plugin).upstream.breaker
+        assert isinstance(breaker, CircuitBreaker)
+        self.breaker = breaker
         self.breaker.clock = lambda: self.now
 
     async def query(self) -> dict[str, Any]:
@@ -87,7 +88,7 @@ class Harness:
         return response.status_code, body
 
 
-@pytest.fixture(params=VENDORS, ids=lambda c: c.vendor)
+@pytest.fixture(params=CASES, ids=lambda c: c.vendor)
 async def harness(
     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
@@ -119,7 +120,7 @@ async def test_repeated_vendor_faults_open_the_breaker(harness: Harness, fault: 
     assert harness.calls.count == FAILURES
 
     # The other vendors are not affected.
-    for other in VENDORS:
+    for other in CASES:
         if other is not harness.case:
             assert "errors" not in await harness.gateway.execute(other.query)
 
@@ -129,7 +130,7 @@ async def test_readyz_reports_open_breakers_without_calling_vendors(harness: Har
     assert status == 200
     assert body["status"] == "ready"
     assert {name: v["breaker"] for name, v in body["vendors"].items()} == {
-        case.vendor: "closed" for case in VENDORS
+        case.vendor: "closed" for case in CASES
     }
 
     await harness.fail_until_open(VENDOR_FAULTS["503"])

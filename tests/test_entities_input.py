@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway
 
 ENTITIES = """query($r: [_Any!]!) {
@@ -30,20 +31,20 @@ async def valid_ids(gateway: Gateway) -> tuple[str, str]:
     return data["tasks"]["nodes"][0]["id"], data["todos"]["nodes"][0]["id"]
 
 
-TODO_ID = encode_id(Vendor.FAKTUROID, "Todo", 1)
+TODO_ID = encode_id(FAKTUROID, "Todo", 1)
 
 MALFORMED: dict[str, Any] = {
     "empty object": {},
     "no id": {"__typename": "Task"},
-    "no typename": {"id": encode_id(Vendor.INVOICED, "Task", 1)},
-    "extra key": {"__typename": "Task", "id": encode_id(Vendor.INVOICED, "Task", 1), "x": 1},
+    "no typename": {"id": encode_id(INVOICED, "Task", 1)},
+    "extra key": {"__typename": "Task", "id": encode_id(INVOICED, "Task", 1), "x": 1},
     "id not a string": {"__typename": "Task", "id": 788},
     "id null": {"__typename": "Task", "id": None},
-    "typename not a string": {"__typename": ["Task"], "id": encode_id(Vendor.INVOICED, "Task", 1)},
-    "unknown typename": {"__typename": "Spaceship", "id": encode_id(Vendor.INVOICED, "Task", 1)},
+    "typename not a string": {"__typename": ["Task"], "id": encode_id(INVOICED, "Task", 1)},
+    "unknown typename": {"__typename": "Spaceship", "id": encode_id(INVOICED, "Task", 1)},
     "typename of a non-entity": {
         "__typename": "PageInfo",
-        "id": encode_id(Vendor.INVOICED, "Task", 1),
+        "id": encode_id(INVOICED, "Task", 1),
     },
     "id of another type": {"__typename": "Task", "id": TODO_ID},
     "id of another vendor": {"__typename": "Task", "id": raw_id("zoho:Task:788")},
@@ -95,7 +96,7 @@ async def test_every_malformed_representation_in_one_list(gateway: Gateway) -> N
 
 async def test_well_formed_id_that_names_nothing_is_null_without_error(gateway: Gateway) -> None:
     body = await gateway.execute(
-        ENTITIES, {"r": [{"__typename": "Task", "id": encode_id(Vendor.INVOICED, "Task", 999999)}]}
+        ENTITIES, {"r": [{"__typename": "Task", "id": encode_id(INVOICED, "Task", 999999)}]}
     )
     assert body["data"]["_entities"] == [None]
     assert "errors" not in body

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.fakturoid import PREFIX, Store
-from gateway.types import Vendor
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.fakturoid.sandbox import PREFIX, Store
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
 TODO_FIELDS = """id fakturoidId name text title vendor completed completedAt createdAt
@@ -34,7 +35,7 @@ def newest_first(gateway: Gateway) -> list[int]:
 
 
 def todo_id(fakturoid_id: int) -> str:
-    return encode_id(Vendor.FAKTUROID, "Todo", fakturoid_id)
+    return encode_id(FAKTUROID, "Todo", fakturoid_id)
 
 
 def page_calls(body: dict[str, Any]) -> list[str]:
@@ -220,7 +221,7 @@ async def test_todo_by_id_scans_pages_once_for_many_ids(gateway: Gateway) -> Non
     assert codes(missing) == ["NOT_FOUND"]
     assert fakturoid_count(missing) == 3
     wrong = await gateway.execute(
-        "query($id: ID!) { todo(id: $id) { name } }", {"id": encode_id(Vendor.INVOICED, "Task", 1)}
+        "query($id: ID!) { todo(id: $id) { name } }", {"id": encode_id(INVOICED, "Task", 1)}
     )
     assert codes(wrong) == ["BAD_USER_INPUT"]
 
@@ -264,7 +265,7 @@ async def test_toggling_an_unknown_todo_is_not_found_without_a_scan(gateway: Gat
     assert codes(body) == ["NOT_FOUND"]
     assert body["errors"][0]["extensions"]["vendor"] == "fakturoid"
     assert fakturoid_count(body) == 1
-    malformed = await gateway.execute(TOGGLE, {"id": encode_id(Vendor.FAKTUROID, "Todo", "x")})
+    malformed = await gateway.execute(TOGGLE, {"id": encode_id(FAKTUROID, "Todo", "x")})
     assert codes(malformed) == ["BAD_USER_INPUT"]
 
 

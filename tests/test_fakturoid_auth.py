@@ -20,10 +20,11 @@ from starlette.routing import Mount
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.sandbox import fakturoid
+from gateway.registry import VENDORS
 from gateway.sandbox._common import Clock
-from gateway.types import Vendor
-from gateway.vendors.fakturoid import FakturoidAdapter
+from gateway.vendors.fakturoid import PLUGIN as FAKTUROID_PLUGIN
+from gateway.vendors.fakturoid import sandbox as fakturoid
+from gateway.vendors.fakturoid.client import FakturoidAdapter
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 from tests.harness import gateway_with
 
@@ -82,12 +83,12 @@ async def harness(
     sandbox.state.sandboxes = {fakturoid.PREFIX: sandbox_app}
     recorder = Recorder(httpx.ASGITransport(app=sandbox))
     transport = FaultyTransport(recorder)
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
         gateway = Gateway(client, sandbox, transport, app)
-        yield Harness(gateway, app.state.adapters.fakturoid, sandbox_app, recorder)
+        yield Harness(gateway, app.state.adapters.of(FAKTUROID_PLUGIN), sandbox_app, recorder)
     await app.state.adapters.aclose()
 
 

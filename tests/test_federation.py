@@ -15,8 +15,9 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.ids import encode_id
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway
 from tests.federation import notes_subgraph
 from tests.servers import serve_in_thread
@@ -46,7 +47,7 @@ async def test_service_sdl_declares_entities(gateway: Gateway) -> None:
 
 
 async def test_entities_go_through_the_dataloaders(gateway: Gateway) -> None:
-    first, second = (encode_id(Vendor.INVOICED, "Task", n) for n in (700, 701))
+    first, second = (encode_id(INVOICED, "Task", n) for n in (700, 701))
     body = await gateway.execute(
         """query($reps: [_Any!]!) { _entities(representations: $reps) {
               ... on Task { invoicedId name } } }""",
@@ -72,7 +73,7 @@ async def test_subgraph_composes_with_a_second_subgraph(gateway: Gateway, tmp_pa
 
 def test_apollo_gateway_answers_a_query_across_both_subgraphs(settings: Settings) -> None:
     transport = httpx.ASGITransport(app=create_sandbox_app())
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     query = """{
       pinnedTasks { id note name action }
       tasks(first: 3) { nodes { invoicedId note } }

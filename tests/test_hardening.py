@@ -7,9 +7,10 @@ import base64
 import orjson
 import pytest
 
-from gateway.config import ZohoSettings
 from gateway.ids import GlobalId
-from gateway.types import Vendor
+from gateway.registry import VENDORS
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho.settings import ZohoSettings
 from tests.conftest import Gateway, codes
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
@@ -104,7 +105,7 @@ def test_an_empty_zoho_access_token_means_refresh_mode(monkeypatch: pytest.Monke
 
 
 def test_number_keys_are_plain_short_ascii_digits() -> None:
-    assert GlobalId(Vendor.INVOICED, "Task", "0788").number() == 788
+    assert GlobalId(INVOICED, "Task", "0788").number() == 788
 
 
 async def test_filters_vendors_cannot_meet_cost_no_page_walks(gateway: Gateway) -> None:
@@ -163,8 +164,11 @@ async def test_refused_credentials_are_not_presented_again_at_once(
 
     settings = gateway_settings(monkeypatch, **{override: "wrong-secret"})
     transport = httpx.ASGITransport(app=create_sandbox_app())
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
-    adapter = getattr(app.state.adapters, vendor)
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
+    from gateway.registry import PLUGINS
+
+    plugin = next(p for p in PLUGINS if p.vendor.value == vendor)
+    adapter = app.state.adapters.of(plugin)
     tokens = adapter.auth if vendor == "zoho" else adapter.tokens
     now = [1000.0]
     tokens.clock = lambda: now[0]

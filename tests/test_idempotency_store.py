@@ -16,7 +16,7 @@ from gateway.idempotency import (
     Slot,
     fingerprint,
 )
-from gateway.types import Vendor
+from gateway.vendors.zoho import ZOHO
 
 
 class Clock:
@@ -66,8 +66,8 @@ async def test_intent_survives_an_ambiguous_failure_but_not_a_definite_one() -> 
 
         return write
 
-    rejected = UpstreamRejected(Vendor.ZOHO, "no")
-    timed_out = UpstreamUnavailable(Vendor.ZOHO, "timed out")
+    rejected = UpstreamRejected(ZOHO, "no")
+    timed_out = UpstreamUnavailable(ZOHO, "timed out")
     for error in (rejected, rejected, timed_out, rejected, timed_out):
         with pytest.raises(type(error)):
             await idempotency.run("toggle", "key-0001", "input", failing(error))  # type: ignore[arg-type]

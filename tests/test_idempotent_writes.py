@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 
@@ -99,7 +101,7 @@ TOGGLES = {
         "PATCH",
         lambda gw: INVOICED_OPEN,
         lambda task: f"/tasks/{task}",
-        lambda task: encode_id(Vendor.INVOICED, "Task", task),
+        lambda task: encode_id(INVOICED, "Task", task),
         lambda gw, task: bool(store(gw, "/invoiced").tasks[task]["complete"]),
     ),
     "zoho": Toggle(
@@ -107,7 +109,7 @@ TOGGLES = {
         "POST",
         lambda gw: ZOHO_ACTIVE,
         lambda project: f"/projects/{project}/inactive",
-        lambda project: encode_id(Vendor.ZOHO, "Project", project),
+        lambda project: encode_id(ZOHO, "Project", project),
         lambda gw, project: store(gw, "/zoho").projects[project].status == "inactive",
     ),
     "fakturoid": Toggle(
@@ -115,7 +117,7 @@ TOGGLES = {
         "POST",
         open_todo,
         lambda todo: f"/todos/{todo}/toggle_completion.json",
-        lambda todo: encode_id(Vendor.FAKTUROID, "Todo", todo),
+        lambda todo: encode_id(FAKTUROID, "Todo", todo),
         lambda gw, todo: store(gw, "/fakturoid").todos[todo].completed_at is not None,
     ),
 }
@@ -159,7 +161,7 @@ async def test_concurrent_duplicate_toggles_write_once(gateway: Gateway, vendor:
 
 async def test_duplicate_creates_with_a_key_make_one_upstream_create(gateway: Gateway) -> None:
     invoiced = {"name": "Chase", "action": "PHONE", "dueDate": "2026-12-01T09:00:00Z"}
-    zoho = {"projectId": encode_id(Vendor.ZOHO, "Project", STOREFRONT), "name": "QA pass"}
+    zoho = {"projectId": encode_id(ZOHO, "Project", STOREFRONT), "name": "QA pass"}
     tasks, project = store(gateway, "/invoiced").tasks, store(gateway, "/zoho").projects
     before = len(tasks), len(project[STOREFRONT].tasks)
     for mutation, task_input in ((CREATE_TASK, invoiced), (CREATE_PROJECT_TASK, zoho)):
@@ -181,7 +183,7 @@ async def test_timed_out_creates_retried_with_their_key_do_not_duplicate(
         (CREATE_TASK, "/invoiced/tasks", {"name": "Chase", "action": "PHONE",
                                           "dueDate": "2026-12-01T09:00:00Z"}),
         (CREATE_PROJECT_TASK, f"/projects/{STOREFRONT}/tasks",
-         {"projectId": encode_id(Vendor.ZOHO, "Project", STOREFRONT), "name": "Wireframes"}),
+         {"projectId": encode_id(ZOHO, "Project", STOREFRONT), "name": "Wireframes"}),
     ]  # fmt: skip
     answers = []
     for mutation, path_end, task_input in cases:
@@ -203,7 +205,7 @@ async def test_concurrent_duplicate_creates_write_once(gateway: Gateway) -> None
     project = store(gateway, "/zoho").projects[STOREFRONT]
     before = len(project.tasks)
     task_input = {
-        "projectId": encode_id(Vendor.ZOHO, "Project", STOREFRONT),
+        "projectId": encode_id(ZOHO, "Project", STOREFRONT),
         "name": "Load test",
         "idempotencyKey": "burst-0000001",
     }
@@ -230,9 +232,9 @@ async def test_a_key_reused_with_other_input_is_refused(gateway: Gateway) -> Non
     assert refused["errors"][0]["extensions"]["field"] == "idempotencyKey"
     assert total_calls(refused) == 0
 
-    task = encode_id(Vendor.INVOICED, "Task", INVOICED_OPEN)
+    task = encode_id(INVOICED, "Task", INVOICED_OPEN)
     await gateway.execute(TOGGLE_TASK, {"id": task, "key": "reuse-0002"})
-    elsewhere = encode_id(Vendor.INVOICED, "Task", INVOICED_DONE)
+    elsewhere = encode_id(INVOICED, "Task", INVOICED_DONE)
     refused = await gateway.execute(TOGGLE_TASK, {"id": elsewhere, "key": "reuse-0002"})
     assert codes(refused) == ["BAD_USER_INPUT"]
 
@@ -244,7 +246,7 @@ async def test_a_write_refused_by_the_vendor_leaves_its_key_free(gateway: Gatewa
         return None
 
     gateway.inject(refuse)
-    project = encode_id(Vendor.ZOHO, "Project", STOREFRONT)
+    project = encode_id(ZOHO, "Project", STOREFRONT)
     task_input = {"projectId": project, "name": "First try", "idempotencyKey": "refused-01"}
     refused = await gateway.execute(CREATE_PROJECT_TASK, {"input": task_input})
     assert codes(refused) == ["UPSTREAM_REJECTED"]

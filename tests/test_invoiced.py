@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
 TASK_FIELDS = "id invoicedId name action customerId dueDate complete completedDate createdAt"
@@ -173,9 +173,8 @@ async def test_blank_name_and_bad_ids_refused_before_upstream(gateway: Gateway) 
 
 async def test_unknown_id_is_null_with_not_found(gateway: Gateway) -> None:
     from gateway.ids import encode_id
-    from gateway.types import Vendor
 
-    missing = encode_id(Vendor.INVOICED, "Task", 99999)
+    missing = encode_id(INVOICED, "Task", 99999)
     body = await gateway.execute("query($id: ID!) { task(id: $id) { name } }", {"id": missing})
     assert body["data"] == {"task": None}
     assert codes(body) == ["NOT_FOUND"]
@@ -209,7 +208,7 @@ async def test_a_reopened_task_has_no_completed_date(gateway: Gateway) -> None:
     store = gateway.sandbox_app("/invoiced").state.store
     done_id = next(tid for tid, t in sorted(store.tasks.items()) if t["complete"])
     assert store.tasks[done_id]["completed_date"] is not None
-    global_id = encode_id(Vendor.INVOICED, "Task", done_id)
+    global_id = encode_id(INVOICED, "Task", done_id)
     reopened = await gateway.execute(
         """mutation($id: ID!) { toggleTaskCompletion(id: $id) {
              task { complete completedDate } } }""",

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
 from tests.conftest import gateway_settings
 
 
@@ -17,7 +17,7 @@ async def test_sandbox_401_becomes_upstream_auth_without_leaking_the_key(
     secret = "sk_live_wrong_key_123456"
     settings = gateway_settings(monkeypatch, INVOICED_API_KEY=secret)
     sandbox = httpx.ASGITransport(app=create_sandbox_app())
-    app = create_app(settings, transports=dict.fromkeys(Vendor, sandbox))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, sandbox))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import invoiced
 import pytest
 
-from gateway.sandbox import invoiced as invoiced_sandbox
+from gateway.vendors.invoiced import sandbox as invoiced_sandbox
 from tests.servers import serve_in_thread
 
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
 from tests.conftest import Gateway, codes, gateway_settings
 
 LISTS = """{
@@ -79,7 +79,7 @@ async def test_accounting_is_off_unless_asked(
     assert "extensions" not in plain
     settings = gateway_settings(monkeypatch, GATEWAY_UPSTREAM_ACCOUNTING="true")
     transport = httpx.ASGITransport(app=create_sandbox_app())
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

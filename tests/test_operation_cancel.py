@@ -10,7 +10,8 @@ import orjson
 import pytest
 from starlette.types import Message
 
-from gateway.vendors.invoiced import InvoicedAdapter
+from gateway.vendors.invoiced import PLUGIN as INVOICED_PLUGIN
+from gateway.vendors.invoiced.client import InvoicedAdapter
 from tests.conftest import codes
 from tests.harness import app_of, gateway_with
 
@@ -50,7 +51,7 @@ async def test_an_operation_over_its_time_limit_is_cancelled(
 ) -> None:
     blocking = BlockingTransport()
     async with gateway_with(monkeypatch, blocking, GATEWAY_OPERATION_TIMEOUT="0.3") as gateway:
-        adapter = app_of(gateway).state.adapters.invoiced
+        adapter = app_of(gateway).state.adapters.of(INVOICED_PLUGIN)
         assert isinstance(adapter, InvoicedAdapter)
         outcomes = watch_resolver(monkeypatch, adapter)
         # The upstream timeout (10 s) would otherwise end it: this bound guards a hang.
@@ -66,7 +67,7 @@ async def test_resolvers_are_cancelled_when_the_client_disconnects(
     blocking = BlockingTransport()
     async with gateway_with(monkeypatch, blocking) as gateway:
         app = app_of(gateway)
-        outcomes = watch_resolver(monkeypatch, app.state.adapters.invoiced)
+        outcomes = watch_resolver(monkeypatch, app.state.adapters.of(INVOICED_PLUGIN))
         body = orjson.dumps({"query": QUERY})
         hang_up = asyncio.Event()
         sent: list[Message] = []

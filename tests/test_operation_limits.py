@@ -11,7 +11,8 @@ from graphql import parse
 from gateway.api.cost import estimate_upstream_calls
 from gateway.api.schema import schema
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 
@@ -51,12 +52,12 @@ def nested_project_tasks(levels: int) -> str:
     selection = "name"
     for _ in range(levels):
         selection = f"name tasks(first: 20) {{ nodes {{ project {{ {selection} }} }} }}"
-    project_id = encode_id(Vendor.ZOHO, "Project", "903000000072369")
+    project_id = encode_id(ZOHO, "Project", "903000000072369")
     return f'{{ project(id: "{project_id}") {{ {selection} }} }}'
 
 
 REPRESENTATIONS = [
-    {"__typename": "Task", "id": encode_id(Vendor.INVOICED, "Task", 700 + i)} for i in range(200)
+    {"__typename": "Task", "id": encode_id(INVOICED, "Task", 700 + i)} for i in range(200)
 ]
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Task { name } } }"
 
@@ -135,7 +136,7 @@ async def test_the_budget_counts_fragments_and_variables(gateway: Gateway) -> No
 
 
 def estimate(query: str, variables: dict[str, Any] | None = None) -> int:
-    return estimate_upstream_calls(schema._schema, parse(query), None, variables)
+    return estimate_upstream_calls(schema._schema, parse(query), None, variables, schema.costs)
 
 
 def test_nested_lists_multiply() -> None:

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.sandbox.readydesk import PREFIX, TIMEZONE
-from gateway.sandbox.readydesk._store import Invoice, LineItem, Store
-from gateway.vendors.readydesk import _adapter
-from gateway.vendors.readydesk._wire import OUTPUT_FORMATS
+from gateway.vendors.readydesk import client
+from gateway.vendors.readydesk.sandbox import PREFIX, TIMEZONE
+from gateway.vendors.readydesk.sandbox.store import Invoice, LineItem, Store
+from gateway.vendors.readydesk.wire import OUTPUT_FORMATS
 from tests.conftest import Gateway
 
 ZONE = ZoneInfo(TIMEZONE)
@@ -93,7 +93,7 @@ def each_format(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Gateway, str]:
     """The gateway with its ReadyDesk adapter asking for one output format."""
-    monkeypatch.setattr(_adapter, "DEFAULT_OUTPUT", request.param)
+    monkeypatch.setattr(client, "DEFAULT_OUTPUT", request.param)
     gateway: Gateway = request.getfixturevalue("gateway")
     return gateway, request.param
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.sandbox.readydesk import API_KEY, PREFIX
-from gateway.sandbox.readydesk._wire import render_single
-from gateway.types import Vendor
-from gateway.vendors.readydesk._wire import OUTPUT_FORMATS
+from gateway.vendors.readydesk.sandbox import API_KEY, PREFIX
+from gateway.vendors.readydesk.sandbox.wire import render_single
+from gateway.vendors.readydesk.wire import OUTPUT_FORMATS
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.test_readydesk import record_requests
 
@@ -154,7 +154,7 @@ async def test_a_refused_key_is_upstream_auth_without_leaking(
     secret = "rd-wrong-key-0123456789"
     settings = gateway_settings(monkeypatch, READYDESK_API_KEY=secret)
     sandbox = httpx.ASGITransport(app=create_sandbox_app())
-    app = create_app(settings, transports=dict.fromkeys(Vendor, sandbox))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, sandbox))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
@@ -171,7 +171,7 @@ async def test_unconfigured_readydesk_is_reported(monkeypatch: pytest.MonkeyPatc
     settings = gateway_settings(monkeypatch, READYDESK_API_KEY="")
     app = create_app(
         settings,
-        transports=dict.fromkeys(Vendor, httpx.MockTransport(lambda r: httpx.Response(599))),
+        transports=dict.fromkeys(VENDORS, httpx.MockTransport(lambda r: httpx.Response(599))),
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"

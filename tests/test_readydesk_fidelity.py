@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from gateway.errors import UpstreamAuthError, UpstreamBadResponse
-from gateway.sandbox.readydesk import PREFIX
-from gateway.sandbox.readydesk._wire import COUNT_SHAPES
-from gateway.vendors.readydesk import _adapter
-from gateway.vendors.readydesk._count import read_count
-from gateway.vendors.readydesk._wire import OUTPUT_FORMATS
+from gateway.vendors.readydesk import client
+from gateway.vendors.readydesk.count import read_count
+from gateway.vendors.readydesk.sandbox import PREFIX
+from gateway.vendors.readydesk.sandbox.wire import COUNT_SHAPES
+from gateway.vendors.readydesk.wire import OUTPUT_FORMATS
 from tests.conftest import Gateway
 from tests.test_readydesk import readydesk_calls, record_requests, store_of
 
@@ -65,7 +65,7 @@ async def test_a_column_full_of_ties_walks_every_invoice_once_in_one_column_orde
 @pytest.fixture(params=OUTPUT_FORMATS)
 def asking_for(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Gateway:
     """The gateway with its ReadyDesk adapter asking for one output format."""
-    monkeypatch.setattr(_adapter, "DEFAULT_OUTPUT", request.param)
+    monkeypatch.setattr(client, "DEFAULT_OUTPUT", request.param)
     gateway: Gateway = request.getfixturevalue("gateway")
     return gateway
 

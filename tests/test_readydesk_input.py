@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.readydesk import PREFIX
-from gateway.types import Vendor
-from gateway.vendors.readydesk import ORDER_COLUMNS
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.readydesk import READYDESK
+from gateway.vendors.readydesk.query import ORDER_COLUMNS
+from gateway.vendors.readydesk.sandbox import PREFIX
 from tests.conftest import Gateway, codes
 from tests.test_readydesk import readydesk_calls, record_requests, store_of
 
@@ -92,7 +93,7 @@ async def test_sort_directions_are_applied(gateway: Gateway) -> None:
 
 
 def invoice_id(number: int) -> str:
-    return encode_id(Vendor.READYDESK, "Invoice", number)
+    return encode_id(READYDESK, "Invoice", number)
 
 
 async def test_invoices_by_id_share_one_call(gateway: Gateway) -> None:
@@ -118,7 +119,7 @@ async def test_invoices_by_id_share_one_call(gateway: Gateway) -> None:
 
 async def test_line_item_is_a_node(gateway: Gateway) -> None:
     item = store_of(gateway).line_items[0]
-    node_id = encode_id(Vendor.READYDESK, "LineItem", item.uid)
+    node_id = encode_id(READYDESK, "LineItem", item.uid)
     body = await gateway.execute(
         "query($id: ID!) { node(id: $id) { id ... on LineItem { lineItemId title } } }",
         {"id": node_id},
@@ -132,8 +133,8 @@ async def test_unknown_and_malformed_ids(gateway: Gateway) -> None:
     assert missing["data"] == {"invoice": None} and codes(missing) == ["NOT_FOUND"]
     assert missing["errors"][0]["extensions"]["vendor"] == "readydesk"
     for wrong in (
-        encode_id(Vendor.INVOICED, "Task", 3),
-        encode_id(Vendor.READYDESK, "Invoice", "3; DROP"),
+        encode_id(INVOICED, "Task", 3),
+        encode_id(READYDESK, "Invoice", "3; DROP"),
         "not-an-id",
     ):
         body = await gateway.execute(query, {"id": wrong}, accounting=True)

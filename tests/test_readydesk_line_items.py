@@ -16,18 +16,20 @@ import httpx
 import orjson
 import pytest
 
-from gateway.config import ReadyDeskSettings
 from gateway.errors import UpstreamBadResponse
-from gateway.sandbox.readydesk import API_KEY, PREFIX, TIMEZONE
-from gateway.sandbox.readydesk._store import Store
-from gateway.sandbox.readydesk._wire import (
+from gateway.upstream import UpstreamPolicy
+from gateway.vendors.readydesk.client import ReadyDeskAdapter
+from gateway.vendors.readydesk.models import ReadyDeskInvoice
+from gateway.vendors.readydesk.query import InvoiceQuery
+from gateway.vendors.readydesk.sandbox import API_KEY, PREFIX, TIMEZONE
+from gateway.vendors.readydesk.sandbox.store import Store
+from gateway.vendors.readydesk.sandbox.wire import (
     INVOICES,
     invoice_record,
     line_item_record,
     render_records,
 )
-from gateway.upstream import UpstreamPolicy
-from gateway.vendors.readydesk import InvoiceQuery, ReadyDeskAdapter, ReadyDeskInvoice
+from gateway.vendors.readydesk.settings import ReadyDeskSettings
 from tests.conftest import Gateway, codes
 
 INVOICE = {

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.sandbox.readydesk import PREFIX
-from gateway.sandbox.readydesk._store import Store
-from gateway.vendors.readydesk import ReadyDeskAdapter, _scan
+from gateway.vendors.readydesk import PLUGIN as READYDESK_PLUGIN
+from gateway.vendors.readydesk import scan
+from gateway.vendors.readydesk.client import ReadyDeskAdapter
+from gateway.vendors.readydesk.sandbox import PREFIX
+from gateway.vendors.readydesk.sandbox.store import Store
 from tests.conftest import Gateway, codes
 
 WALK = """query($after: String, $status: InvoiceStatus!, $order: SortOrder!, $first: Int!) {
@@ -47,7 +49,7 @@ def page_requests(gateway: Gateway) -> list[httpx.Request]:
 
 def readydesk_adapter(gateway: Gateway) -> ReadyDeskAdapter:
     transport: httpx.ASGITransport = gateway.client._transport  # type: ignore[assignment]
-    adapter: ReadyDeskAdapter = transport.app.state.adapters.readydesk  # type: ignore[attr-defined]
+    adapter: ReadyDeskAdapter = transport.app.state.adapters.of(READYDESK_PLUGIN)  # type: ignore[attr-defined]
     return adapter
 
 
@@ -89,7 +91,7 @@ async def test_a_five_page_walk_reads_each_readydesk_page_once(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch, order: str
 ) -> None:
     # Small ReadyDesk pages (first + 1 rows), so the walk spans many of them.
-    monkeypatch.setattr(_scan, "MIN_SCAN_PAGE", 1)
+    monkeypatch.setattr(scan, "MIN_SCAN_PAGE", 1)
     requests = page_requests(gateway)
     seen, calls = await walk(gateway, "PAID", order, first=4, pages=5)
     assert seen == expected_ids(gateway, "PAID", order)[:20]

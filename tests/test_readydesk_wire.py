@@ -10,24 +10,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.config import ReadyDeskSettings
 from gateway.errors import UpstreamBadResponse
-from gateway.sandbox.readydesk import API_KEY, TIMEZONE, create_app
-from gateway.sandbox.readydesk._store import Store
 from gateway.upstream import UpstreamPolicy
-from gateway.vendors.readydesk import (
-    OUTPUT_FORMATS,
-    InvoiceQuery,
-    ReadyDeskAdapter,
-    _query,
-    customer_range_is_empty,
-    parse_document,
-    plan_pages,
-)
-from gateway.vendors.readydesk._adapter import _endpoint_url
-from gateway.vendors.readydesk._count import read_count
-from gateway.vendors.readydesk._models import parse_invoice, parse_line_item
-from gateway.vendors.readydesk._wire import Records, Single
+from gateway.vendors.readydesk import query
+from gateway.vendors.readydesk.client import ReadyDeskAdapter, _endpoint_url
+from gateway.vendors.readydesk.count import read_count
+from gateway.vendors.readydesk.models import parse_invoice, parse_line_item
+from gateway.vendors.readydesk.query import InvoiceQuery, customer_range_is_empty, plan_pages
+from gateway.vendors.readydesk.sandbox import API_KEY, TIMEZONE, create_app
+from gateway.vendors.readydesk.sandbox.store import Store
+from gateway.vendors.readydesk.settings import ReadyDeskSettings
+from gateway.vendors.readydesk.wire import OUTPUT_FORMATS, Records, Single, parse_document
 
 ENDPOINT = "http://sandbox/API/default.aspx"
 
@@ -118,9 +111,9 @@ def test_plan_pages_covers_every_window_in_one_page_when_it_can(
         assert first_row <= offset and offset + need <= first_row + per_page * len(pages)
         assert pages == list(range(pages[0], pages[0] + len(pages)))
     assert plan_pages(20, 21) == (41, [1])
-    assert plan_pages(10**9 + 7, 21)[0] <= _query.MAX_CHUNK
+    assert plan_pages(10**9 + 7, 21)[0] <= query.MAX_CHUNK
     # With no page size to spare, a straddling window takes two pages of its own size.
-    monkeypatch.setattr(_query, "MAX_CHUNK", 21)
+    monkeypatch.setattr(query, "MAX_CHUNK", 21)
     assert plan_pages(20, 21) == (21, [1, 2])
 
 

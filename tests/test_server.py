@@ -19,6 +19,7 @@ from gateway import server
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox import create_sandbox_app, sandbox_env, sandbox_mounts
+from gateway.vendors.readydesk import PLUGIN as READYDESK_PLUGIN
 
 
 def free_port() -> int:
@@ -104,7 +105,7 @@ def test_the_demo_access_log_never_shows_the_readydesk_key(
     for name, value in sandbox_env(f"http://127.0.0.1:{port}").items():
         monkeypatch.setenv(name, value)
     settings = Settings()
-    key = settings.readydesk.api_key
+    key = settings.section(READYDESK_PLUGIN).api_key
     assert key is not None
     secret = key.get_secret_value()
     app = create_app(settings, extra_routes=sandbox_mounts())

@@ -19,8 +19,8 @@ import pytest
 
 from gateway.app import create_app
 from gateway.ids import encode_id
-from gateway.types import Vendor
 from gateway.upstream import Upstream
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import codes, gateway_settings
 from tests.servers import SlowVendor, slow_vendor
 
@@ -39,7 +39,7 @@ async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: Slow
         timeout=httpx.Timeout(5.0),
         limits=httpx.Limits(max_connections=3, max_keepalive_connections=3),
     )
-    upstream = Upstream(Vendor.INVOICED, client)
+    upstream = Upstream(INVOICED, client)
     try:
         # Many more callers than connections, abandoned one by one (clients going
         # away) while the first few are being answered and the rest are queued.
@@ -73,7 +73,7 @@ async def test_calls_past_the_deadline_leave_the_vendor_reachable(
     )
     app = create_app(settings)  # real httpx transports: a real pool of 20 connections
     query = "query($id: ID!) { task(id: $id) { name } }"
-    variables = {"id": encode_id(Vendor.INVOICED, "Task", 7)}
+    variables = {"id": encode_id(INVOICED, "Task", 7)}
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"

@@ -12,8 +12,9 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.ids import encode_id
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
 PAGE = """query($first: Int = 7, $after: String, $filter: WorkItemFilter, $sort: WorkItemSort) {
@@ -131,7 +132,7 @@ async def test_bad_arguments_are_refused_before_any_upstream_call(gateway: Gatew
 
 
 async def test_repeated_and_aliased_nodes_cost_one_call_each(gateway: Gateway) -> None:
-    task = encode_id(Vendor.INVOICED, "Task", 701)
+    task = encode_id(INVOICED, "Task", 701)
     body = await gateway.execute(
         """query($t: ID!) {
              a: node(id: $t) { id } b: node(id: $t) { id }
@@ -176,7 +177,7 @@ class Barrier(httpx.AsyncBaseTransport):
 
 async def test_vendors_are_called_concurrently(settings: Settings) -> None:
     barrier = Barrier(httpx.ASGITransport(app=create_sandbox_app()))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, barrier))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, barrier))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
@@ -200,7 +201,7 @@ async def test_unconfigured_vendor_asked_for_is_reported(
     monkeypatch.delenv(names[vendor])
     settings = Settings()
     app = create_app(
-        settings, transports=dict.fromkeys(Vendor, httpx.ASGITransport(app=create_sandbox_app()))
+        settings, transports=dict.fromkeys(VENDORS, httpx.ASGITransport(app=create_sandbox_app()))
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"

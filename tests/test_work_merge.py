@@ -13,6 +13,9 @@ import pytest
 
 from gateway.errors import UpstreamUnavailable
 from gateway.types import Vendor
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 from gateway.work import (
     MergeState,
     SourceState,
@@ -64,9 +67,9 @@ async def collect(sources: Sequence[WorkSource], query: WorkQuery, size: int) ->
 
 @pytest.mark.parametrize("size", [1, 3, 7, 50])
 async def test_pages_concatenate_to_the_fully_sorted_list(size: int) -> None:
-    a = ListSource(Vendor.INVOICED, [5, 1, 9, 3, 3, None, 12], page_size=2)
-    b = ListSource(Vendor.ZOHO, [2, 8, None, 4], page_size=3)
-    c = ListSource(Vendor.FAKTUROID, [7, 0, 11, 6, 10], page_size=4)
+    a = ListSource(INVOICED, [5, 1, 9, 3, 3, None, 12], page_size=2)
+    b = ListSource(ZOHO, [2, 8, None, 4], page_size=3)
+    c = ListSource(FAKTUROID, [7, 0, 11, 6, 10], page_size=4)
     query = WorkQuery(sort=WorkSort.DUE_AT)
     merged = await collect([a, b, c], query, size)
     everything = sorted(a.records + b.records + c.records, key=query.sort_key)
@@ -75,16 +78,16 @@ async def test_pages_concatenate_to_the_fully_sorted_list(size: int) -> None:
 
 
 async def test_descending_keeps_missing_values_last() -> None:
-    a = ListSource(Vendor.INVOICED, [5, None, 9], page_size=2)
-    b = ListSource(Vendor.ZOHO, [2, 8], page_size=2)
+    a = ListSource(INVOICED, [5, None, 9], page_size=2)
+    b = ListSource(ZOHO, [2, 8], page_size=2)
     merged = await collect([a, b], WorkQuery(sort=WorkSort.DUE_AT, descending=True), 2)
     days = [None if r.due_at is None else (r.due_at - BASE).days for r in merged]
     assert days == [9, 8, 5, 2, None]
 
 
 async def test_resuming_does_not_reread_consumed_pages() -> None:
-    a = ListSource(Vendor.INVOICED, list(range(0, 40, 2)), page_size=5)
-    b = ListSource(Vendor.ZOHO, list(range(1, 40, 2)), page_size=5)
+    a = ListSource(INVOICED, list(range(0, 40, 2)), page_size=5)
+    b = ListSource(ZOHO, list(range(1, 40, 2)), page_size=5)
     merged = await collect([a, b], WorkQuery(), 4)
     assert len(merged) == 40
     # A later page re-reads at most the upstream page its cursor stopped inside,
@@ -93,26 +96,26 @@ async def test_resuming_does_not_reread_consumed_pages() -> None:
 
 
 async def test_first_page_pulls_only_what_it_needs() -> None:
-    a = ListSource(Vendor.INVOICED, list(range(100)), page_size=10)
-    b = ListSource(Vendor.ZOHO, list(range(100, 200)), page_size=10)
+    a = ListSource(INVOICED, list(range(100)), page_size=10)
+    b = ListSource(ZOHO, list(range(100, 200)), page_size=10)
     result = await merge([a, b], WorkQuery(), {}, 15)
     assert a.fetched == [0, 1] and b.fetched == [0]
     assert result.has_next
 
 
 async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
-    a = ListSource(Vendor.INVOICED, list(range(0, 20, 2)), page_size=3)
-    b = ListSource(Vendor.ZOHO, list(range(1, 20, 2)), page_size=3)
+    a = ListSource(INVOICED, list(range(0, 20, 2)), page_size=3)
+    b = ListSource(ZOHO, list(range(1, 20, 2)), page_size=3)
     first = await merge([a, b], WorkQuery(), {}, 4)
     b.fail_at = 1
     second = await merge([a, b], WorkQuery(), first.states[-1], 10)
-    assert Vendor.ZOHO in second.failures
-    assert all(r.vendor is Vendor.INVOICED for r in second.records[2:])
+    assert ZOHO in second.failures
+    assert all(r.vendor is INVOICED for r in second.records[2:])
     # The failed vendor keeps its position, so a later page picks it up again.
-    assert second.states[-1][Vendor.ZOHO] == SourceState("1", 0)
+    assert second.states[-1][ZOHO] == SourceState("1", 0)
     b.fail_at = None
     third = await merge([a, b], WorkQuery(), second.states[-1], 20)
-    zoho = [r for r in first.records + second.records + third.records if r.vendor is Vendor.ZOHO]
+    zoho = [r for r in first.records + second.records + third.records if r.vendor is ZOHO]
     assert [r.item for r in zoho] == list(range(10))
 
 
@@ -121,7 +124,7 @@ def test_snapshots_expire_and_are_bounded() -> None:
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
-    records = [record(Vendor.ZOHO, 1, None)]
+    records = [record(ZOHO, 1, None)]
     token = snapshots.put(WorkQuery(), records)
     assert snapshots.get(token, WorkQuery()) == records
     assert snapshots.get(token, WorkQuery(search="x")) is None
@@ -136,7 +139,7 @@ async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> 
     from gateway.work import MAX_BATCHES_PER_SOURCE
 
     class EmptyPages:
-        vendor = Vendor.INVOICED
+        vendor = INVOICED
 
         def __init__(self) -> None:
             self.calls = 0
@@ -152,7 +155,7 @@ async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> 
     # The cursor resumes after the pages already read, never at the start again.
     following = await merge([source], WorkQuery(search="nothing"), result.end_state, 10)
     assert source.calls == 2 * MAX_BATCHES_PER_SOURCE
-    assert following.end_state[Vendor.INVOICED] == SourceState(str(2 * MAX_BATCHES_PER_SOURCE), 0)
+    assert following.end_state[INVOICED] == SourceState(str(2 * MAX_BATCHES_PER_SOURCE), 0)
 
 
 class StreamedSource:
@@ -184,17 +187,17 @@ class StreamedSource:
 
 @pytest.mark.parametrize("size", [1, 3, 7, 50])
 async def test_streamed_pages_are_read_once_in_a_walk(size: int) -> None:
-    a = StreamedSource(Vendor.INVOICED, list(range(0, 60, 2)), page_size=7)
-    b = StreamedSource(Vendor.FAKTUROID, [*range(1, 40, 4), None, None], page_size=4)
+    a = StreamedSource(INVOICED, list(range(0, 60, 2)), page_size=7)
+    b = StreamedSource(FAKTUROID, [*range(1, 40, 4), None, None], page_size=4)
     merged = await collect([a, b], WorkQuery(), size)
     assert merged == sorted(a.records + b.records, key=WorkQuery().sort_key)
     assert a.read == [1, 2, 3, 4, 5] and b.read == [1, 2, 3]
 
 
 async def test_a_kept_page_that_is_gone_is_read_again_from_its_number() -> None:
-    a = StreamedSource(Vendor.INVOICED, list(range(20)), page_size=8)
+    a = StreamedSource(INVOICED, list(range(20)), page_size=8)
     first = await merge([a], WorkQuery(), {}, 5)
-    position = first.end_state[Vendor.INVOICED]
+    position = first.end_state[INVOICED]
     assert position is not None and position.skip == 5 and position.position
     assert position.position.startswith("1.")
     a.snapshots.clear()  # as a write through the gateway does
@@ -208,7 +211,7 @@ def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
-    records = [record(Vendor.INVOICED, 1, 3)]
+    records = [record(INVOICED, 1, 3)]
     batch = snapshots.put_page(WorkQuery(), 2, records, "3")
     assert batch.position is not None and batch.position.startswith("2.")
     token = batch.position.split(".", 1)[1]

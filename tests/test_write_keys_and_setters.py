@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes
 from tests.test_idempotent_writes import (
     CREATE_PROJECT_TASK,
@@ -32,7 +34,7 @@ SET_TODO = """mutation($id: ID!, $completed: Boolean!) {
 
 
 def task_id(number: int) -> str:
-    return encode_id(Vendor.INVOICED, "Task", number)
+    return encode_id(INVOICED, "Task", number)
 
 
 async def test_set_task_completed_writes_only_when_the_state_differs(gateway: Gateway) -> None:
@@ -63,7 +65,7 @@ async def test_set_task_completed_writes_only_when_the_state_differs(gateway: Ga
 async def test_set_todo_completed_toggles_only_when_the_state_differs(gateway: Gateway) -> None:
     todo = open_todo(gateway)
     todos = store(gateway, "/fakturoid").todos
-    variables = {"id": encode_id(Vendor.FAKTUROID, "Todo", todo), "completed": False}
+    variables = {"id": encode_id(FAKTUROID, "Todo", todo), "completed": False}
     already = await gateway.execute(SET_TODO, variables, accounting=True)
     assert already["data"]["setTodoCompleted"]["todo"] == {"fakturoidId": todo, "completed": False}
     assert writes(already) == []
@@ -75,7 +77,7 @@ async def test_set_todo_completed_toggles_only_when_the_state_differs(gateway: G
     assert again["data"]["setTodoCompleted"]["todo"]["completed"] is True
     assert todos[todo].completed_at is not None
 
-    missing = {"id": encode_id(Vendor.FAKTUROID, "Todo", 99999), "completed": True}
+    missing = {"id": encode_id(FAKTUROID, "Todo", 99999), "completed": True}
     absent = await gateway.execute(SET_TODO, missing, accounting=True)
     assert codes(absent) == ["NOT_FOUND"] and writes(absent) == []
 
@@ -86,7 +88,7 @@ def _create_task(key: str) -> tuple[str, dict[str, Any]]:
 
 
 def _create_project_task(key: str) -> tuple[str, dict[str, Any]]:
-    project = encode_id(Vendor.ZOHO, "Project", STOREFRONT)
+    project = encode_id(ZOHO, "Project", STOREFRONT)
     return CREATE_PROJECT_TASK, {
         "input": {"projectId": project, "name": "QA", "idempotencyKey": key}
     }
@@ -97,11 +99,11 @@ def _toggle_task(key: str) -> tuple[str, dict[str, Any]]:
 
 
 def _toggle_project(key: str) -> tuple[str, dict[str, Any]]:
-    return TOGGLE_PROJECT, {"id": encode_id(Vendor.ZOHO, "Project", ZOHO_ACTIVE), "key": key}
+    return TOGGLE_PROJECT, {"id": encode_id(ZOHO, "Project", ZOHO_ACTIVE), "key": key}
 
 
 def _toggle_todo(key: str) -> tuple[str, dict[str, Any]]:
-    return TOGGLE_TODO, {"id": encode_id(Vendor.FAKTUROID, "Todo", 1), "key": key}
+    return TOGGLE_TODO, {"id": encode_id(FAKTUROID, "Todo", 1), "key": key}
 
 
 KEYED_WRITES = {

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from gateway.ids import encode_id
-from gateway.sandbox.zoho import ORGANIZATION_ID
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
+from gateway.vendors.zoho.sandbox import ORGANIZATION_ID
 from tests.conftest import Gateway, codes
 
 STOREFRONT = "903000000072369"  # four tasks, fixed cost, rate "8500.00"
@@ -29,11 +30,11 @@ TASK_FIELDS = """id zohoId zohoProjectId title name description rate budgetHours
 
 
 def project_id(pid: str) -> str:
-    return encode_id(Vendor.ZOHO, "Project", pid)
+    return encode_id(ZOHO, "Project", pid)
 
 
 def task_id(pid: str, tid: str) -> str:
-    return encode_id(Vendor.ZOHO, "ProjectTask", pid, tid)
+    return encode_id(ZOHO, "ProjectTask", pid, tid)
 
 
 def api_calls(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -375,9 +376,9 @@ async def test_bad_numbers_are_refused(gateway: Gateway, extra: dict[str, Any], 
 @pytest.mark.parametrize(
     "raw_id",
     [
-        encode_id(Vendor.INVOICED, "Task", 700),
-        encode_id(Vendor.ZOHO, "ProjectTask", STOREFRONT),
-        encode_id(Vendor.ZOHO, "ProjectTask", STOREFRONT, "../../projects"),
+        encode_id(INVOICED, "Task", 700),
+        encode_id(ZOHO, "ProjectTask", STOREFRONT),
+        encode_id(ZOHO, "ProjectTask", STOREFRONT, "../../projects"),
         "not-an-id",
     ],
 )

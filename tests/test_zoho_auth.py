@@ -18,9 +18,10 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app
-from gateway.sandbox.zoho import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from gateway.types import Vendor
+from gateway.vendors.zoho import PLUGIN as ZOHO_PLUGIN
+from gateway.vendors.zoho.sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from tests.conftest import Gateway, codes, gateway_settings
 
 PROJECTS = "{ projects(first: 2) { nodes { name } } }"
@@ -77,7 +78,7 @@ async def custom_gateway(monkeypatch: pytest.MonkeyPatch, **env: str) -> AsyncIt
     settings = gateway_settings(monkeypatch, **env)
     sandbox = create_sandbox_app()
     transport = YieldingTransport(httpx.ASGITransport(app=sandbox))
-    app = create_app(settings, transports=dict.fromkeys(Vendor, transport))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, transport))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
@@ -110,7 +111,7 @@ async def test_token_is_renewed_before_it_expires(monkeypatch: pytest.MonkeyPatc
     async with custom_gateway(monkeypatch) as gw:
         now = [1000.0]
         # The gateway's notion of time, moved in step with the sandbox's clock.
-        gw.app.state.adapters.zoho.auth.clock = lambda: now[0]
+        gw.app.state.adapters.of(ZOHO_PLUGIN).auth.clock = lambda: now[0]
         await gw.execute(PROJECTS)
         assert len(gw.zoho.state.store.tokens) == 1
 
@@ -188,7 +189,7 @@ async def test_static_access_token_is_used_as_is_and_never_refreshed(
         }
         token = (await direct.post("/accounts/oauth/v2/token", data=grant)).json()["access_token"]
     settings = gateway_settings(monkeypatch, ZOHO_ACCESS_TOKEN=token)
-    app = create_app(settings, transports=dict.fromkeys(Vendor, httpx.ASGITransport(app=sandbox)))
+    app = create_app(settings, transports=dict.fromkeys(VENDORS, httpx.ASGITransport(app=sandbox)))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:

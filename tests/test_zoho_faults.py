@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway.sandbox.zoho import CLIENT_SECRET, REFRESH_TOKEN
+from gateway.vendors.zoho.sandbox import CLIENT_SECRET, REFRESH_TOKEN
 from tests.conftest import Gateway, codes
 
 QUERY = "{ projects(first: 2) { nodes { name } } }"

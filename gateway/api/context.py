@@ -1,28 +1,29 @@
-"""Per-request state: the shared adapters, fresh dataloaders and the call log."""
+"""Per-request state: the shared adapters, fresh dataloaders and the call log.
+
+``each_key`` is the batch function of vendors without a batch read; each vendor's
+loaders live in its folder (``loaders.py``) and are reached with
+``context.loaders.of(PLUGIN)``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cached_property, partial
 from typing import Any, TypeVar, cast
 
-from aiodataloader import DataLoader
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
 from gateway.errors import GatewayError
 from gateway.idempotency import Idempotency
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
 from gateway.upstream import CallLog
-from gateway.vendors.fakturoid import FakturoidTodo, TodoPage, find_todos
-from gateway.vendors.invoiced import InvoicedTask
-from gateway.vendors.readydesk import ReadyDeskInvoice, ReadyDeskLineItem
-from gateway.vendors.zoho import ZohoProject, ZohoTask
 
 K = TypeVar("K")
 V = TypeVar("V")
+L = TypeVar("L")
 
 
 def each_key(
@@ -46,69 +47,25 @@ def each_key(
 
 
 class Loaders:
-    """Dataloaders for one operation.
+    """Dataloaders for one operation, one object of them per vendor.
 
-    Each is built on first use, inside the running event loop (aiodataloader
-    binds the loop at construction), and caches for the operation only.
+    A vendor's loaders object is made on first use from its plugin; its loaders
+    are each made on first use too, inside the running event loop (aiodataloader
+    binds the loop at construction), and cache for the operation only.
     """
 
     def __init__(self, adapters: Adapters) -> None:
         self._adapters = adapters
+        self._by_vendor: dict[Vendor, object] = {}
 
-    @cached_property
-    def invoiced_task(self) -> DataLoader[int, InvoicedTask | None]:
-        return DataLoader(each_key(self._adapters.invoiced.get_task))
-
-    @cached_property
-    def zoho_project(self) -> DataLoader[str, ZohoProject | None]:
-        return DataLoader(each_key(self._adapters.zoho.get_project))
-
-    @cached_property
-    def zoho_project_tasks(self) -> DataLoader[str, list[ZohoTask] | None]:
-        """All tasks of a project, keyed by project id: one call per project."""
-        return DataLoader(each_key(self._adapters.zoho.list_project_tasks))
-
-    @cached_property
-    def zoho_task(self) -> DataLoader[tuple[str, str], ZohoTask | None]:
-        """Keyed by (project id, task id): Zoho addresses tasks inside projects."""
-        zoho = self._adapters.zoho
-
-        async def load_one(key: tuple[str, str]) -> ZohoTask | None:
-            return await zoho.get_task(*key)
-
-        return DataLoader(each_key(load_one))
-
-    @cached_property
-    def readydesk_invoice(self) -> DataLoader[int, ReadyDeskInvoice | None]:
-        return DataLoader(self._adapters.readydesk.get_invoices)
-
-    @cached_property
-    def readydesk_invoice_with_line_items(self) -> DataLoader[int, ReadyDeskInvoice | None]:
-        """Invoices read with include_line_items=Y: for line items of invoices that were
-        loaded without them (by `node`/`_entities`), one call for all of them."""
-        return DataLoader(partial(self._adapters.readydesk.get_invoices, with_line_items=True))
-
-    @cached_property
-    def readydesk_line_item(self) -> DataLoader[int, ReadyDeskLineItem | None]:
-        """Keyed by uid, one call each: only a `LineItem` asked for by its own ID."""
-        return DataLoader(each_key(self._adapters.readydesk.get_line_item))
-
-    @cached_property
-    def fakturoid_todo_page(self) -> DataLoader[tuple[int, datetime | None], TodoPage]:
-        """Keyed by (page, since): the same page asked for twice costs one call."""
-        fakturoid = self._adapters.fakturoid
-
-        async def load_one(key: tuple[int, datetime | None]) -> TodoPage:
-            return await fakturoid.list_page(*key)
-
-        return DataLoader(each_key(load_one))
-
-    @cached_property
-    def fakturoid_todo(self) -> DataLoader[int, FakturoidTodo | None]:
-        """Fakturoid cannot read one todo: a batch of ids scans the unfiltered pages,
-        through the page loader so pages already read in the operation are reused."""
-        pages = self.fakturoid_todo_page
-        return DataLoader(partial(find_todos, lambda number: pages.load((number, None))))
+    def of(self, plugin: VendorPlugin[Any, Any, L]) -> L:
+        """``plugin``'s loaders for this operation (VendorNotConfigured without an adapter)."""
+        loaders = self._by_vendor.get(plugin.vendor)
+        if loaders is None:
+            loaders = plugin.create_loaders(self._adapters.of(plugin))
+            self._by_vendor[plugin.vendor] = loaders
+        # Made by this plugin's own factory just above.
+        return cast(L, loaders)
 
 
 @dataclass

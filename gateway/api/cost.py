@@ -5,38 +5,28 @@ operation's variables and adds up, for every field that reaches a vendor, its
 calls times the number of parent objects it runs for. It is an upper bound:
 dataloaders may share calls the estimate counts twice, never the other way.
 
-The costs, read from the resolvers and adapters (`first` defaults to 20):
+Each vendor states the cost of its own fields (``VendorGraphQL.costs``, next to
+its resolvers in ``gateway/vendors/<vendor>/graphql``); the shared fields are
+here (`first` defaults to 20):
 
 ==============================  =============================================================
 field                           upstream calls
 ==============================  =============================================================
-``tasks``, ``projects``,        1 per list, 2 with ``after`` (the window may straddle two
-``invoices``                    vendor pages); each item below it multiplies nested costs
-``invoices { totalCount }``     +1 (ReadyDesk's ``count_only`` call, made only when selected)
-``Invoice.lineItems``           none under ``invoices``/``invoice`` (the same call, with
-                                ``include_line_items=Y``); under ``node``/``nodes``/``_entities``
-                                1 per page (one batched by-ID read): counted as 1 per page
-``Project.tasks``               1 per project (the tasks loader is keyed by project)
-``todos``                       ceil(first / 40) Fakturoid pages (+1 with ``after``); with
-                                ``completed`` up to 50 pages, the most it scans for matches
 ``workItems``                   10 batches (the merge's cap) per vendor asked
 ``nodes(ids:)``, ``_entities``  1 per id / representation; nested costs multiply by it
-``node``, ``task``, ``todo``,   1 each (per parent object when nested, e.g.
-``project``, ``projectTask``,   ``ProjectTask.project``)
-``invoice``, by-id references
-``Project.currencyCode``,       1 per project: absent from Zoho's list rows, read through the
-``Project.unbilledHours``       by-id project loader
+``node``                        1
 every mutation                  2 (the current object is read, then written)
 ==============================  =============================================================
 
-Zoho and Fakturoid use OAuth, so an operation that reaches either may first
-fetch a token: one more call per such vendor (``TOKEN_VENDORS``).
+A vendor's list page is typically :func:`list_page`: 1 call, 2 with ``after``
+(the window may straddle two vendor pages), each item multiplying nested costs.
+An OAuth vendor (``VendorPlugin.oauth``) may first fetch a token: one more call
+per such vendor that a field of the operation may reach.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +47,8 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from gateway.api.relay import MAX_PAGE_SIZE
-from gateway.api.work import WORK_VENDORS
+from gateway.plugin import AnyPlugin, VendorGraphQL
 from gateway.types import Vendor
-from gateway.vendors.fakturoid import MAX_SCAN_PAGES, PAGE_SIZE
 from gateway.work import MAX_BATCHES_PER_SOURCE
 
 MUTATION_CALLS = 2
@@ -85,30 +74,19 @@ Args = Mapping[str, Any]
 CostRule = Callable[[Args], FieldCost]
 
 
-def _first(args: Args) -> int:
+def first_of(args: Args) -> int:
+    """A list field's ``first``, capped as the resolver caps it."""
     first = args.get("first")
     # Out-of-range values are refused by the resolver; count them as the cap meanwhile.
     return first if isinstance(first, int) and 1 <= first <= MAX_PAGE_SIZE else MAX_PAGE_SIZE
 
 
-def _vendor_list_page(args: Args) -> FieldCost:
-    return FieldCost(calls=2 if args.get("after") else 1, items=_first(args))
+def list_page(args: Args) -> FieldCost:
+    """A vendor list read by offset: one call, two when ``after`` may straddle pages."""
+    return FieldCost(calls=2 if args.get("after") else 1, items=first_of(args))
 
 
-def _todos(args: Args) -> FieldCost:
-    first = _first(args)
-    if args.get("completed") is not None:
-        return FieldCost(calls=MAX_SCAN_PAGES, items=first)
-    pages = math.ceil(first / PAGE_SIZE) + (1 if args.get("after") else 0)
-    return FieldCost(calls=pages, items=first)
-
-
-def _work_items(args: Args) -> FieldCost:
-    vendors = (args.get("filter") or {}).get("vendors") or WORK_VENDORS
-    return FieldCost(calls=len(vendors) * MAX_BATCHES_PER_SOURCE, items=_first(args))
-
-
-def _each_of(argument: str) -> CostRule:
+def each_of(argument: str) -> CostRule:
     def rule(args: Args) -> FieldCost:
         values = args.get(argument)
         count = len(values) if isinstance(values, list) else 1
@@ -117,49 +95,46 @@ def _each_of(argument: str) -> CostRule:
     return rule
 
 
-def _fixed(calls: int, **shape: Any) -> CostRule:
+def fixed(calls: int, **shape: Any) -> CostRule:
     return lambda args: FieldCost(calls=calls, **shape)
 
 
-COSTS: dict[tuple[str, str], CostRule] = {
-    ("Query", "tasks"): _vendor_list_page,
-    ("Query", "projects"): _vendor_list_page,
-    ("Query", "invoices"): _vendor_list_page,
-    ("InvoiceConnection", "totalCount"): _fixed(1),
-    ("Invoice", "lineItems"): _fixed(1, per_page=True),
-    ("Project", "tasks"): lambda args: FieldCost(calls=1, items=_first(args)),
-    ("Query", "todos"): _todos,
-    ("Query", "workItems"): _work_items,
-    ("Query", "nodes"): _each_of("ids"),
-    ("Query", "_entities"): _each_of("representations"),
-    ("Query", "node"): _fixed(1),
-    ("Query", "task"): _fixed(1),
-    ("Query", "todo"): _fixed(1),
-    ("Query", "project"): _fixed(1),
-    ("Query", "projectTask"): _fixed(1),
-    ("Query", "invoice"): _fixed(1),
-    ("ProjectTask", "project"): _fixed(1),
-    # Missing from Zoho's list rows: read through the by-id project loader (shared
-    # by both fields, so counting each is an upper bound).
-    ("Project", "currencyCode"): _fixed(1),
-    ("Project", "unbilledHours"): _fixed(1),
-}
+FieldKey = tuple[str, str]
 
-# Which OAuth vendors a field may reach (a token fetch each); any id may name either.
-_ANY_OAUTH = frozenset({Vendor.ZOHO, Vendor.FAKTUROID})
-TOKEN_VENDORS: dict[tuple[str, str], frozenset[Vendor]] = {
-    ("Query", "projects"): frozenset({Vendor.ZOHO}),
-    ("Query", "project"): frozenset({Vendor.ZOHO}),
-    ("Query", "projectTask"): frozenset({Vendor.ZOHO}),
-    ("Project", "tasks"): frozenset({Vendor.ZOHO}),
-    ("ProjectTask", "project"): frozenset({Vendor.ZOHO}),
-    ("Query", "todos"): frozenset({Vendor.FAKTUROID}),
-    ("Query", "todo"): frozenset({Vendor.FAKTUROID}),
-    ("Query", "workItems"): _ANY_OAUTH,
-    ("Query", "node"): _ANY_OAUTH,
-    ("Query", "nodes"): _ANY_OAUTH,
-    ("Query", "_entities"): _ANY_OAUTH,
-}
+
+@dataclass(frozen=True, slots=True)
+class CostTable:
+    """The cost of every field that reaches a vendor, and which OAuth vendors it may reach."""
+
+    rules: Mapping[FieldKey, CostRule]
+    token_vendors: Mapping[FieldKey, frozenset[Vendor]]
+    oauth_vendors: frozenset[Vendor]
+
+    @classmethod
+    def build(cls, parts: Sequence[tuple[AnyPlugin, VendorGraphQL]]) -> CostTable:
+        work_vendors = sum(1 for plugin, _ in parts if plugin.work_source)
+
+        def work_items(args: Args) -> FieldCost:
+            vendors = (args.get("filter") or {}).get("vendors")
+            count = len(vendors) if vendors else work_vendors
+            return FieldCost(calls=count * MAX_BATCHES_PER_SOURCE, items=first_of(args))
+
+        rules: dict[FieldKey, CostRule] = {
+            ("Query", "workItems"): work_items,
+            ("Query", "nodes"): each_of("ids"),
+            ("Query", "_entities"): each_of("representations"),
+            ("Query", "node"): fixed(1),
+        }
+        oauth = frozenset(plugin.vendor for plugin, _ in parts if plugin.oauth)
+        # Any id may name any vendor, and the merge asks every work vendor.
+        tokens: dict[FieldKey, frozenset[Vendor]] = dict.fromkeys(rules, oauth)
+        for plugin, graphql in parts:
+            rules.update(graphql.costs)
+            if plugin.oauth:
+                for key in graphql.costs:
+                    tokens[key] = tokens.get(key, frozenset()) | {plugin.vendor}
+        return cls(rules=rules, token_vendors=tokens, oauth_vendors=oauth)
+
 
 # Fields of a connection that hold its items, and of an edge that holds one.
 _ITEM_FIELDS = {"nodes", "edges"}
@@ -167,9 +142,14 @@ _ITEM_FIELDS = {"nodes", "edges"}
 
 class _Estimator:
     def __init__(
-        self, schema: GraphQLSchema, document: DocumentNode, variables: VariableValues
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: VariableValues,
+        costs: CostTable,
     ) -> None:
         self.schema = schema
+        self.costs = costs
         self.variables = variables
         self.token_vendors: set[Vendor] = set()
         self.fragments = {
@@ -212,11 +192,11 @@ class _Estimator:
         if page is not None and name in _ITEM_FIELDS:
             # A connection's items: everything below runs once per item.
             return self.selection_set(node.selection_set, child_type, page)
-        rule = COSTS.get((parent.name, name))
+        rule = self.costs.rules.get((parent.name, name))
         if rule is None:
             return self.selection_set(node.selection_set, child_type, fan)
         cost = rule(self.arguments(definition, node))
-        self.token_vendors |= TOKEN_VENDORS.get((parent.name, name), frozenset())
+        self.token_vendors |= self.costs.token_vendors.get((parent.name, name), frozenset())
         if cost.per_page:
             return fan.pages * cost.calls + self.selection_set(node.selection_set, child_type, fan)
         own = fan.objects * cost.calls
@@ -241,6 +221,7 @@ def estimate_upstream_calls(
     document: DocumentNode,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
+    costs: CostTable,
 ) -> int:
     """The most upstream calls the operation can make (see the table above)."""
     operation = get_operation_ast(document, operation_name)
@@ -254,11 +235,11 @@ def estimate_upstream_calls(
     )
     if not isinstance(coerced, VariableValues):
         return 0  # execution stops at these variable errors, before any resolver runs
-    estimator = _Estimator(schema, document, coerced)
+    estimator = _Estimator(schema, document, coerced, costs)
     calls = estimator.selection_set(operation.selection_set, root, Fan(1, 1))
     if operation.operation.value == "mutation":
         # Mutations are not in the table: every one may read, then write, and any
         # vendor's mutation may need a token first.
         fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
-        return calls + MUTATION_CALLS * len(fields) + len(_ANY_OAUTH)
+        return calls + MUTATION_CALLS * len(fields) + len(costs.oauth_vendors)
     return calls + len(estimator.token_vendors)

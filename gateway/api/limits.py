@@ -23,7 +23,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from gateway.api.cost import estimate_upstream_calls
+from gateway.api.cost import CostTable, estimate_upstream_calls
 from gateway.config import GatewaySettings
 from gateway.errors import OperationTooComplex
 
@@ -72,9 +72,10 @@ class UpstreamCallBudget(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and not context.result:
+        costs = getattr(context.schema, "costs", None)
+        if document is not None and isinstance(costs, CostTable) and not context.result:
             actual = estimate_upstream_calls(
-                context.schema._schema, document, context.operation_name, context.variables
+                context.schema._schema, document, context.operation_name, context.variables, costs
             )
             if actual > self.maximum:
                 refusal = OperationTooComplex(

@@ -38,14 +38,17 @@ def node_id(raw_id: str) -> tuple[GlobalId, NodeResolver]:
     if registered is None:
         raise BadUserInput(f"No type {global_id.type_name!r} can be fetched by id.", field="id")
     vendor, resolver = registered
-    if global_id.vendor is not vendor:
-        # Otherwise `zoho:Task:788` would load Invoiced task 788.
+    if global_id.vendor != vendor:
+        # Otherwise another vendor's id with this type name would load this vendor's object.
         raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
     return global_id, resolver
 
 
 async def load_node(context: Context, raw_id: str) -> Any:
     global_id, resolver = node_id(raw_id)
+    if global_id.vendor not in context.adapters.vendors:
+        # A vendor package imported in this process but not served by this gateway.
+        raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
     found = await resolver(context, global_id)
     if found is None:
         raise NotFound(f"No {global_id.type_name} with id {raw_id!r}.", vendor=global_id.vendor)

@@ -23,8 +23,8 @@ _CURSOR_PREFIX = "offset:"
 
 @strawberry.enum(description="Ascending or descending, for every vendor's list sorts.")
 class SortOrder(enum.Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 @strawberry.interface(description="An object with a global ID, resolvable with `node(id:)`.")

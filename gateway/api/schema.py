@@ -1,9 +1,10 @@
-"""The one Strawberry schema: every vendor's queries and mutations, as a
-Federation v2 subgraph."""
+"""The Strawberry schema: the shared root fields plus every registered vendor's
+queries and mutations, as a Federation v2 subgraph."""
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Sequence
+from functools import cache, cached_property
 from typing import Any
 
 import strawberry
@@ -12,27 +13,19 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
-from gateway.api.fakturoid import FakturoidMutation, FakturoidQuery
-from gateway.api.invoiced import InvoicedMutation, InvoicedQuery
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
-from gateway.api.readydesk import ReadyDeskQuery
 from gateway.api.work import WorkItemsQuery
-from gateway.api.zoho import ZohoMutation, ZohoQuery
-
-
-@strawberry.type
-class Query(NodeQuery, WorkItemsQuery, InvoicedQuery, ZohoQuery, ReadyDeskQuery, FakturoidQuery):
-    pass
-
-
-@strawberry.type
-class Mutation(InvoicedMutation, ZohoMutation, FakturoidMutation):
-    pass
+from gateway.plugin import AnyPlugin
+from gateway.registry import PLUGINS
 
 
 class GatewaySchema(strawberry.federation.Schema):
+    # What each field costs upstream, for the call budget (gateway.api.limits).
+    costs: CostTable
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -57,13 +50,34 @@ class GatewaySchema(strawberry.federation.Schema):
         return frozenset(member.name for member in union.types)
 
 
-def build_schema() -> GatewaySchema:
+def _root(name: str, mixins: Sequence[type]) -> type:
+    # Strawberry collects the fields of every base, in order.
+    return strawberry.type(type(name, tuple(mixins), {}))
+
+
+def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
+    """The schema for ``plugins``: their root fields after the shared ones."""
+    parts = [(plugin, plugin.graphql()) for plugin in plugins]
+    query = _root("Query", [NodeQuery, WorkItemsQuery, *(g.query for _, g in parts if g.query)])
+    mutations = [g.mutation for _, g in parts if g.mutation]
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         *limit_extensions(),
     ]
-    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+    built = GatewaySchema(
+        query=query,
+        mutation=_root("Mutation", mutations) if mutations else None,
+        extensions=extensions,
+    )
+    built.costs = CostTable.build(parts)
+    return built
 
 
-schema = build_schema()
+@cache
+def schema_for(plugins: tuple[AnyPlugin, ...]) -> GatewaySchema:
+    """One schema per set of vendors, shared by every app serving that set."""
+    return build_schema(plugins)
+
+
+schema = schema_for(PLUGINS)

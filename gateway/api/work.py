@@ -1,8 +1,9 @@
-"""`WorkItem`: the shape every vendor's actionable item shares.
+"""`WorkItem`: the shape every vendor's actionable item shares, and `workItems`.
 
-Invoiced tasks, Zoho project tasks and Fakturoid todos implement it with the
-same normalized fields, so one list can hold and sort them all, while each
-vendor type keeps its full set of fields.
+Each work vendor's item type (``VendorPlugin.work_source``) implements it with
+the same normalized fields, so one list can hold and sort them all, while each
+vendor type keeps its full set of fields. The GraphQL `Vendor` enum is made
+from the registry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import enum
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import strawberry
@@ -22,6 +23,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
 from gateway.errors import BadUserInput, GatewayError, VendorNotConfigured
+from gateway.registry import VENDORS
 from gateway.types import Vendor
 from gateway.work import (
     MergeState,
@@ -33,13 +35,25 @@ from gateway.work import (
     merge,
 )
 
+if TYPE_CHECKING:
 
-@strawberry.enum(name="Vendor", description="The upstream service an object comes from.")
-class VendorEnum(enum.Enum):
-    INVOICED = Vendor.INVOICED.value
-    ZOHO = Vendor.ZOHO.value
-    READYDESK = Vendor.READYDESK.value
-    FAKTUROID = Vendor.FAKTUROID.value
+    class VendorEnum(enum.Enum):
+        """The GraphQL `Vendor` enum; its members are the registry's vendors."""
+
+else:
+    VendorEnum = strawberry.enum(
+        enum.Enum("Vendor", {name: name for name in (v.value.upper() for v in VENDORS)}),
+        description="The upstream service an object comes from.",
+    )
+
+
+def vendor_enum(vendor: Vendor) -> VendorEnum:
+    """``vendor`` as a value of the GraphQL `Vendor` enum."""
+    return VendorEnum[vendor.value.upper()]
+
+
+def vendor_of(member: VendorEnum) -> Vendor:
+    return Vendor.named(member.name.lower())
 
 
 @strawberry.interface(description="Something someone must act on, from any vendor.")
@@ -59,9 +73,6 @@ class WorkItem(Node):
 WorkItemFactory = Callable[[Any], WorkItem]
 _work_item_types: dict[Vendor, WorkItemFactory] = {}
 
-# Vendors whose items are actionable work, in the order they are asked.
-WORK_VENDORS = (Vendor.INVOICED, Vendor.ZOHO, Vendor.FAKTUROID)
-
 
 def register_work_item(vendor: Vendor, factory: WorkItemFactory) -> None:
     """Say which GraphQL type a vendor's work records become."""
@@ -70,10 +81,10 @@ def register_work_item(vendor: Vendor, factory: WorkItemFactory) -> None:
 
 @strawberry.enum
 class WorkItemSortField(enum.Enum):
-    DUE_AT = WorkSort.DUE_AT.value
-    CREATED_AT = WorkSort.CREATED_AT.value
-    UPDATED_AT = WorkSort.UPDATED_AT.value
-    TITLE = WorkSort.TITLE.value
+    DUE_AT = "DUE_AT"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    TITLE = "TITLE"
 
 
 @strawberry.input
@@ -126,7 +137,7 @@ def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuer
     ):
         raise BadUserInput("`dueAfter` must be before `dueBefore`.", field="dueAfter")
     return WorkQuery(
-        sort=WorkSort(sort.field.value),
+        sort=WorkSort[sort.field.name],
         descending=sort.descending,
         completed=criteria.completed,
         due_before=criteria.due_before,
@@ -166,7 +177,7 @@ def decode_cursor(cursor: str, fingerprint: str, vendors: list[Vendor]) -> Merge
             )
         state: MergeState = {}
         for name, value in payload["s"].items():
-            vendor = Vendor(name)
+            vendor = Vendor.named(name)
             if vendor not in vendors:
                 raise ValueError("not a vendor of this list")
             if value is None:
@@ -208,12 +219,17 @@ class WorkItemsQuery:
             raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.", field="first")
         query = _query(sort, filter)
         context = info.context
-        asked = [Vendor(v.value) for v in filter.vendors] if filter and filter.vendors else None
-        if asked and any(vendor not in WORK_VENDORS for vendor in asked):
-            names = ", ".join(v.name for v in WORK_VENDORS)
+        work_vendors = context.adapters.work_vendors
+        asked = (
+            [Vendor.named(v.name.lower()) for v in filter.vendors]
+            if filter and filter.vendors
+            else None
+        )
+        if asked and any(vendor not in work_vendors for vendor in asked):
+            names = ", ".join(v.value.upper() for v in work_vendors)
             raise BadUserInput(f"`vendors` may name only {names}.", field="vendors")
         vendors = [
-            v for v in WORK_VENDORS if (v in asked if asked else v in context.adapters.configured)
+            v for v in work_vendors if (v in asked if asked else v in context.adapters.configured)
         ]
         fingerprint = _fingerprint(query, vendors)
         state = decode_cursor(after, fingerprint, vendors) if after else {}
@@ -247,5 +263,5 @@ class WorkItemsQuery:
                 if result.has_next
                 else after or None,
             ),
-            missing_vendors=[VendorEnum(v.value) for v in missing],
+            missing_vendors=[vendor_enum(v) for v in missing],
         )

@@ -1,42 +1,46 @@
-"""Faithful emulators of the four vendor APIs, with seeded demo data.
+"""Faithful emulators of the vendor APIs, with seeded demo data.
 
-Each vendor module exposes ``PREFIX`` (where it is mounted), ``create_app()``
-(a fresh, seeded emulator) and ``env(base_url)`` (the variables that point
-``task-gateway serve`` at it). This module mounts them side by side.
+Each vendor's emulator lives in its folder (``gateway/vendors/<vendor>/sandbox``)
+and exposes ``PREFIX`` (where it is mounted), ``create_app()`` (a fresh, seeded
+emulator) and ``env(base_url)`` (the variables that point ``task-gateway serve``
+at it). This module mounts the registry's sandboxes side by side.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from collections.abc import Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.sandbox import fakturoid, invoiced, readydesk, zoho
+from gateway.plugin import AnyPlugin, Sandbox
+from gateway.registry import PLUGINS
 
-SANDBOXES: tuple[ModuleType, ...] = (invoiced, zoho, readydesk, fakturoid)
+
+def _sandboxes(plugins: Sequence[AnyPlugin]) -> list[Sandbox]:
+    return [plugin.sandbox() for plugin in plugins]
 
 
-def sandbox_mounts() -> list[BaseRoute]:
+def sandbox_mounts(plugins: Sequence[AnyPlugin] = PLUGINS) -> list[BaseRoute]:
     """Fresh, freshly seeded emulators mounted at their prefixes."""
-    return [Mount(module.PREFIX, app=module.create_app()) for module in SANDBOXES]
+    return [Mount(sandbox.PREFIX, app=sandbox.create_app()) for sandbox in _sandboxes(plugins)]
 
 
-def sandbox_env(base_url: str) -> dict[str, str]:
+def sandbox_env(base_url: str, plugins: Sequence[AnyPlugin] = PLUGINS) -> dict[str, str]:
     variables: dict[str, str] = {}
-    for module in SANDBOXES:
-        variables.update(module.env(base_url))
+    for sandbox in _sandboxes(plugins):
+        variables.update(sandbox.env(base_url))
     return variables
 
 
-def create_sandbox_app() -> Starlette:
+def create_sandbox_app(plugins: Sequence[AnyPlugin] = PLUGINS) -> Starlette:
     """Every sandbox under its prefix; ``app.state.sandboxes`` maps prefix to emulator."""
-    mounts = sandbox_mounts()
+    mounts = sandbox_mounts(plugins)
 
     async def index(request: Request) -> Response:
-        return JSONResponse({"sandboxes": [module.PREFIX for module in SANDBOXES]})
+        return JSONResponse({"sandboxes": [sandbox.PREFIX for sandbox in _sandboxes(plugins)]})
 
     app = Starlette(routes=[Route("/", index), *mounts])
     app.state.sandboxes = {mount.path: mount.app for mount in mounts if isinstance(mount, Mount)}

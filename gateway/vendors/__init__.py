@@ -1,2 +1,2 @@
-"""Per-vendor async adapters. Each module owns its vendor's URLs, auth, paging,
-formats and quirks, and speaks the gateway's plain dataclasses and errors."""
+"""One package per vendor, each exporting ``PLUGIN`` (see gateway/plugin.py and
+CONTRIBUTING.md); gateway/registry.py lists the ones this gateway serves."""

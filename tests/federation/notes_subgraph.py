@@ -10,9 +10,9 @@ import strawberry
 from strawberry.asgi import GraphQL
 
 from gateway.ids import encode_id
-from gateway.types import Vendor
+from gateway.vendors.invoiced import INVOICED
 
-PINNED = [encode_id(Vendor.INVOICED, "Task", 700), encode_id(Vendor.INVOICED, "Task", 702)]
+PINNED = [encode_id(INVOICED, "Task", 700), encode_id(INVOICED, "Task", 702)]
 NOTES = {PINNED[0]: "Customer prefers calls after 2 pm.", PINNED[1]: "Copy the CFO."}
 
 

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gateway.sandbox._common import Clock
-from gateway.sandbox.fakturoid import (
+from gateway.vendors.fakturoid.sandbox import (
     ACCOUNT_SLUG,
     CLIENT_ID,
     CLIENT_SECRET,

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from gateway.sandbox.readydesk import API_KEY, PREFIX, TIMEZONE, create_app, env
-from gateway.sandbox.readydesk._store import Store
+from gateway.vendors.readydesk.sandbox import API_KEY, PREFIX, TIMEZONE, create_app, env
+from gateway.vendors.readydesk.sandbox.store import Store
 
 ENDPOINT = "/API/default.aspx"
 INVOICE_FIELDS = [

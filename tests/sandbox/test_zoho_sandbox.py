@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.sandbox._common import Clock
-from gateway.sandbox.zoho import (
+from gateway.vendors.zoho.sandbox import (
     CLIENT_ID,
     CLIENT_SECRET,
     ORGANIZATION_ID,

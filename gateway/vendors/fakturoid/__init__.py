@@ -1,27 +1,71 @@
 """Fakturoid API v3: todos, over OAuth client credentials.
 
-``adapter`` speaks HTTP (token, User-Agent, statuses), ``models`` parses todos,
+``client`` speaks HTTP (token, User-Agent, statuses), ``models`` parses todos,
 ``paging`` walks the 40-todo pages, ``auth`` keeps the bearer token, ``status`` maps
 errors. Nothing here knows GraphQL.
 """
 
-from .adapter import FakturoidAdapter, web_url
-from .models import PAGE_SIZE, FakturoidTodo, RelatedKind, RelatedObject, TodoPage
-from .paging import MAX_SCAN_PAGES, Located, PageLoader, Position, Window, find_todos, read_window
+from __future__ import annotations
 
-__all__ = [
-    "MAX_SCAN_PAGES",
-    "PAGE_SIZE",
-    "FakturoidAdapter",
-    "FakturoidTodo",
-    "Located",
-    "PageLoader",
-    "Position",
-    "RelatedKind",
-    "RelatedObject",
-    "TodoPage",
-    "Window",
-    "find_todos",
-    "read_window",
-    "web_url",
-]
+from typing import TYPE_CHECKING
+
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
+
+from .settings import FakturoidSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.upstream import UpstreamPolicy
+    from gateway.work import WorkSource
+
+    from .client import FakturoidAdapter
+    from .loaders import FakturoidLoaders
+
+FAKTUROID = Vendor("fakturoid", "Fakturoid")
+
+
+# The factories import the heavy modules when first called (see gateway.plugin).
+def _adapter(
+    settings: FakturoidSettings, policy: UpstreamPolicy, transport: httpx.AsyncBaseTransport | None
+) -> FakturoidAdapter:
+    from .client import FakturoidAdapter
+
+    return FakturoidAdapter.from_settings(settings, policy=policy, transport=transport)
+
+
+def _loaders(adapter: FakturoidAdapter) -> FakturoidLoaders:
+    from .loaders import FakturoidLoaders
+
+    return FakturoidLoaders(adapter)
+
+
+def _graphql() -> VendorGraphQL:
+    from .graphql import GRAPHQL
+
+    return GRAPHQL
+
+
+def _sandbox() -> Sandbox:
+    from . import sandbox
+
+    return sandbox
+
+
+def _work_source(adapter: FakturoidAdapter) -> WorkSource:
+    return adapter
+
+
+PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = VendorPlugin(
+    vendor=FAKTUROID,
+    settings=FakturoidSettings,
+    create_adapter=_adapter,
+    create_loaders=_loaders,
+    graphql=_graphql,
+    sandbox=_sandbox,
+    probe_query="{ todos(first: 2) { nodes { id } } }",
+    oauth=True,
+    work_source=_work_source,
+)

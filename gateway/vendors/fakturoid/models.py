@@ -17,9 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.errors import UpstreamBadResponse
-from gateway.types import Vendor
 
-VENDOR = Vendor.FAKTUROID
+from . import FAKTUROID
+
+VENDOR = FAKTUROID
 PAGE_SIZE = 40
 
 logger = logging.getLogger("gateway.vendors.fakturoid")

@@ -1,53 +1,64 @@
 """ReadyDesk help-desk billing: invoices and their line items.
 
-``_wire`` recognises and reads the three output formats, ``_models`` turns
-records into typed values, ``_query`` turns an invoice query into request
-variables, ``_adapter`` speaks to ``default.aspx``.
+``wire`` recognises and reads the three output formats, ``models`` turns
+records into typed values, ``query`` turns an invoice query into request
+variables, ``client`` speaks to ``default.aspx``.
 """
 
 from __future__ import annotations
 
-from gateway.vendors.readydesk._adapter import DEFAULT_OUTPUT, ReadyDeskAdapter
-from gateway.vendors.readydesk._models import (
-    BillingType,
-    IncludedLineItems,
-    InvoiceStatus,
-    ReadyDeskInvoice,
-    ReadyDeskLineItem,
-    TimeUnit,
-)
-from gateway.vendors.readydesk._query import (
-    ORDER_COLUMNS,
-    DateField,
-    InvoiceQuery,
-    InvoiceSortField,
-    customer_range_is_empty,
-    literal_customer_id_problem,
-    plan_pages,
-)
-from gateway.vendors.readydesk._scan import Scanned, ScanPage, ScanPosition
-from gateway.vendors.readydesk._wire import OUTPUT_FORMATS, OutputFormat, parse_document
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_OUTPUT",
-    "ORDER_COLUMNS",
-    "OUTPUT_FORMATS",
-    "BillingType",
-    "DateField",
-    "IncludedLineItems",
-    "InvoiceQuery",
-    "InvoiceSortField",
-    "InvoiceStatus",
-    "OutputFormat",
-    "ReadyDeskAdapter",
-    "ReadyDeskInvoice",
-    "ReadyDeskLineItem",
-    "ScanPage",
-    "ScanPosition",
-    "Scanned",
-    "TimeUnit",
-    "customer_range_is_empty",
-    "literal_customer_id_problem",
-    "parse_document",
-    "plan_pages",
-]
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
+
+from .settings import ReadyDeskSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.upstream import UpstreamPolicy
+
+    from .client import ReadyDeskAdapter
+    from .loaders import ReadyDeskLoaders
+
+READYDESK = Vendor("readydesk", "ReadyDesk")
+
+
+# The factories import the heavy modules when first called (see gateway.plugin).
+def _adapter(
+    settings: ReadyDeskSettings, policy: UpstreamPolicy, transport: httpx.AsyncBaseTransport | None
+) -> ReadyDeskAdapter:
+    from .client import ReadyDeskAdapter
+
+    return ReadyDeskAdapter.from_settings(settings, policy=policy, transport=transport)
+
+
+def _loaders(adapter: ReadyDeskAdapter) -> ReadyDeskLoaders:
+    from .loaders import ReadyDeskLoaders
+
+    return ReadyDeskLoaders(adapter)
+
+
+def _graphql() -> VendorGraphQL:
+    from .graphql import GRAPHQL
+
+    return GRAPHQL
+
+
+def _sandbox() -> Sandbox:
+    from . import sandbox
+
+    return sandbox
+
+
+PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = VendorPlugin(
+    vendor=READYDESK,
+    settings=ReadyDeskSettings,
+    create_adapter=_adapter,
+    create_loaders=_loaders,
+    graphql=_graphql,
+    sandbox=_sandbox,
+    probe_query="{ invoices(first: 2) { nodes { id } } }",
+)

@@ -8,32 +8,67 @@ are ``{"code", "message", ...}`` envelopes; lists page with ``page``/``per_page`
 and say ``page_context.has_more_page``.
 """
 
-from gateway.vendors.zoho._adapter import ZohoAdapter, plan_pages, web_app_url
-from gateway.vendors.zoho._models import (
-    BILLING_TYPES,
-    PROJECT_STATUSES,
-    SORT_COLUMNS,
-    TASK_NAME_MAX,
-    ProjectQuery,
-    TaskChanges,
-    ZohoProject,
-    ZohoTask,
-    parse_amount,
-    parse_hours,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BILLING_TYPES",
-    "PROJECT_STATUSES",
-    "SORT_COLUMNS",
-    "TASK_NAME_MAX",
-    "ProjectQuery",
-    "TaskChanges",
-    "ZohoAdapter",
-    "ZohoProject",
-    "ZohoTask",
-    "parse_amount",
-    "parse_hours",
-    "plan_pages",
-    "web_app_url",
-]
+from typing import TYPE_CHECKING
+
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
+
+from .settings import ZohoSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.upstream import UpstreamPolicy
+    from gateway.work import WorkSource
+
+    from .client import ZohoAdapter
+    from .loaders import ZohoLoaders
+
+ZOHO = Vendor("zoho", "Zoho Invoice")
+
+
+# The factories import the heavy modules when first called (see gateway.plugin).
+def _adapter(
+    settings: ZohoSettings, policy: UpstreamPolicy, transport: httpx.AsyncBaseTransport | None
+) -> ZohoAdapter:
+    from .client import ZohoAdapter
+
+    return ZohoAdapter.from_settings(settings, policy=policy, transport=transport)
+
+
+def _loaders(adapter: ZohoAdapter) -> ZohoLoaders:
+    from .loaders import ZohoLoaders
+
+    return ZohoLoaders(adapter)
+
+
+def _graphql() -> VendorGraphQL:
+    from .graphql import GRAPHQL
+
+    return GRAPHQL
+
+
+def _sandbox() -> Sandbox:
+    from . import sandbox
+
+    return sandbox
+
+
+def _work_source(adapter: ZohoAdapter) -> WorkSource:
+    return adapter
+
+
+PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
+    vendor=ZOHO,
+    settings=ZohoSettings,
+    create_adapter=_adapter,
+    create_loaders=_loaders,
+    graphql=_graphql,
+    sandbox=_sandbox,
+    probe_query="{ projects(first: 2) { nodes { id } } }",
+    oauth=True,
+    work_source=_work_source,
+)

@@ -1,0 +1,101 @@
+"""What a vendor package gives the core: one :class:`VendorPlugin` object.
+
+The core (app, settings, adapters, loaders, schema, cost estimate, sandboxes)
+reads vendors only from ``gateway.registry``, a list of vendor packages, each of
+which exports ``PLUGIN``. A plugin is cheap to import: the vendor's settings
+class and constant are plain values, and everything heavier (its adapter,
+loaders, GraphQL types, sandbox) is reached through factories that import it
+when first called, so vendor modules may import the core without cycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from pydantic_settings import BaseSettings
+
+from gateway.types import Vendor
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.applications import Starlette
+
+    from gateway.api.cost import CostRule
+    from gateway.upstream import Upstream, UpstreamPolicy
+    from gateway.work import WorkSource
+
+
+class VendorSettings(BaseSettings):
+    """A vendor's settings section (its own env prefix); unset credentials disable it."""
+
+    @property
+    def configured(self) -> bool:
+        raise NotImplementedError
+
+
+class VendorAdapter(Protocol):
+    """What the core needs of an adapter: its upstream (breaker, pool) and a close."""
+
+    @property
+    def upstream(self) -> Upstream: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Sandbox(Protocol):
+    """A vendor's emulator module: mounted at ``PREFIX`` by `task-gateway sandbox`."""
+
+    @property
+    def PREFIX(self) -> str: ...
+
+    def create_app(self) -> Starlette: ...
+
+    def env(self, base_url: str) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VendorGraphQL:
+    """A vendor's part of the schema: root-field mixins and the cost of its fields.
+
+    ``costs`` maps ``(parent type, field)`` to the upstream calls the field makes
+    (see gateway.api.cost); for an OAuth vendor each of these fields may also need
+    a token first.
+    """
+
+    query: type | None = None
+    mutation: type | None = None
+    costs: Mapping[tuple[str, str], CostRule] = field(default_factory=dict)
+
+
+S = TypeVar("S", bound=VendorSettings)
+A = TypeVar("A", bound=VendorAdapter)
+L = TypeVar("L")
+
+
+@dataclass(frozen=True, eq=False)
+class VendorPlugin(Generic[S, A, L]):
+    """One vendor, as the core sees it.
+
+    ``create_adapter`` builds the process-wide adapter from the vendor's settings;
+    ``create_loaders`` builds its per-request dataloaders (a fresh object per
+    operation, whose loaders are made on first use); ``graphql`` and ``sandbox``
+    import the vendor's GraphQL module and emulator. ``probe_query`` is a cheap
+    query that reaches the vendor, for the contract and breaker test suites.
+    """
+
+    vendor: Vendor
+    settings: type[S]
+    create_adapter: Callable[[S, UpstreamPolicy, httpx.AsyncBaseTransport | None], A]
+    create_loaders: Callable[[A], L]
+    graphql: Callable[[], VendorGraphQL]
+    sandbox: Callable[[], Sandbox]
+    probe_query: str
+    # Its calls may be preceded by a token grant (counted in the call budget).
+    oauth: bool = False
+    # The adapter as a source of `workItems`, for vendors whose items are actionable work.
+    work_source: Callable[[A], WorkSource] | None = None
+
+
+AnyPlugin = VendorPlugin[Any, Any, Any]

@@ -1,0 +1,36 @@
+"""Fakturoid's per-request dataloaders: todo pages, and todos found in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property, partial
+
+from aiodataloader import DataLoader
+
+from gateway.api.context import each_key
+
+from .client import FakturoidAdapter
+from .models import FakturoidTodo, TodoPage
+from .paging import find_todos
+
+
+class FakturoidLoaders:
+    def __init__(self, adapter: FakturoidAdapter) -> None:
+        self._adapter = adapter
+
+    @cached_property
+    def todo_page(self) -> DataLoader[tuple[int, datetime | None], TodoPage]:
+        """Keyed by (page, since): the same page asked for twice costs one call."""
+        fakturoid = self._adapter
+
+        async def load_one(key: tuple[int, datetime | None]) -> TodoPage:
+            return await fakturoid.list_page(*key)
+
+        return DataLoader(each_key(load_one))
+
+    @cached_property
+    def todo(self) -> DataLoader[int, FakturoidTodo | None]:
+        """Fakturoid cannot read one todo: a batch of ids scans the unfiltered pages,
+        through the page loader so pages already read in the operation are reused."""
+        pages = self.todo_page
+        return DataLoader(partial(find_todos, lambda number: pages.load((number, None))))

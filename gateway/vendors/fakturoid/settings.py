@@ -1,0 +1,33 @@
+"""Fakturoid's settings section: the ``FAKTUROID_*`` variables."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
+
+
+class FakturoidSettings(VendorSettings):
+    model_config = SettingsConfigDict(env_prefix="FAKTUROID_", extra="ignore", frozen=True)
+
+    api_url: str = "https://app.fakturoid.cz/api/v3"
+    account_slug: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    user_agent: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_slug and self.client_id and self.client_secret)
+
+    @model_validator(mode="after")
+    def _user_agent_required(self) -> FakturoidSettings:
+        # Fakturoid answers 400 to every call without a User-Agent naming the app
+        # and a contact address, so a gateway without one must not start.
+        if self.configured and not (self.user_agent and self.user_agent.strip()):
+            raise ValueError(
+                "FAKTUROID_USER_AGENT is required when Fakturoid is configured, "
+                "in the form 'AppName (contact@example.com)'"
+            )
+        return self

@@ -1,0 +1,65 @@
+"""Invoiced: collections tasks (Basic auth, Link-header paging). Actionable work."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.plugin import VendorPlugin
+from gateway.types import Vendor
+
+from .settings import InvoicedSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.upstream import UpstreamPolicy
+    from gateway.work import WorkSource
+
+    from .client import InvoicedAdapter
+    from .loaders import InvoicedLoaders
+
+INVOICED = Vendor("invoiced", "Invoiced")
+
+
+# The factories import the heavy modules when first called (see gateway.plugin).
+def _adapter(
+    settings: InvoicedSettings, policy: UpstreamPolicy, transport: httpx.AsyncBaseTransport | None
+) -> InvoicedAdapter:
+    from .client import InvoicedAdapter
+
+    return InvoicedAdapter.from_settings(settings, policy=policy, transport=transport)
+
+
+def _loaders(adapter: InvoicedAdapter) -> InvoicedLoaders:
+    from .loaders import InvoicedLoaders
+
+    return InvoicedLoaders(adapter)
+
+
+def _graphql() -> VendorGraphQL:
+    from .graphql import GRAPHQL
+
+    return GRAPHQL
+
+
+def _sandbox() -> Sandbox:
+    from . import sandbox
+
+    return sandbox
+
+
+def _work_source(adapter: InvoicedAdapter) -> WorkSource:
+    return adapter
+
+
+PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = VendorPlugin(
+    vendor=INVOICED,
+    settings=InvoicedSettings,
+    create_adapter=_adapter,
+    create_loaders=_loaders,
+    graphql=_graphql,
+    sandbox=_sandbox,
+    probe_query="{ tasks(first: 2) { nodes { id } } }",
+    work_source=_work_source,
+)

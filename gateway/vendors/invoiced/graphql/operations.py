@@ -1,0 +1,224 @@
+"""Invoiced's queries and mutations: `task`, `tasks`, create, update, toggle, set and delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.errors import BadUserInput
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.ids import expect_id
+from gateway.types import SortDirection
+
+from .. import INVOICED, PLUGIN
+from ..models import DEFAULT_SORT, Action, InvoicedTask, SortField, TaskChanges, TaskQuery
+from .types import TYPE_NAME, Task, TaskAction, TaskSortField, require_task, task_key
+
+
+@strawberry.input(description="Exact-match filters, applied by Invoiced.")
+class TaskFilter:
+    action: TaskAction | None = None
+    complete: bool | None = None
+    customer_id: int | None = None
+    user_id: int | None = None
+
+
+@strawberry.input
+class TaskSort:
+    field: TaskSortField
+    order: SortOrder = SortOrder.ASC
+
+
+def _wire_action(action: TaskAction | None) -> Action | None:
+    # The client sends the action's wire name; the GraphQL enum names it alone.
+    return Action[action.name] if action else None
+
+
+def _due(value: datetime | None) -> datetime | None:
+    # Invoiced stores instants; a time without an offset would take the server's zone.
+    if value is not None and value.tzinfo is None:
+        raise BadUserInput("`dueDate` needs a time zone offset.", field="dueDate")
+    return value
+
+
+def _name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    stripped = value.strip()
+    if not stripped:
+        raise BadUserInput("`name` must not be blank.", field="name")
+    if len(stripped) > 255:
+        raise BadUserInput("`name` must be at most 255 characters.", field="name")
+    return stripped
+
+
+@strawberry.input
+class CreateTaskInput:
+    name: str
+    action: TaskAction
+    due_date: datetime
+    customer_id: int | None = None
+    user_id: int | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=KEY_DESCRIPTION + " Invoiced also gets an Idempotency-Key derived from "
+        "it and the input.",
+    )
+
+
+@strawberry.input(description="Fields left out or null stay as they are.")
+class UpdateTaskInput:
+    id: strawberry.ID
+    name: str | None = None
+    action: TaskAction | None = None
+    due_date: datetime | None = None
+    user_id: int | None = None
+    complete: bool | None = None
+
+
+@strawberry.type
+class TaskPayload:
+    task: Task
+
+
+@strawberry.type
+class DeleteTaskPayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class InvoicedQuery:
+    @strawberry.field(description="One Invoiced task; null with a NOT_FOUND error if absent.")
+    async def task(self, info: Info[Context, None], id: strawberry.ID) -> Task | None:
+        task = await require_task(info.context, id)
+        return Task.from_model(task)
+
+    @strawberry.field(description="Invoiced tasks, filtered and sorted by Invoiced itself.")
+    async def tasks(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: TaskFilter | None = None,
+        sort: list[TaskSort] | None = None,
+    ) -> Connection[Task] | None:
+        offset, limit = window(first, after)
+        criteria = filter or TaskFilter()
+        order = tuple((SortField[s.field.name], SortDirection[s.order.name]) for s in sort or [])
+        query = TaskQuery(
+            action=_wire_action(criteria.action),
+            complete=criteria.complete,
+            customer_id=criteria.customer_id,
+            user_id=criteria.user_id,
+            sort=order or DEFAULT_SORT,
+        )
+        context = info.context
+        page = await context.adapters.of(PLUGIN).list_tasks(query, offset=offset, limit=limit)
+        loader = context.loaders.of(PLUGIN).task
+        for item in page.items:
+            loader.prime(item.id, item)
+        return connection_from_page(page, Task.from_model)
+
+
+async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
+    task = await context.adapters.of(PLUGIN).update_task(task_id, TaskChanges(complete=complete))
+    context.loaders.of(PLUGIN).task.clear(task_id).prime(task_id, task)
+    return task
+
+
+@strawberry.type
+class InvoicedMutation:
+    @strawberry.mutation(description="Create an Invoiced task.")
+    async def create_task(
+        self, info: Info[Context, None], input: CreateTaskInput
+    ) -> TaskPayload | None:
+        changes = TaskChanges(
+            name=_name(input.name),
+            action=_wire_action(input.action),
+            due_date=_due(input.due_date),
+            customer_id=input.customer_id,
+            user_id=input.user_id,
+        )
+        context = info.context
+        key = input.idempotency_key
+        # Invoiced replays a key for longer than the gateway's window, so it gets a key
+        # bound to the input too: reusing a client key for other input after the window
+        # creates a task instead of silently answering with the old one.
+        invoiced_key = fingerprint(key, changes) if key else None
+
+        async def create(attempt: Attempt) -> InvoicedTask:
+            # A retry after an ambiguous failure just posts again: Invoiced answers
+            # the same Idempotency-Key with the task the first attempt created.
+            task = await context.adapters.of(PLUGIN).create_task(
+                changes, idempotency_key=invoiced_key
+            )
+            context.loaders.of(PLUGIN).task.prime(task.id, task)
+            return task
+
+        task = await context.idempotency.run("createTask", key, fingerprint(changes), create)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Change an Invoiced task.")
+    async def update_task(
+        self, info: Info[Context, None], input: UpdateTaskInput
+    ) -> TaskPayload | None:
+        key = task_key(expect_id(input.id, INVOICED, TYPE_NAME))
+        changes = TaskChanges(
+            name=_name(input.name),
+            action=_wire_action(input.action),
+            due_date=_due(input.due_date),
+            user_id=input.user_id,
+            complete=input.complete,
+        )
+        task = await info.context.adapters.of(PLUGIN).update_task(key, changes)
+        info.context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Flip an Invoiced task between complete and open.")
+    async def toggle_task_completion(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
+    ) -> TaskPayload | None:
+        context = info.context
+        task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
+
+        async def complete() -> bool:
+            return (await require_task(context, id)).complete
+
+        async def toggle(attempt: Attempt) -> InvoicedTask:
+            return await _set_completion(context, task_id, await attempt.toggled_state(complete))
+
+        run = context.idempotency.run
+        task = await run("toggleTaskCompletion", idempotency_key, fingerprint(task_id), toggle)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(
+        description="Mark an Invoiced task complete (true) or open (false); a task already "
+        "in that state is returned without a write, so retrying is always safe."
+    )
+    async def set_task_completed(
+        self, info: Info[Context, None], id: strawberry.ID, completed: bool
+    ) -> TaskPayload | None:
+        current = await require_task(info.context, id)
+        if current.complete is completed:
+            return TaskPayload(task=Task.from_model(current))
+        task = await _set_completion(info.context, current.id, completed)
+        return TaskPayload(task=Task.from_model(task))
+
+    @strawberry.mutation(description="Delete an Invoiced task.")
+    async def delete_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteTaskPayload | None:
+        key = task_key(expect_id(id, INVOICED, TYPE_NAME))
+        await info.context.adapters.of(PLUGIN).delete_task(key)
+        info.context.loaders.of(PLUGIN).task.clear(key)
+        return DeleteTaskPayload(deleted_id=id)

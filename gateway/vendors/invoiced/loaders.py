@@ -1,0 +1,21 @@
+"""Invoiced's per-request dataloaders: tasks by id (Invoiced has no batch read)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from aiodataloader import DataLoader
+
+from gateway.api.context import each_key
+
+from .client import InvoicedAdapter
+from .models import InvoicedTask
+
+
+class InvoicedLoaders:
+    def __init__(self, adapter: InvoicedAdapter) -> None:
+        self._adapter = adapter
+
+    @cached_property
+    def task(self) -> DataLoader[int, InvoicedTask | None]:
+        return DataLoader(each_key(self._adapter.get_task))

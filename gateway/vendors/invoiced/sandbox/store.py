@@ -1,0 +1,78 @@
+"""The Invoiced sandbox's data: customers and tasks, seeded the same everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import Response
+
+from gateway.sandbox._common import Clock, json_response
+
+SANDBOX_USER_ID = 1976
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+
+    def response(self) -> Response:
+        kind = {429: "rate_limit_error", 500: "api_error"}.get(self.status, "invalid_request")
+        body: dict[str, Any] = {"type": kind, "message": self.message}
+        if self.param:
+            body["param"] = self.param
+        headers = {"WWW-Authenticate": 'Basic realm="Invoiced"'} if self.status == 401 else None
+        return json_response(body, self.status, headers)
+
+
+@dataclass
+class Store:
+    clock: Clock
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    next_id: int = 1000
+    in_flight: int = 0
+    replays: dict[tuple[str, str], tuple[float, Response]] = field(default_factory=dict)
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+
+_CUSTOMERS = ["Acme Corporation", "Globex Ltd.", "Initech, Inc.", "Šťastný & Syn, s.r.o."]
+_CHORES = [
+    ("Call customer about overdue invoice", "phone"),
+    ("Send final notice letter", "letter"),
+    ("Email statement of account", "email"),
+    ("Review payment plan", "review"),
+    ("Confirm remittance details", "phone"),
+    ("Approve vendor bill", "approve_bill"),
+]
+
+
+def seed(store: Store) -> None:
+    base = 1_767_225_600  # 2026-01-01T00:00:00Z: fixed so demo data is the same everywhere
+    for index, name in enumerate(_CUSTOMERS):
+        customer_id = 481591 + index
+        store.customers[customer_id] = {"id": customer_id, "name": name, "object": "customer"}
+    for n in range(36):
+        name, action = _CHORES[n % len(_CHORES)]
+        task_id = 700 + n
+        complete = n % 4 == 3
+        created = base + n * 86_400
+        store.tasks[task_id] = {
+            "id": task_id,
+            "name": f"{name} #{n + 1}",
+            "action": action,
+            "customer_id": 481591 + n % len(_CUSTOMERS),
+            "user_id": SANDBOX_USER_ID if n % 3 else 1977,
+            "due_date": created + (n % 5 + 1) * 86_400 * 3,
+            "complete": complete,
+            "completed_date": created + 86_400 if complete else None,
+            "completed_by_user_id": SANDBOX_USER_ID if complete else None,
+            "chase_step_id": 30 + n % 3 if n % 2 else None,
+            "created_at": created,
+            "updated_at": created + (86_400 if complete else 0),
+        }
+    store.next_id = 700 + 36

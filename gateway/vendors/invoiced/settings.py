@@ -1,0 +1,19 @@
+"""Invoiced's settings section: ``INVOICED_API_URL`` and ``INVOICED_API_KEY``."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
+
+
+class InvoicedSettings(VendorSettings):
+    model_config = SettingsConfigDict(env_prefix="INVOICED_", extra="ignore", frozen=True)
+
+    api_url: str = "https://api.invoiced.com"
+    api_key: SecretStr | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key and self.api_key.get_secret_value())

@@ -1,0 +1,115 @@
+"""The single ASP.NET page, /API/default.aspx, that every ReadyDesk action goes through."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.sandbox._common import Clock
+
+from .query import (
+    Params,
+    QueryError,
+    select_invoices,
+    select_line_items,
+)
+from .store import Store, seed_store
+from .wire import (
+    COUNT_SHAPES,
+    FORMATS,
+    INVOICES,
+    LINE_ITEMS,
+    Format,
+    invoice_record,
+    line_item_record,
+    render_records,
+    render_single,
+)
+
+API_KEY = "readydesk-sandbox-demo-key"
+ENDPOINT = "/API/default.aspx"
+# [guess] A hand-written .aspx response keeps the page default content type, so
+# clients have to recognise the format from the body, as VENDORS.md advises.
+MEDIA_TYPE = "text/html"
+
+
+def get_invoices(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
+    selection = select_invoices(store, params)
+    if selection.count_only:
+        return COUNT_SHAPES[count_shape](fmt, str(selection.total))
+    by_uid = {item.uid: item for item in store.line_items} if selection.include_line_items else {}
+    records = [
+        invoice_record(
+            invoice,
+            store.zone,
+            [by_uid[uid] for uid in invoice.jobs] if selection.include_line_items else None,
+        )
+        for invoice in selection.invoices
+    ]
+    return render_records(fmt, INVOICES, records)
+
+
+def get_line_items(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
+    records = [line_item_record(item, store.zone) for item in select_line_items(store, params)]
+    return render_records(fmt, LINE_ITEMS, records)
+
+
+ACTIONS: dict[str, Callable[[Store, Params, Format, str], str]] = {
+    "get_invoices": get_invoices,
+    "get_line_items": get_line_items,
+}
+
+
+async def _read_params(request: Request) -> dict[str, str]:
+    # ASP.NET's Request[name]: names ignore case, the query string wins over the
+    # form, and an empty value counts as absent (the product tests for "").
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if value != "":
+            params.setdefault(name.lower(), value)
+    if request.method == "POST":
+        form = await request.form()
+        for name, field in form.multi_items():
+            if isinstance(field, str) and field != "":
+                params.setdefault(name.lower(), field)
+    return params
+
+
+async def default_aspx(request: Request) -> Response:
+    params = await _read_params(request)
+    fmt = FORMATS.get(params.get("output", "xml").strip().lower())
+    if fmt is None:
+        return _reply(render_single("xml", "error", "Invalid output: use xml, json or url"))
+    store: Store = request.app.state.store
+    try:
+        key = params.get("key", "").encode()
+        if not hmac.compare_digest(key, API_KEY.encode()):
+            raise QueryError("Invalid API key")
+        action = ACTIONS.get(params.get("action", "").strip())
+        if action is None:
+            raise QueryError("Invalid action")
+        body = action(store, params, fmt, request.app.state.count_shape)
+    except QueryError as error:
+        body = render_single(fmt, "error", str(error))
+    # Errors included: the product always answers 200 and puts failures in the body.
+    return _reply(body)
+
+
+def _reply(body: str) -> Response:
+    return Response(body, media_type=MEDIA_TYPE)
+
+
+def create_app(*, clock: Clock | None = None) -> Starlette:
+    app = Starlette(routes=[Route(ENDPOINT, default_aspx, methods=["GET", "POST"])])
+    app.state.store = seed_store()
+    # Which of COUNT_SHAPES answers count_only=Y; tests switch it.
+    app.state.count_shape = "response"
+    # No write action (add_invoice, ...) is emulated yet; when one is, it stamps
+    # invoice_date with this clock, which tests can move.
+    app.state.clock = clock or Clock()
+    return app

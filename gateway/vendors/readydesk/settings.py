@@ -1,0 +1,20 @@
+"""ReadyDesk's settings section: the ``READYDESK_*`` variables."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from gateway.plugin import VendorSettings
+
+
+class ReadyDeskSettings(VendorSettings):
+    model_config = SettingsConfigDict(env_prefix="READYDESK_", extra="ignore", frozen=True)
+
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    timezone: str = "UTC"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_url and self.api_key)

@@ -1,0 +1,165 @@
+"""Zoho OAuth access tokens: a fixed one, or one refreshed from a refresh token.
+
+The refresh grant is ``POST <accounts>/oauth/v2/token`` with ``refresh_token``,
+``client_id``, ``client_secret`` and ``grant_type=refresh_token``; the answer is
+``{"access_token", "api_domain", "token_type", "expires_in": 3600}``. The
+accounts server reports refusals with HTTP 200 and an ``error`` field, so the
+body is what decides, not the status.
+
+One token serves the whole process. It is renewed a little before it expires,
+and at most one refresh is in flight: every request that needs a token while a
+refresh runs waits for that same refresh instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
+from gateway.single_flight import SingleFlight
+from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
+
+from . import ZOHO
+
+VENDOR = ZOHO
+TOKEN_PATH = "/oauth/v2/token"
+DEFAULT_LIFETIME = 3600.0
+# Renew this long before expiry, so a token never runs out between the check
+# and Zoho reading it; short-lived tokens get a proportionally shorter margin.
+REFRESH_MARGIN = 60.0
+
+logger = logging.getLogger("gateway.vendors.zoho")
+
+# Gateway-written explanations for the accounts server's error names. [seen]
+_REFUSALS = {
+    "invalid_client": "the client ID or client secret was refused",
+    "invalid_code": "the refresh token was refused",
+    "invalid_grant": "the refresh token was refused",
+    "unsupported_grant_type": "the refresh grant was not accepted",
+    "Access Denied": "too many token requests",
+}
+
+
+class TokenSource(Protocol):
+    async def token(self) -> str: ...
+
+    async def renew(self, rejected: str) -> str | None:
+        """A token to retry with after ``rejected`` was refused, or None if none."""
+        ...
+
+
+class StaticToken:
+    """``ZOHO_ACCESS_TOKEN``: used as given; when it expires the operator replaces it."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self) -> str:
+        return self._token
+
+    async def renew(self, rejected: str) -> str | None:
+        return None
+
+
+class RefreshingToken:
+    def __init__(
+        self,
+        upstream: Upstream,
+        *,
+        accounts_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._upstream = upstream
+        self._url = accounts_url.rstrip("/") + TOKEN_PATH
+        self._grant = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        self.clock = clock
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._refreshes = SingleFlight[str]()
+        self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
+
+    def _current(self) -> str | None:
+        if self._token is not None and self.clock() < self._renew_at:
+            return self._token
+        return None
+
+    async def token(self) -> str:
+        return self._current() or await self._shared_refresh()
+
+    async def renew(self, rejected: str) -> str | None:
+        current = self._current()
+        if current is not None and current != rejected:
+            # Another request already replaced the token this one was refused with.
+            return current
+        if self._token == rejected:
+            self._token = None
+        return await self._shared_refresh()
+
+    async def _shared_refresh(self) -> str:
+        return await self._refreshes.run(self._refresh)
+
+    async def _refresh(self) -> str:
+        return await self._refusals.guard(self._grant_token)
+
+    async def _grant_token(self) -> str:
+        started = self.clock()
+        # A form body rather than Zoho's query-string examples: secrets in a URL
+        # end up in proxy and server logs.
+        response = await self._upstream.send("POST", self._url, data=self._grant)
+        body = _token_body(response)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise UpstreamBadResponse(VENDOR, "the token response had no access token")
+        lifetime = _lifetime(body)
+        self._token = token
+        self._renew_at = started + lifetime - min(REFRESH_MARGIN, lifetime / 10)
+        logger.info("zoho: access token refreshed, valid for %.0f s", lifetime)
+        return token
+
+
+def _token_body(response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    if status >= 500:
+        raise UpstreamUnavailable(VENDOR, "the accounts server failed", status=status)
+    if status == 429:
+        raise RateLimited(
+            VENDOR, "too many token requests", retry_after=retry_after_seconds(response)
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        if status >= 400:
+            raise UpstreamAuthError(VENDOR, "the token refresh was refused", status=status)
+        raise UpstreamBadResponse(VENDOR, "the token response was not JSON")
+    error = body.get("error")
+    if error is not None or status >= 400:
+        reason = "the token refresh was refused"
+        if isinstance(error, str):
+            reason = _REFUSALS.get(error, reason)
+        raise UpstreamAuthError(VENDOR, f"OAuth refresh failed: {reason}")
+    return body
+
+
+def _lifetime(body: dict[str, Any]) -> float:
+    # Older accounts servers sent `expires_in` in milliseconds next to
+    # `expires_in_sec`; the seconds field wins when present. [seen]
+    for name in ("expires_in_sec", "expires_in"):
+        value = body.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return DEFAULT_LIFETIME

@@ -1,0 +1,299 @@
+"""Zoho Invoice queries and mutations: projects, and tasks inside them.
+
+Input is checked here, before any upstream call, so a request Zoho would refuse
+costs nothing and answers BAD_USER_INPUT with the offending field.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.api.context import Context
+from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.errors import BadUserInput, NotFound
+from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+
+from .. import PLUGIN, ZOHO, models
+from ..models import (
+    TASK_NAME_MAX,
+    ProjectQuery,
+    TaskChanges,
+    ZohoProject,
+    ZohoTask,
+)
+from .types import (
+    Project,
+    ProjectStatus,
+    ProjectTask,
+    project_key,
+    require_project,
+    require_task,
+    task_key,
+)
+
+
+@strawberry.enum
+class ProjectSortField(enum.Enum):
+    NAME = "NAME"
+    CUSTOMER_NAME = "CUSTOMER_NAME"
+    RATE = "RATE"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input(description="Filters applied by Zoho; leave out for all projects.")
+class ProjectFilter:
+    status: ProjectStatus | None = None
+    customer_id: str | None = strawberry.field(
+        default=None, description="A Zoho customer id: only that customer's projects."
+    )
+
+
+@strawberry.input(description="Zoho sorts by one column at a time.")
+class ProjectSort:
+    field: ProjectSortField
+    order: SortOrder = SortOrder.ASC
+
+
+@strawberry.input
+class CreateProjectTaskInput:
+    project_id: strawberry.ID = strawberry.field(description="The global id of the Project.")
+    name: str = strawberry.field(description="1 to 100 characters.")
+    description: str | None = None
+    rate: Decimal | None = strawberry.field(default=None, description="Hourly rate.")
+    budget_hours: float | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Fields left out or null stay as they are.")
+class UpdateProjectTaskInput:
+    id: strawberry.ID
+    name: str | None = None
+    description: str | None = None
+    rate: Decimal | None = None
+    budget_hours: float | None = None
+
+
+@strawberry.type
+class ProjectTaskPayload:
+    project_task: ProjectTask
+
+
+@strawberry.type
+class DeleteProjectTaskPayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class ProjectPayload:
+    project: Project
+
+
+def _task_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise BadUserInput("`name` must not be blank.", field="name")
+    if len(name) > TASK_NAME_MAX:
+        raise BadUserInput(f"`name` must be at most {TASK_NAME_MAX} characters.", field="name")
+    return name
+
+
+# Far above any real rate or budget, and small enough to serialize exactly.
+_MAX_AMOUNT = 10**12
+
+
+def _rate(value: Decimal | None) -> Decimal | None:
+    if value is not None and (not value.is_finite() or not 0 <= value < _MAX_AMOUNT):
+        raise BadUserInput("`rate` must be a non-negative number below 10^12.", field="rate")
+    return value
+
+
+def _budget_hours(value: float | None) -> float | None:
+    if value is not None and (not math.isfinite(value) or not 0 <= value < _MAX_AMOUNT):
+        raise BadUserInput(
+            "`budgetHours` must be a non-negative number below 10^12.", field="budgetHours"
+        )
+    return value
+
+
+def _customer_id(value: str | None) -> str | None:
+    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 30):
+        raise BadUserInput("`customerId` must be a Zoho customer id.", field="customerId")
+    return value
+
+
+@strawberry.type
+class ZohoQuery:
+    @strawberry.field(description="One Zoho project; null with a NOT_FOUND error if absent.")
+    async def project(self, info: Info[Context, None], id: strawberry.ID) -> Project | None:
+        return Project.from_model(await require_project(info.context, id))
+
+    @strawberry.field(description="Zoho projects, filtered and sorted by Zoho itself.")
+    async def projects(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ProjectFilter | None = None,
+        sort: ProjectSort | None = None,
+    ) -> Connection[Project] | None:
+        offset, limit = window(first, after)
+        criteria = filter or ProjectFilter()
+        query = ProjectQuery(
+            status=models.ProjectStatus[criteria.status.name] if criteria.status else None,
+            customer_id=_customer_id(criteria.customer_id),
+        )
+        if sort is not None:
+            query = ProjectQuery(
+                status=query.status,
+                customer_id=query.customer_id,
+                sort_column=models.SortColumn[sort.field.name],
+                descending=sort.order is SortOrder.DESC,
+            )
+        context = info.context
+        page = await context.adapters.of(PLUGIN).list_projects(query, offset=offset, limit=limit)
+        loader = context.loaders.of(PLUGIN).project
+        for item in page.items:
+            # A row missing fields would be cached as if they were null.
+            if not item.missing:
+                loader.prime(item.id, item)
+        return connection_from_page(page, Project.from_model)
+
+    @strawberry.field(description="One task of a Zoho project; null with NOT_FOUND if absent.")
+    async def project_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ProjectTask | None:
+        return ProjectTask.from_model(await require_task(info.context, id))
+
+
+def _task_changes(input: CreateProjectTaskInput | UpdateProjectTaskInput) -> TaskChanges:
+    """Validated before any call to Zoho; on update, None leaves a field as it is."""
+    return TaskChanges(
+        name=_task_name(input.name),
+        description=input.description,
+        rate=_rate(input.rate),
+        budget_hours=_budget_hours(input.budget_hours),
+    )
+
+
+@strawberry.type
+class ZohoMutation:
+    @strawberry.mutation(description="Add a task to a Zoho project.")
+    async def create_project_task(
+        self, info: Info[Context, None], input: CreateProjectTaskInput
+    ) -> ProjectTaskPayload | None:
+        project_id = project_key(input.project_id)
+        changes = _task_changes(input)
+        context = info.context
+
+        async def create(attempt: Attempt) -> ZohoTask:
+            if attempt.keyed:
+                written = await _task_written_earlier(context, input.project_id, changes, attempt)
+                if written is not None:
+                    return written
+            task = await context.adapters.of(PLUGIN).create_task(project_id, changes)
+            _changed_tasks_of(context, project_id)
+            context.loaders.of(PLUGIN).task.prime((task.project_id, task.id), task)
+            return task
+
+        run = context.idempotency.run
+        key = input.idempotency_key
+        task = await run("createProjectTask", key, fingerprint(project_id, changes), create)
+        return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
+
+    @strawberry.mutation(description="Change a Zoho project task.")
+    async def update_project_task(
+        self, info: Info[Context, None], input: UpdateProjectTaskInput
+    ) -> ProjectTaskPayload | None:
+        key = task_key(input.id)
+        changes = _task_changes(input)
+        context = info.context
+        task = await context.adapters.of(PLUGIN).update_task(*key, changes)
+        _changed_tasks_of(context, key[0])
+        context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
+        return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
+
+    @strawberry.mutation(description="Delete a task from a Zoho project.")
+    async def delete_project_task(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteProjectTaskPayload | None:
+        key = task_key(id)
+        context = info.context
+        await context.adapters.of(PLUGIN).delete_task(*key)
+        _changed_tasks_of(context, key[0])
+        context.loaders.of(PLUGIN).task.clear(key)
+        return DeleteProjectTaskPayload(deleted_id=id)
+
+    @strawberry.mutation(description="Mark a Zoho project active or inactive.")
+    async def set_project_active(
+        self, info: Info[Context, None], id: strawberry.ID, active: bool
+    ) -> ProjectPayload | None:
+        project = await info.context.adapters.of(PLUGIN).set_project_active(project_key(id), active)
+        return _project_payload(info.context, project)
+
+    @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
+    async def toggle_project_active(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
+    ) -> ProjectPayload | None:
+        context = info.context
+        project_id = project_key(id)
+
+        async def active() -> bool:
+            return (await require_project(context, id)).status is models.ProjectStatus.ACTIVE
+
+        async def toggle(attempt: Attempt) -> ZohoProject:
+            target = await attempt.toggled_state(active)
+            return await context.adapters.of(PLUGIN).set_project_active(project_id, target)
+
+        run = context.idempotency.run
+        project = await run("toggleProjectActive", idempotency_key, fingerprint(project_id), toggle)
+        return _project_payload(context, project)
+
+
+async def _task_written_earlier(
+    context: Context, raw_project_id: str, changes: TaskChanges, attempt: Attempt
+) -> ZohoTask | None:
+    """The task an earlier attempt under the same key may have created, if any.
+
+    Zoho has no idempotency keys. So before creating, an attempt records the ids of
+    the project's tasks that already bear the new task's name; a retry after an
+    ambiguous failure looks for a task of that name that is not among them.
+    """
+    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
+    if tasks is None:
+        raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
+    namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
+    earlier = attempt.intent
+    if isinstance(earlier, frozenset):
+        written = sorted(namesakes - earlier, key=lambda task_id: (len(task_id), task_id))
+        if written:
+            by_id = {task.id: task for task in tasks}
+            return by_id[written[0]]
+    else:
+        await attempt.intend(namesakes)
+    return None
+
+
+def _changed_tasks_of(context: Context, project_id: str) -> None:
+    # Zoho stamps the project as modified when its tasks change, so both the task
+    # list and the project itself are re-read if asked for again.
+    context.loaders.of(PLUGIN).project_tasks.clear(project_id)
+    context.loaders.of(PLUGIN).project.clear(project_id)
+
+
+def _project_payload(context: Context, project: ZohoProject) -> ProjectPayload:
+    context.loaders.of(PLUGIN).project.clear(project.id).prime(project.id, project)
+    return ProjectPayload(project=Project.from_model(project))

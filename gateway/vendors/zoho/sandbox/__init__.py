@@ -1,0 +1,107 @@
+"""Zoho Invoice v3 sandbox: projects and project tasks, plus the accounts server
+that hands out OAuth access tokens.
+
+Mounted at `PREFIX`, the API answers under `<base>/zoho/invoice/v3/...` and the
+token endpoint under `<base>/zoho/accounts/oauth/v2/token`, mirroring the split
+between www.zohoapis.com and accounts.zoho.com.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.sandbox._common import Clock
+
+from . import projects, tasks
+from .auth import api, rate_headers, token
+from .seed import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ORGANIZATION_ID,
+    REFRESH_TOKEN,
+    seed_store,
+)
+from .store import Store
+from .wire import (
+    CODE_INTERNAL,
+    CODE_INVALID_URL,
+    CODE_METHOD_NOT_ALLOWED,
+    ZohoError,
+)
+
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "ORGANIZATION_ID",
+    "PREFIX",
+    "REFRESH_TOKEN",
+    "create_app",
+    "env",
+]
+
+PREFIX = "/zoho"
+API_ROOT = "/invoice/v3"
+ACCOUNTS_ROOT = "/accounts"
+
+_PROJECT = API_ROOT + "/projects/{project_id}"
+_TASK = _PROJECT + "/tasks/{task_id}"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown URLs and wrong methods still answer in Zoho's envelope. [guess on codes]"""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        error = ZohoError(404, CODE_INVALID_URL, "Invalid URL Passed")
+    elif status == 405:
+        error = ZohoError(
+            405,
+            CODE_METHOD_NOT_ALLOWED,
+            "The HTTP method is not allowed for the requested resource",
+        )
+    else:
+        error = ZohoError(500, CODE_INTERNAL, "Internal error")
+    response = error.response()
+    if API_ROOT + "/" in request.url.path:
+        store: Store = request.app.state.store
+        response.headers.update(rate_headers(store, consume=False))
+    return response
+
+
+def create_app(*, clock: Clock | None = None, token_ttl: int = 3600) -> Starlette:
+    """A fresh sandbox with its own freshly seeded store; apps never share data."""
+    clock = clock or Clock()
+    app = Starlette(
+        routes=[
+            Route(ACCOUNTS_ROOT + "/oauth/v2/token", token, methods=["POST"]),
+            Route(API_ROOT + "/projects", api(projects.list_projects), methods=["GET"]),
+            Route(_PROJECT, api(projects.get_project), methods=["GET"]),
+            Route(_PROJECT + "/active", api(projects.mark_active), methods=["POST"]),
+            Route(_PROJECT + "/inactive", api(projects.mark_inactive), methods=["POST"]),
+            Route(_PROJECT + "/tasks", api(tasks.list_tasks), methods=["GET"]),
+            Route(_PROJECT + "/tasks", api(tasks.add_task), methods=["POST"]),
+            Route(_TASK, api(tasks.get_task), methods=["GET"]),
+            Route(_TASK, api(tasks.update_task), methods=["PUT"]),
+            Route(_TASK, api(tasks.delete_task), methods=["DELETE"]),
+        ],
+        exception_handlers={404: _http_error, 405: _http_error, 500: _http_error},
+    )
+    app.state.clock = clock
+    app.state.store = seed_store(clock=clock, token_ttl=token_ttl)
+    return app
+
+
+def env(base_url: str) -> dict[str, str]:
+    """Environment that points the gateway at this sandbox served at `base_url`."""
+    root = base_url.rstrip("/") + PREFIX
+    return {
+        "ZOHO_API_URL": root + API_ROOT,
+        "ZOHO_ACCOUNTS_URL": root + ACCOUNTS_ROOT,
+        "ZOHO_ORGANIZATION_ID": ORGANIZATION_ID,
+        "ZOHO_CLIENT_ID": CLIENT_ID,
+        "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
+        "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
+    }
