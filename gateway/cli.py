@@ -33,7 +33,13 @@ def serve(_: argparse.Namespace) -> None:
     settings = _settings()
     app = create_app(settings)
     gateway = settings.gateway
-    server.run(app, host=gateway.host, port=gateway.port, header_timeout=gateway.header_timeout)
+    server.run(
+        app,
+        host=gateway.host,
+        port=gateway.port,
+        header_timeout=gateway.header_timeout,
+        access_log=gateway.access_log,
+    )
 
 
 def demo(_: argparse.Namespace) -> None:
@@ -47,7 +53,13 @@ def demo(_: argparse.Namespace) -> None:
     app = create_app(settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
-    server.run(app, host=base.host, port=base.port, header_timeout=base.header_timeout)
+    server.run(
+        app,
+        host=base.host,
+        port=base.port,
+        header_timeout=base.header_timeout,
+        access_log=base.access_log,
+    )
 
 
 def sandbox(args: argparse.Namespace) -> None:
@@ -61,8 +73,14 @@ def sandbox(args: argparse.Namespace) -> None:
     for name, value in sandbox_env(base_url).items():
         if name.endswith("_URL"):
             print(f"sandbox: {value}")
-    header_timeout = _settings().gateway.header_timeout
-    server.run(create_sandbox_app(), host=args.host, port=args.port, header_timeout=header_timeout)
+    gateway = _settings().gateway
+    server.run(
+        create_sandbox_app(),
+        host=args.host,
+        port=args.port,
+        header_timeout=gateway.header_timeout,
+        access_log=gateway.access_log,
+    )
 
 
 def export_schema(_: argparse.Namespace) -> None:

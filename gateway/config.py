@@ -36,6 +36,8 @@ class GatewaySettings(BaseSettings):
     port: int = 8000
     upstream_timeout: float = Field(default=10.0, gt=0)
     upstream_accounting: bool = False
+    # uvicorn's access log: a line per request, query secrets redacted.
+    access_log: bool = True
 
     # Operation limits, checked after validation and before any upstream call.
     max_depth: int = Field(default=8, ge=1)

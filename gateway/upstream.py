@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from gateway.breaker import CircuitBreaker
 from gateway.config import GatewaySettings
@@ -31,6 +32,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.transport import vendor_transport
 from gateway.types import Vendor
 
 logger = logging.getLogger("gateway.upstream")
@@ -68,6 +70,9 @@ def recording_calls(log: CallLog) -> Iterator[CallLog]:
         current_call_log.reset(token)
 
 
+VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
 def create_client(
     base_url: str,
     *,
@@ -78,8 +83,8 @@ def create_client(
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-        transport=transport,
+        limits=VENDOR_LIMITS,
+        transport=transport or vendor_transport(VENDOR_LIMITS),
         headers=headers,
         follow_redirects=False,
     )
@@ -283,6 +288,7 @@ def raise_for_status(vendor: Vendor, response: httpx.Response, *, what: str = "i
 
 def json_body(vendor: Vendor, response: httpx.Response) -> Any:
     try:
-        return response.json()
+        # orjson: several times faster than the standard library on every list page.
+        return orjson.loads(response.content)
     except ValueError as exc:
         raise UpstreamBadResponse(vendor, "the response was not valid JSON") from exc

@@ -11,6 +11,7 @@ HTTP server that answers slowly, then quickly, and a real httpx pool in front.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -18,8 +19,9 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.errors import UpstreamUnavailable
 from gateway.ids import encode_id
-from gateway.upstream import Upstream
+from gateway.upstream import Upstream, create_client
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import codes, gateway_settings
 from tests.servers import SlowVendor, slow_vendor
@@ -102,3 +104,17 @@ async def test_calls_past_the_deadline_leave_the_vendor_reachable(
             assert answer == {"data": {"task": {"name": "Call customer"}}}
     finally:
         await app.state.adapters.aclose()
+
+
+async def test_a_refused_connection_is_unreachable_not_a_timeout() -> None:
+    # Real sockets through the default transport: nothing listens on the port.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    upstream = Upstream(INVOICED, create_client(f"http://127.0.0.1:{port}", timeout=5))
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await upstream.send("GET", "tasks")
+        assert "could not be reached" in str(caught.value)
+    finally:
+        await upstream.aclose()

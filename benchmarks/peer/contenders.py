@@ -85,7 +85,14 @@ def expected_rows(invoiced: dict[str, str]) -> list[Row]:
 @contextmanager
 def task_gateway(cpu: int, invoiced: dict[str, str], workdir: Path) -> Iterator[Contender]:
     port = free_port()
-    env = {**_base_env(), **invoiced, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    env = {
+        **_base_env(),
+        **invoiced,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        # Parity: Hive Gateway writes no line per request by default.
+        "GATEWAY_ACCESS_LOG": "false",
+    }
     log = workdir / "task-gateway.log"
     with pinned("task-gateway", [str(TASK_GATEWAY), "serve"], cpu=cpu, env=env, log=log) as proc:
         wait_until(proc, lambda: _answers(f"http://127.0.0.1:{port}/healthz"))

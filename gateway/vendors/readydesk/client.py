@@ -20,8 +20,15 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
+from gateway.transport import vendor_transport
 from gateway.types import Page
-from gateway.upstream import Upstream, UpstreamPolicy, create_client, raise_for_status
+from gateway.upstream import (
+    VENDOR_LIMITS,
+    Upstream,
+    UpstreamPolicy,
+    create_client,
+    raise_for_status,
+)
 
 from . import READYDESK
 from .count import read_count
@@ -141,9 +148,7 @@ class ReadyDeskAdapter:
                 "READYDESK_TIMEZONE must be an IANA time zone name, e.g. America/New_York"
             ) from exc
         key = settings.api_key.get_secret_value() if settings.api_key else ""
-        inner = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
-        )
+        inner = transport or vendor_transport(VENDOR_LIMITS)
         base, page = _endpoint_url(settings.api_url or "")
         client = create_client(base, timeout=policy.timeout, transport=_KeyInQuery(inner, key))
         return cls(
