@@ -48,14 +48,29 @@ class Edge(Generic[T]):
     node: T
 
 
+CursorAt = Callable[[int], str]
+
+
+def edges_of(nodes: Sequence[T], cursor_at: CursorAt) -> list[Edge[T]]:
+    """Edges built only when a client selects them: most ask for `nodes` alone, and a
+    cursor per item is a base64 encoding (and an object) per item."""
+    return [Edge(cursor=cursor_at(index), node=node) for index, node in enumerate(nodes)]
+
+
+def _connection_edges(root: Connection[T]) -> list[Edge[T]]:
+    return edges_of(root.nodes, root.cursor_at)
+
+
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    edges: list[Edge[T]] = strawberry.field(resolver=_connection_edges)
     nodes: list[T]
     page_info: PageInfo
     total_count: int | None = strawberry.field(
         description="Items matching the filters, when the vendor reports it; else null."
     )
+    # The cursor of the item at an index of `nodes`.
+    cursor_at: strawberry.Private[CursorAt]
 
 
 def offset_cursor(offset: int) -> str:
@@ -86,16 +101,20 @@ def window(first: int | None, after: str | None, *, cap: int = MAX_PAGE_SIZE) ->
 def connection_from_page(
     page: Page[M], convert: Callable[[M], T], connection: type[Connection[T]] = Connection
 ) -> Connection[T]:
-    nodes: Sequence[T] = [convert(item) for item in page.items]
-    edges = [Edge(cursor=offset_cursor(page.offset + i), node=n) for i, n in enumerate(nodes)]
+    nodes = [convert(item) for item in page.items]
+    offset = page.offset
+
+    def cursor_at(index: int) -> str:
+        return offset_cursor(offset + index)
+
     return connection(
-        edges=edges,
-        nodes=list(nodes),
+        nodes=nodes,
         page_info=PageInfo(
             has_next_page=page.has_next,
-            has_previous_page=page.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=offset > 0,
+            start_cursor=cursor_at(0) if nodes else None,
+            end_cursor=cursor_at(len(nodes) - 1) if nodes else None,
         ),
         total_count=page.total,
+        cursor_at=cursor_at,
     )

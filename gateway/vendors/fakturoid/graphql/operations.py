@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
-from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, PageInfo
+from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
@@ -84,22 +84,25 @@ class FakturoidQuery:
             return completed is None or todo.completed is completed
 
         window = await read_window(lambda number: pages.load((number, since)), start, size, keep)
-        edges = []
+        todo_loader = loaders.of(PLUGIN).todo
         for located in window.items:
-            loaders.of(PLUGIN).todo.prime(located.todo.id, located.todo)
-            cursor = encode_cursor(located.position, since)
-            edges.append(Edge(cursor=cursor, node=Todo.from_model(located.todo)))
+            todo_loader.prime(located.todo.id, located.todo)
+        positions = [located.position for located in window.items]
+
+        def cursor_at(index: int) -> str:
+            return encode_cursor(positions[index], since)
+
         end = window.resume_after
         return Connection(
-            edges=edges,
-            nodes=[edge.node for edge in edges],
+            nodes=[Todo.from_model(located.todo) for located in window.items],
             page_info=PageInfo(
                 has_next_page=window.has_more,
                 has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
+                start_cursor=cursor_at(0) if positions else None,
                 end_cursor=encode_cursor(end, since) if end else None,
             ),
             total_count=None,
+            cursor_at=cursor_at,
         )
 
     @strawberry.field(

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 
 import strawberry
 
-from gateway.api.relay import Edge, PageInfo, connection_from_page
+from gateway.api.relay import CursorAt, Edge, PageInfo, connection_from_page, edges_of
 from gateway.types import Page
 
 from ..models import ReadyDeskInvoice
@@ -38,12 +38,17 @@ def start_count(counting: Awaitable[int]) -> asyncio.Future[int]:
     return future
 
 
+def _invoice_edges(root: InvoiceConnection) -> list[Edge[Invoice]]:
+    return edges_of(root.nodes, root.cursor_at)
+
+
 @strawberry.type
 class InvoiceConnection:
     # The shape of `Connection[Invoice]`, with `totalCount` resolved on its own.
-    edges: list[Edge[Invoice]]
+    edges: list[Edge[Invoice]] = strawberry.field(resolver=_invoice_edges)
     nodes: list[Invoice]
     page_info: PageInfo
+    cursor_at: strawberry.Private[CursorAt]
     known_total: strawberry.Private[int | None] = None
     counting: strawberry.Private[asyncio.Future[int] | None] = None
 
@@ -62,9 +67,9 @@ class InvoiceConnection:
     ) -> InvoiceConnection:
         plain = connection_from_page(page, Invoice.from_model)
         return cls(
-            edges=plain.edges,
             nodes=plain.nodes,
             page_info=plain.page_info,
+            cursor_at=plain.cursor_at,
             known_total=page.total,
             counting=None if page.total is not None else counting,
         )
@@ -72,21 +77,19 @@ class InvoiceConnection:
     @classmethod
     def from_scan(cls, page: ScanPage, query: InvoiceQuery, *, resumed: bool) -> InvoiceConnection:
         """A page of a status-filtered walk, its cursors places in ReadyDesk's pages."""
-        edges = [
-            Edge(
-                cursor=encode_scan_cursor(query, page.per_page, scanned.row),
-                node=Invoice.from_model(scanned.invoice),
-            )
-            for scanned in page.items
-        ]
+        rows = [scanned.row for scanned in page.items]
+
+        def cursor_at(index: int) -> str:
+            return encode_scan_cursor(query, page.per_page, rows[index])
+
         return cls(
-            edges=edges,
-            nodes=[edge.node for edge in edges],
+            nodes=[Invoice.from_model(scanned.invoice) for scanned in page.items],
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=resumed,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+                start_cursor=cursor_at(0) if rows else None,
+                end_cursor=cursor_at(len(rows) - 1) if rows else None,
             ),
+            cursor_at=cursor_at,
             known_total=page.total,
         )
