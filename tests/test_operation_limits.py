@@ -133,6 +133,9 @@ async def test_the_budget_counts_fragments_and_variables(gateway: Gateway) -> No
     assert "errors" not in small
     # A page of 2 projects, their tasks, and the OAuth token Zoho wants first.
     assert small["extensions"]["upstreamCalls"]["total"] == 4
+    # Estimates are remembered per document and variables, never across variables.
+    again = await refused(gateway, query, {"n": 100})
+    assert again["actual"] == 102
 
 
 def estimate(query: str, variables: dict[str, Any] | None = None) -> int:
