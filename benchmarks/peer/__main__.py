@@ -5,8 +5,11 @@ the Invoiced sandbox and autocannon share the other. Runs alternate A B A B at e
 concurrency, and each run prints req/s, p50/p99, the gateway's CPU seconds per
 1,000 requests and its RSS, then the median ratio task-gateway/Hive.
 
-The default run takes about three minutes. Longer runs: ``--duration`` and ``--pairs``,
-or BENCH_PEER_DURATION and BENCH_PEER_PAIRS.
+Then a soak: 100,000 more requests to task-gateway, printing its RSS after each fifth,
+to show memory stays flat.
+
+The default run takes about six minutes. Longer runs: ``--duration`` and ``--pairs``,
+or BENCH_PEER_DURATION and BENCH_PEER_PAIRS; ``--soak 0`` skips the soak.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from benchmarks.peer.contenders import (
     task_gateway,
     verified,
 )
-from benchmarks.peer.load import Run, measure
+from benchmarks.peer.load import Run, measure, soak
 from benchmarks.peer.procs import Pinned, two_cpus
 
 WARM_UP_SECONDS = 5.0
@@ -60,7 +63,9 @@ def main() -> None:
                     f"{len(expected)} tasks; every answer under load is checked byte for byte"
                 )
                 runs = _alternate(contenders, upstream, options, other_cpu, workdir)
-    _ratios(runs, options.connections)
+                _ratios(runs, options.connections)
+                if options.soak:
+                    _soak(contenders[0], upstream, options.soak, other_cpu, workdir)
     print(f"benchmarks.peer took {time.monotonic() - began:.0f} s")
 
 
@@ -95,7 +100,7 @@ def _alternate(
 
 HEADER = (
     f"{'gateway':<13} {'c':>3} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-    f"{'CPU s/1k':>9} {'RSS MiB':>8} {'gw CPU':>7} {'other CPU':>9}"
+    f"{'CPU s/1k':>9} {'RSS MiB':>8} {'gw CPU':>7} {'other CPU':>9} {'failed':>6}"
 )
 
 
@@ -103,7 +108,7 @@ def _row(run: Run) -> str:
     return (
         f"{run.gateway:<13} {run.connections:>3} {run.per_second:>8.1f} {run.p50_ms:>7.1f} "
         f"{run.p99_ms:>7.1f} {run.cpu_per_1000:>9.2f} {run.rss_mib:>8.1f} "
-        f"{run.gateway_busy:>6.0%} {run.other_busy:>9.0%}"
+        f"{run.gateway_busy:>6.0%} {run.other_busy:>9.0%} {run.failed:>6}"
     )
 
 
@@ -126,6 +131,21 @@ def _ratios(runs: Sequence[Run], concurrencies: Sequence[int]) -> None:
         )
 
 
+SOAK_CHUNKS = 5
+
+
+def _soak(contender: Contender, upstream: Pinned, requests: int, cpu: int, workdir: Path) -> None:
+    started = time.monotonic()
+    rss = soak(contender, upstream, requests=requests, chunks=SOAK_CHUNKS, cpu=cpu, workdir=workdir)
+    growth = (rss[-1] - rss[0]) / rss[0]
+    series = " -> ".join(f"{value:.1f}" for value in rss)
+    verdict = "flat (within 10%)" if abs(growth) <= 0.10 else "NOT flat"
+    print(
+        f"\n{contender.name} RSS over {requests:,} more requests after warm-up, MiB: {series} "
+        f"({growth:+.1%}, {verdict}; {time.monotonic() - started:.0f} s)"
+    )
+
+
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.peer", description=__doc__)
     parser.add_argument(
@@ -141,6 +161,13 @@ def _options() -> argparse.Namespace:
         help="A B pairs per concurrency (default 3, or BENCH_PEER_PAIRS)",
     )
     parser.add_argument(
+        "--soak",
+        type=int,
+        default=int(os.environ.get("BENCH_PEER_SOAK", "100000")),
+        help="requests sent to task-gateway after the pairs, watching its RSS (default "
+        "100000, or BENCH_PEER_SOAK; 0 skips it)",
+    )
+    parser.add_argument(
         "--connections",
         type=int,
         nargs="+",
@@ -150,6 +177,8 @@ def _options() -> argparse.Namespace:
     options = parser.parse_args()
     if options.duration <= 0 or options.pairs < 1 or min(options.connections) < 1:
         parser.error("--duration, --pairs and --connections must be positive")
+    if options.soak < 0:
+        parser.error("--soak must not be negative")
     return options
 
 
