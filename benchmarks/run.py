@@ -20,6 +20,9 @@ from gateway.registry import VENDORS
 from gateway.sandbox import create_sandbox_app, sandbox_env
 
 SLOW_VENDOR_DELAY = 0.3
+# Every vendor's added latency in the fan-out latency section, and its runs per sort.
+FAN_OUT_DELAY = 0.1
+FAN_OUT_RUNS = int(os.environ.get("BENCH_FANOUT_RUNS", "20"))
 
 
 class DelayedTransport(httpx.AsyncBaseTransport):
@@ -52,7 +55,8 @@ async def execute(client: httpx.AsyncClient, query: str) -> dict[str, Any]:
 
 
 async def fan_out() -> None:
-    query = "{ workItems(first: 20) { missingVendors nodes { title } } }"
+    # By title every vendor's items can reach the page, so every vendor is asked.
+    query = "{ workItems(first: 20, sort: {field: TITLE}) { missingVendors nodes { title } } }"
     for prefix in ("/invoiced", "/zoho", "/fakturoid"):
         sandbox = httpx.ASGITransport(app=create_sandbox_app())
         async with gateway_client(DelayedTransport(sandbox, prefix, SLOW_VENDOR_DELAY)) as client:
@@ -63,10 +67,74 @@ async def fan_out() -> None:
         calls = body["extensions"]["upstreamCalls"]
         slow_calls = sum(1 for c in calls["calls"] if c["vendor"] == prefix.strip("/"))
         print(
-            f"workItems, {prefix[1:]} +{SLOW_VENDOR_DELAY * 1000:.0f} ms per call: "
+            f"workItems by title, {prefix[1:]} +{SLOW_VENDOR_DELAY * 1000:.0f} ms per call: "
             f"{elapsed * 1000:.0f} ms for {calls['total']} upstream calls "
             f"({slow_calls} to the slow vendor, whose own calls alone take "
             f"{slow_calls * SLOW_VENDOR_DELAY * 1000:.0f} ms; no delay added elsewhere)"
+        )
+
+
+class TimedCalls(httpx.AsyncBaseTransport):
+    """Adds ``delay`` to every upstream call and logs when each one ran."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.spans: list[tuple[float, float]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        await asyncio.sleep(self.delay)
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.spans.append((started, time.perf_counter()))
+
+
+def sequential_rounds(spans: list[tuple[float, float]]) -> int:
+    """Calls that overlap in time are one round; the rest follow one another."""
+    rounds, round_end = 0, float("-inf")
+    for started, ended in sorted(spans):
+        if started >= round_end:
+            rounds += 1
+            round_end = ended
+        else:
+            round_end = max(round_end, ended)
+    return rounds
+
+
+async def fan_out_latency(runs: int = FAN_OUT_RUNS) -> None:
+    """workItems(first: 50) with every vendor slowed: p50 against rounds x delay."""
+    delay_ms = FAN_OUT_DELAY * 1000
+    print(f"workItems(first: 50), every vendor +{delay_ms:.0f} ms per call, p50 of {runs} runs:")
+    sorts = {
+        "DUE_AT": "{field: DUE_AT}",
+        "CREATED_AT desc": "{field: CREATED_AT, descending: true}",
+        "TITLE": "{field: TITLE}",
+    }
+    for label, sort in sorts.items():
+        query = f"{{ workItems(first: 50, sort: {sort}) {{ missingVendors nodes {{ id }} }} }}"
+        sandbox = create_sandbox_app()
+        # Many runs a minute: lift the emulated per-minute quotas, not what is measured.
+        sandbox.state.sandboxes["/zoho"].state.store.rate_limit = 1_000_000
+        timed = TimedCalls(httpx.ASGITransport(app=sandbox), FAN_OUT_DELAY)
+        samples: list[float] = []
+        rounds: list[int] = []
+        calls: list[int] = []
+        async with gateway_client(timed) as client:
+            await execute(client, query)  # warm: tokens fetched, connections made
+            for _ in range(runs):
+                timed.spans.clear()
+                started = time.perf_counter()
+                await execute(client, query)
+                samples.append(time.perf_counter() - started)
+                rounds.append(sequential_rounds(timed.spans))
+                calls.append(len(timed.spans))
+        p50 = statistics.median(samples) * 1000
+        ideal = statistics.median(rounds) * delay_ms
+        print(
+            f"  {label:>15}: p50 {p50:.0f} ms, ideal {ideal:.0f} ms "
+            f"({statistics.median(rounds):.0f} rounds), {statistics.median(calls):.0f} "
+            f"upstream calls, {p50 / ideal:.2f}x ideal"
         )
 
 
@@ -164,6 +232,7 @@ async def work_walk(pages: int = 10, first: int = 15) -> None:
 
 async def main() -> None:
     await fan_out()
+    await fan_out_latency()
     await batching()
     await overhead()
     await work_walk()

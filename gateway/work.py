@@ -129,9 +129,18 @@ class WorkBatch:
 
 
 class WorkSource(Protocol):
-    """Sources raise BadUserInput for a position they never handed out."""
+    """Sources raise BadUserInput for a position they never handed out.
+
+    ``sorts_without_values`` names the sorts for which none of the source's
+    records ever has a value (Zoho tasks have no dates at all, say). Under such a
+    sort all its records sort last, so the merge asks the source only once the
+    page reaches that tail (see :func:`merge`).
+    """
 
     vendor: Vendor
+
+    @property
+    def sorts_without_values(self) -> frozenset[WorkSort]: ...
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch: ...
 
@@ -293,6 +302,9 @@ class MergeResult:
 class _Stream:
     source: WorkSource
     resume: SourceState
+    # All its records lack a value for the sort key, so they all sort last.
+    deferred: bool = False
+    loaded: bool = False
     buffer: list[WorkRecord] = field(default_factory=list)
     position: str | None = None
     next_position: str | None = None
@@ -301,14 +313,27 @@ class _Stream:
 
     async def load(self, query: WorkQuery, position: str | None, skip: int) -> None:
         batch = await self.source.work_batch(query, position)
+        self.loaded = True
         self.position = batch.position if batch.position is not None else position
         self.taken = skip
         self.buffer = batch.records[skip:]
         self.next_position = batch.next_position
 
+    @property
+    def bound(self) -> tuple[int, str]:
+        """Below every key of a deferred source's records (see WorkQuery.sort_key)."""
+        return (1, self.source.vendor.value)
+
+    def reachable(self, head: tuple[Any, ...] | None) -> bool:
+        """Whether this stream, not asked yet, may hold a record before ``head``."""
+        if self.loaded or self.failed:
+            return False
+        return not self.deferred or head is None or self.bound < head
+
     def snapshot(self) -> SourceState | None:
-        # A failed vendor keeps its last good position so the next page retries it.
-        if self.failed:
+        # A failed vendor keeps its last good position so the next page retries it;
+        # one never asked on this page resumes where it was (perhaps not started).
+        if self.failed or not self.loaded:
             return self.resume
         if self.buffer:
             self.resume = SourceState(self.position, self.taken)
@@ -335,6 +360,15 @@ def _failure(vendor: Vendor, exc: Exception) -> GatewayError:
 async def merge(
     sources: Sequence[WorkSource], query: WorkQuery, state: MergeState, limit: int
 ) -> MergeResult:
+    """The next ``limit`` records of the merged list after ``state``.
+
+    Sources are asked concurrently, except those deferred: a source whose records
+    all lack the sort key's value sorts after every record that has one, so it is
+    first asked when the page reaches its place (the other sources ran out or
+    failed, or their next record already sorts after its bound) with room left,
+    or to tell whether a full page has a next one. Until then it costs nothing
+    and its cursor state stays where it was (not started, on a first page).
+    """
     failures: dict[Vendor, GatewayError] = {}
     streams: list[_Stream] = []
     finished: MergeState = {}
@@ -343,23 +377,27 @@ async def merge(
         if resume is None:
             finished[source.vendor] = None
         else:
-            streams.append(_Stream(source, resume))
+            deferred = query.sort in source.sorts_without_values
+            streams.append(_Stream(source, resume, deferred))
 
     def fail(stream: _Stream, exc: Exception) -> None:
         failures[stream.source.vendor] = _failure(stream.source.vendor, exc)
         stream.failed, stream.buffer, stream.next_position = True, [], None
 
-    outcomes = await asyncio.gather(
-        *(s.load(query, s.resume.position, s.resume.skip) for s in streams),
-        return_exceptions=True,
-    )
-    for stream, outcome in zip(streams, outcomes, strict=True):
-        if isinstance(outcome, BadUserInput):
-            raise outcome  # a position the client forged or mangled, not a vendor failure
-        if isinstance(outcome, Exception):
-            fail(stream, outcome)
-        elif isinstance(outcome, BaseException):
-            raise outcome
+    async def load_first(starting: list[_Stream]) -> None:
+        outcomes = await asyncio.gather(
+            *(s.load(query, s.resume.position, s.resume.skip) for s in starting),
+            return_exceptions=True,
+        )
+        for stream, outcome in zip(starting, outcomes, strict=True):
+            if isinstance(outcome, BadUserInput):
+                raise outcome  # a position the client forged or mangled, not a vendor failure
+            if isinstance(outcome, Exception):
+                fail(stream, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+
+    await load_first([s for s in streams if s.reachable((0,))])
 
     def snapshot() -> MergeState:
         state: MergeState = dict(finished)
@@ -381,7 +419,7 @@ async def merge(
     while len(records) < limit:
         # Only a source whose buffer ran dry costs another upstream page.
         for stream in streams:
-            while not stream.failed and not stream.buffer and stream.next_position is not None:
+            while stream.loaded and not stream.buffer and stream.next_position is not None:
                 vendor = stream.source.vendor
                 if loads[vendor] >= MAX_BATCHES_PER_SOURCE:
                     # A filter that a vendor's pages keep failing must not walk its whole
@@ -393,10 +431,23 @@ async def merge(
                 except Exception as exc:  # a vendor failing mid-way drops out, others go on
                     fail(stream, exc)
         candidates = [s for s in streams if s.buffer]
-        if not candidates:
+        best = min(candidates, key=lambda s: query.sort_key(s.buffer[0])) if candidates else None
+        head = query.sort_key(best.buffer[0]) if best is not None else None
+        reached = [s for s in streams if s.reachable(head)]
+        if reached:
+            # The page reached a deferred source's place. They are asked one at a time,
+            # in their order: the first may fill the page, and the next is not asked.
+            await load_first([min(reached, key=lambda s: s.bound)])
+            continue
+        if best is None:
             break
-        best = min(candidates, key=lambda s: query.sort_key(s.buffer[0]))
         records.append(best.buffer.pop(0))
         best.taken += 1
         states.append(snapshot())
-    return result(any(stream.more for stream in streams))
+    while unasked := [s for s in streams if s.reachable(None)]:
+        if any(s.more for s in streams if s not in unasked):
+            break
+        # The page is full and only deferred sources are left: whether the list goes
+        # on is theirs to say. What they read is kept, so the next page reads it once.
+        await load_first([min(unasked, key=lambda s: s.bound)])
+    return result(any(s.more or s.reachable(None) for s in streams))

@@ -36,6 +36,8 @@ def record(vendor: Vendor, n: int, days: int | None) -> WorkRecord:
 
 
 class ListSource:
+    sorts_without_values: frozenset[WorkSort] = frozenset()
+
     def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
         self.vendor = vendor
         self.records = [record(vendor, n, d) for n, d in enumerate(days)]
@@ -140,6 +142,7 @@ async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> 
 
     class EmptyPages:
         vendor = INVOICED
+        sorts_without_values: frozenset[WorkSort] = frozenset()
 
         def __init__(self) -> None:
             self.calls = 0
@@ -160,6 +163,8 @@ async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> 
 
 class StreamedSource:
     """Pages of ``page_size`` through streamed_batch, as Invoiced and Fakturoid page."""
+
+    sorts_without_values: frozenset[WorkSort] = frozenset()
 
     def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
         from gateway.work import WorkSnapshots

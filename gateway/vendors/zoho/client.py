@@ -19,7 +19,7 @@ from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamBadResponse
 from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort
 
 from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
@@ -79,6 +79,9 @@ def _has_more(body: dict[str, Any]) -> bool:
 
 class ZohoAdapter:
     vendor = VENDOR
+    # Project tasks have no dates at all (see work_record): under these sorts they
+    # all come last, so the work list asks Zoho only when its page gets there.
+    sorts_without_values = frozenset({WorkSort.DUE_AT, WorkSort.CREATED_AT, WorkSort.UPDATED_AT})
 
     def __init__(
         self,
