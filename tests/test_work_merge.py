@@ -122,7 +122,7 @@ async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
 
 
 def test_snapshots_expire_and_are_bounded() -> None:
-    from gateway.work import WorkSnapshots
+    from gateway.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
@@ -167,7 +167,7 @@ class StreamedSource:
     sorts_without_values: frozenset[WorkSort] = frozenset()
 
     def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
-        from gateway.work import WorkSnapshots
+        from gateway.work_snapshots import WorkSnapshots
 
         self.vendor = vendor
         self.records = sorted(
@@ -178,7 +178,7 @@ class StreamedSource:
         self.read: list[int] = []
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
-        from gateway.work import streamed_batch
+        from gateway.work_snapshots import streamed_batch
 
         async def read_page(page: int) -> tuple[list[WorkRecord], bool]:
             self.read.append(page)
@@ -212,7 +212,7 @@ async def test_a_kept_page_that_is_gone_is_read_again_from_its_number() -> None:
 
 
 def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
-    from gateway.work import WorkSnapshots
+    from gateway.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
@@ -237,7 +237,7 @@ def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
 )
 def test_positions_of_a_form_never_handed_out_are_refused(position: str) -> None:
     from gateway.errors import BadUserInput
-    from gateway.work import check_position
+    from gateway.work_snapshots import check_position
 
     with pytest.raises(BadUserInput):
         check_position(position)

@@ -25,15 +25,8 @@ from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
 from gateway.errors import BadUserInput, GatewayError, VendorNotConfigured
 from gateway.registry import VENDORS
 from gateway.types import Vendor
-from gateway.work import (
-    MergeState,
-    SourceState,
-    WorkQuery,
-    WorkSort,
-    WorkSource,
-    check_position,
-    merge,
-)
+from gateway.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
+from gateway.work_snapshots import check_position
 
 if TYPE_CHECKING:
 

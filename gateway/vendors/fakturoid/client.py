@@ -21,14 +21,8 @@ import httpx
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
-from gateway.work import (
-    WorkBatch,
-    WorkQuery,
-    WorkRecord,
-    WorkSnapshots,
-    WorkSort,
-    streamed_batch,
-)
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.work_snapshots import WorkSnapshots, streamed_batch
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser

@@ -24,14 +24,8 @@ from gateway.upstream import (
     json_body,
     raise_for_status,
 )
-from gateway.work import (
-    WorkBatch,
-    WorkQuery,
-    WorkRecord,
-    WorkSnapshots,
-    WorkSort,
-    streamed_batch,
-)
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.work_snapshots import WorkSnapshots, streamed_batch
 
 from .models import VENDOR, InvoicedTask, TaskChanges, TaskQuery, parse_task
 from .settings import InvoicedSettings

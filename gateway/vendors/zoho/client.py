@@ -19,7 +19,8 @@ from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamBadResponse
 from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSnapshots, WorkSort
+from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.work_snapshots import WorkSnapshots
 
 from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
