@@ -120,7 +120,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def demo_url() -> Iterator[str]:
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`task-gateway demo` for real on a free loopback port: the gateway and every sandbox
     in one process, as a person starts it. Yields the base URL; the process is ended after."""
     with socket.socket() as probe:
@@ -128,17 +128,16 @@ def demo_url() -> Iterator[str]:
         port = probe.getsockname()[1]
     env = {**os.environ, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
     command = [str(Path(sys.executable).parent / "task-gateway"), "demo"]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    # Its log goes to a file: a pipe nobody reads would fill up and stall the server.
+    log_path = tmp_path_factory.mktemp("demo") / "demo.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                pytest.fail(
-                    f"task-gateway demo exited: {process.stderr.read() if process.stderr else ''}"
-                )
+                pytest.fail(f"task-gateway demo exited:\n{log_path.read_text()}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break

@@ -131,3 +131,18 @@ def test_graphql_http_audits_all_pass_with_the_csrf_header(demo_url: str) -> Non
     failed = [entry for entry in report if entry["status"] != "ok"]
     assert failed == [], json.dumps(failed, indent=1)
     assert len(report) >= 60
+
+
+async def test_an_operation_over_a_limit_is_a_request_error(gateway: Gateway) -> None:
+    deep = (
+        '{ node(id: "x") { '
+        + "... on Project { tasks { nodes { project { " * 3
+        + "id"
+        + " } } } }" * 3
+        + " } }"
+    )
+    response = await post(gateway, {"query": deep}, NEW)
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "OPERATION_TOO_COMPLEX"
