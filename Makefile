@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test lint typecheck bench bench-peer clean
+.PHONY: demo test install install-test explorer lint typecheck bench bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,24 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 tests/federation/node_modules/.package-lock.json: tests/federation/package.json tests/federation/package-lock.json
 	cd tests/federation && npm ci --no-audit --no-fund --loglevel=error
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test tests/federation/node_modules/.package-lock.json
+# GraphiQL, React and Monaco, pinned by the lock file and bundled by esbuild into the
+# git-ignored gateway/explorer_assets/, which the gateway serves (no CDN at run time).
+EXPLORER_ASSETS := gateway/explorer_assets/main.js
+explorer/node_modules/.package-lock.json: explorer/package.json explorer/package-lock.json
+	cd explorer && npm ci --no-audit --no-fund --loglevel=error
+
+$(EXPLORER_ASSETS): explorer/node_modules/.package-lock.json explorer/build.mjs $(wildcard explorer/src/*)
+	cd explorer && npm run --silent build
+
+explorer: $(EXPLORER_ASSETS)
+
+# The graphql-http audit suite (GraphQL over HTTP), pinned by the lock file.
+tests/http_audit/node_modules/.package-lock.json: tests/http_audit/package.json tests/http_audit/package-lock.json
+	cd tests/http_audit && npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed $(EXPLORER_ASSETS)
+install-test: $(VENV)/.installed-test $(EXPLORER_ASSETS) \
+	tests/federation/node_modules/.package-lock.json tests/http_audit/node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/task-gateway demo
@@ -53,4 +69,4 @@ bench-peer: install benchmarks/peer/node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.peer
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) gateway/explorer_assets explorer/node_modules

@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql` (POST, GET for queries, GraphiQL) and `/healthz`."""
+"""The Starlette application: `/graphql` (POST, GET for queries, GraphiQL), `/healthz`,
+`/readyz`, and GraphiQL's assets under `/graphiql/`."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from gateway.adapters import Adapters, Transports
@@ -27,9 +29,21 @@ from gateway.api.errors import format_error, request_error_body
 from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema_for
 from gateway.config import Settings
+from gateway.cors import cors_middleware
 from gateway.errors import BadRequest, OperationTimedOut
+from gateway.explorer import explorer_page, explorer_routes
+from gateway.graphql_http import (
+    GRAPHQL_RESPONSE_JSON,
+    content_type,
+    current_media_type,
+    is_request_error,
+    negotiate,
+    request_refusal,
+    status_code,
+)
 from gateway.http_guard import HttpGuard
 from gateway.idempotency import Idempotency, MemoryIdempotencyStore
+from gateway.persisted import PersistedQueries, load_manifest
 from gateway.upstream import CallLog, current_call_log
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
@@ -52,6 +66,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
         self.limits = OperationLimits.from_settings(settings.gateway)
         self.operation_timeout = settings.gateway.operation_timeout
+        manifest = settings.gateway.persisted_documents
+        self.persisted = PersistedQueries(
+            automatic=settings.gateway.persisted_queries,
+            max_documents=settings.gateway.persisted_queries_max,
+            manifest=load_manifest(manifest) if manifest else None,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +81,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         # transport the app runs inside the caller's task and must not leak it.
         token = current_call_log.set(CallLog())
         limits_token = current_limits.set(self.limits)
+        media_token = current_media_type.set(negotiate(Headers(scope=scope).get("accept")))
         try:
             try:
                 response = await self.run(Request(scope=scope, receive=receive))
@@ -73,12 +94,40 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 return
             await response(scope, receive, send)
         finally:
+            current_media_type.reset(media_token)
             current_limits.reset(limits_token)
             current_call_log.reset(token)
 
     @staticmethod
     def _refusal(error: BadRequest, status: int) -> Response:
-        return JSONResponse(request_error_body(error), status_code=status)
+        media = content_type(current_media_type.get())
+        return JSONResponse(request_error_body(error), status_code=status, media_type=media)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with only a persisted query's hash is an operation, not a visit.
+        params = request.query_params
+        return "extensions" not in params and super().should_render_graphql_ide(request)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return explorer_page(request.url.path)
+
+    async def parse_http_body(self, request_adapter: Any) -> Any:
+        data = await super().parse_http_body(request_adapter)
+        if isinstance(data, GraphQLRequestData):
+            return self.persisted.resolve(data)
+        return [self.persisted.resolve(item) for item in data]
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media = current_media_type.get()
+        response.headers["content-type"] = content_type(media)
+        if not sub_response.status_code or sub_response.status_code == 200:
+            response.status_code = status_code(media, response_data)
+        return response
 
     def parse_json(self, data: str | bytes) -> Any:
         # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
@@ -118,7 +167,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 with suppress(asyncio.CancelledError):
                     await work
         if work in done:
-            return work.result()
+            result = work.result()
+            rejected = request_refusal(result)
+            if rejected is not None:
+                raise rejected
+            return result
         if gone in done:
             logger.info("The client disconnected; its operation was cancelled.")
             raise ClientDisconnected
@@ -153,6 +206,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 for error, path in context.partial_errors
             ]
         response: GraphQLHTTPResponse = {"data": result.data}
+        if current_media_type.get() == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            del response["data"]  # the spec's request error: no data entry at all
         if errors:
             response["errors"] = [format_error(error) for error in errors]
         extensions = dict(result.extensions or {})
@@ -193,6 +248,7 @@ def accounting_report(log: CallLog) -> dict[str, Any]:
                 "method": call.method,
                 "path": call.path,
                 "status": call.status,
+                "startMs": call.start_ms,
                 "durationMs": call.duration_ms,
             }
             for call in log.calls
@@ -224,28 +280,37 @@ def create_app(
         yield
         await adapters.aclose()
 
+    cors = cors_middleware(settings.gateway)
     app = GatewayApp(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *explorer_routes(),
             *(extra_routes or []),
         ],
         lifespan=lifespan,
         middleware=[
+            # Outermost: preflights are answered before the CSRF rule sees them.
+            *([cors] if cors else []),
             Middleware(
                 HttpGuard,
                 max_body_bytes=settings.gateway.max_body_bytes,
                 body_timeout=settings.gateway.body_timeout,
-            )
+            ),
         ],
     )
     app.state.adapters = adapters
-    app.graphql = HttpGuard(
+    # The hot path gets the same middleware as the routed one, minus the router.
+    fast: ASGIApp = HttpGuard(
         graphql_app,
         max_body_bytes=settings.gateway.max_body_bytes,
         body_timeout=settings.gateway.body_timeout,
     )
+    if cors is not None:
+        factory, args, kwargs = cors
+        fast = factory(fast, *args, **kwargs)
+    app.graphql = fast
     return app
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.types import Vendor
@@ -54,9 +54,32 @@ class GatewaySettings(BaseSettings):
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
 
+    # Browsers: origins allowed to call the gateway across sites (a comma list, `*` for any)
+    # and whether they may send cookies or HTTP auth with it.
+    cors_origins: str = ""
+    cors_credentials: bool = False
+
+    # Automatic persisted queries (Apollo's protocol): documents kept by hash, per process.
+    persisted_queries: bool = True
+    persisted_queries_max: int = Field(default=1000, ge=1)
+    # A manifest of persisted documents (Apollo's or Relay's format): when set, only
+    # the documents in it are run, and APQ registration is off.
+    persisted_documents: str | None = None
+
     # Circuit breaker per vendor: this many consecutive failures open it for the cool-down.
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_credentials_for_every_origin(self) -> GatewaySettings:
+        # Any site could then act with a visitor's cookies: Starlette would echo its origin.
+        origins = {origin.strip() for origin in self.cors_origins.split(",")}
+        if self.cors_credentials and "*" in origins:
+            raise ValueError(
+                "GATEWAY_CORS_CREDENTIALS=true needs GATEWAY_CORS_ORIGINS to list the "
+                "origins, not `*`."
+            )
+        return self
 
 
 class Settings:

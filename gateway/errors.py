@@ -6,7 +6,10 @@ Every failure a client can see is one of these, and each carries the
     GatewayError                      INTERNAL_SERVER_ERROR (base, never raised bare)
     ├── BadRequest                    BAD_REQUEST            (HTTP 400: not a GraphQL request)
     │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE      (HTTP 413: body over the limit)
-    │   └── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
+    │   ├── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
+    │   ├── PersistedQueryNotFound    PERSISTED_QUERY_NOT_FOUND     (HTTP 200: resend with query)
+    │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200: APQ is off)
+    │   └── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
     ├── OperationTooComplex           OPERATION_TOO_COMPLEX  (depth, aliases, tokens, call budget)
     ├── OperationTimedOut             OPERATION_TIMEOUT      (the operation's time limit)
     ├── BadUserInput                  BAD_USER_INPUT
@@ -61,6 +64,34 @@ class PayloadTooLarge(BadRequest):
 class RequestTimeout(BadRequest):
     code = "REQUEST_TIMEOUT"
     status = 408
+
+
+class PersistedQueryNotFound(BadRequest):
+    """A hash the gateway does not know. Apollo's clients answer it by sending the
+    document with its hash, so it comes with HTTP 200 (a 400 would make them give up
+    persisted queries for good)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+    status = 200
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryNotSupported(BadRequest):
+    """Automatic persisted queries are off: Apollo's clients then send documents."""
+
+    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+    status = 200
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotSupported")
+
+
+class PersistedQueryNotAllowed(BadRequest):
+    """The gateway runs only the documents of its manifest, and this is not one."""
+
+    code = "PERSISTED_QUERY_NOT_ALLOWED"
 
 
 class OperationTooComplex(GatewayError):

@@ -10,7 +10,9 @@ On the GraphQL path it applies Apollo's CSRF prevention rule: a request is let
 through only if a browser could not have sent it without a CORS preflight,
 i.e. it has a ``Content-Type`` other than the three "simple" ones, or a
 non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header.
-The GraphiQL page (a browser GET with no query) executes nothing and is exempt.
+The GraphiQL page (a browser GET with no query, nor a persisted query's hash)
+executes nothing and is exempt. CORS preflights are answered before this guard
+(gateway/cors.py).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def is_graphiql_page_request(scope: Scope, headers: Headers) -> bool:
     return (
         scope["method"] == "GET"
         and "query" not in query
+        and "extensions" not in query
         and "text/html" in headers.get("accept", "")
     )
 

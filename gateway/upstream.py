@@ -47,6 +47,8 @@ class UpstreamCall:
     path: str
     status: int | None
     duration_ms: float
+    # When the call was sent, in ms since its operation's call log began (a waterfall's x).
+    start_ms: float = 0.0
 
 
 @dataclass
@@ -54,6 +56,7 @@ class CallLog:
     """The upstream calls made on behalf of one GraphQL operation."""
 
     calls: list[UpstreamCall] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
 
 
 # Adapters are shared by every request, so the per-operation log travels in a
@@ -168,9 +171,10 @@ class Upstream:
             return response
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            call = UpstreamCall(self.vendor, method, path, status, round(elapsed, 2))
             log = current_call_log.get()
             if log is not None:
+                offset = round((started - log.started) * 1000, 2)
+                call = UpstreamCall(self.vendor, method, path, status, round(elapsed, 2), offset)
                 log.calls.append(call)
             logger.debug(
                 "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed

@@ -17,6 +17,7 @@ from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
+from gateway.api.operation_choice import RequireOperationName
 from gateway.api.work import WorkItemsQuery
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
@@ -63,6 +64,7 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        RequireOperationName,
         *limit_extensions(),
     ]
     built = GatewaySchema(
