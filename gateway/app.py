@@ -30,6 +30,7 @@ from gateway.config import Settings
 from gateway.errors import BadRequest, OperationTimedOut
 from gateway.http_guard import HttpGuard
 from gateway.idempotency import Idempotency, MemoryIdempotencyStore
+from gateway.readiness import Readiness
 from gateway.upstream import CallLog, current_call_log
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
@@ -215,8 +216,12 @@ def create_app(
         vendors = [vendor.value for vendor in adapters.configured]
         return JSONResponse({"status": "ok", "vendors": vendors})
 
+    readiness = Readiness(
+        adapters, ttl=settings.gateway.ready_cache, timeout=settings.gateway.ready_timeout
+    )
+
     async def readyz(request: Request) -> Response:
-        ready, report = adapters.readiness()
+        ready, report = await readiness.check()
         return JSONResponse(report, status_code=200 if ready else 503)
 
     @asynccontextmanager
@@ -241,6 +246,7 @@ def create_app(
         ],
     )
     app.state.adapters = adapters
+    app.state.readiness = readiness
     app.graphql = HttpGuard(
         graphql_app,
         max_body_bytes=settings.gateway.max_body_bytes,

@@ -58,6 +58,11 @@ class GatewaySettings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
+    # Readiness (/readyz): a round of vendor probes is reused this many seconds, so
+    # probes cannot be used to hammer vendors; each probe may take this long.
+    ready_cache: float = Field(default=5.0, ge=0)
+    ready_timeout: float = Field(default=3.0, gt=0)
+
 
 class Settings:
     """Every section: the gateway's and one per vendor of ``plugins`` (default: the
