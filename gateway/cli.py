@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         "READYDESK_*, FAKTUROID_*): see the Configuration table in README.md.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of these commands:"
+    )
     commands.add_parser(
         "serve",
         help="serve the gateway against the vendors configured in the environment",
