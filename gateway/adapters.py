@@ -6,11 +6,12 @@ A vendor without credentials has no adapter; asking for it raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
@@ -51,24 +52,19 @@ class Adapters:
         # Built by this plugin's own factory in __init__.
         return cast(A, adapter)
 
-    def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Whether every configured vendor may be called, with each breaker's state.
+    def breaker(self, vendor: Vendor) -> CircuitBreaker | None:
+        """``vendor``'s circuit breaker, if it is configured and has one."""
+        adapter = self._adapters.get(vendor)
+        return adapter.upstream.breaker if adapter is not None else None
 
-        Read from the breakers only: a readiness check must not itself call vendors.
-        """
-        vendors: dict[str, Any] = {}
-        for vendor, adapter in self._adapters.items():
-            breaker = adapter.upstream.breaker
-            if breaker is not None:
-                vendors[vendor.value] = breaker.snapshot()
-        open_breakers = [name for name, report in vendors.items() if report["breaker"] == "open"]
-        ready = not open_breakers
-        report = {
-            "status": "ready" if ready else "not_ready",
-            "vendors": vendors,
-            "openBreakers": open_breakers,
-        }
-        return ready, report
+    def readiness_probe(self, vendor: Vendor) -> Callable[[], Awaitable[object]] | None:
+        """A call of ``vendor``'s declared readiness probe, if it is configured and has one."""
+        adapter = self._adapters.get(vendor)
+        for plugin in self.plugins:
+            if plugin.vendor == vendor and adapter is not None and plugin.readiness_probe:
+                probe = plugin.readiness_probe
+                return lambda: probe(adapter)
+        return None
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():

@@ -44,6 +44,7 @@ from gateway.graphql_http import (
 from gateway.http_guard import HttpGuard
 from gateway.idempotency import Idempotency, MemoryIdempotencyStore
 from gateway.persisted import PersistedQueries, load_manifest
+from gateway.readiness import Readiness
 from gateway.upstream import CallLog, current_call_log
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
@@ -271,8 +272,12 @@ def create_app(
         vendors = [vendor.value for vendor in adapters.configured]
         return JSONResponse({"status": "ok", "vendors": vendors})
 
+    readiness = Readiness(
+        adapters, ttl=settings.gateway.ready_cache, timeout=settings.gateway.ready_timeout
+    )
+
     async def readyz(request: Request) -> Response:
-        ready, report = adapters.readiness()
+        ready, report = await readiness.check()
         return JSONResponse(report, status_code=200 if ready else 503)
 
     @asynccontextmanager
@@ -301,6 +306,7 @@ def create_app(
         ],
     )
     app.state.adapters = adapters
+    app.state.readiness = readiness
     # The hot path gets the same middleware as the routed one, minus the router.
     fast: ASGIApp = HttpGuard(
         graphql_app,

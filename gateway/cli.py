@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from pydantic import ValidationError
 
@@ -29,8 +30,10 @@ def _settings() -> Settings:
 
 def serve(_: argparse.Namespace) -> None:
     from gateway.app import create_app
+    from gateway.readiness import warn_if_nothing_configured
 
     settings = _settings()
+    warn_if_nothing_configured(settings)
     app = create_app(settings)
     gateway = settings.gateway
     server.run(
@@ -67,7 +70,7 @@ def sandbox(args: argparse.Namespace) -> None:
 
     base_url = f"http://{args.host}:{args.port}"
     if args.print_env:
-        for name, value in sandbox_env(base_url).items():
+        for name, value in sandbox_env(args.public_url or base_url).items():
             print(f"export {name}={shlex.quote(value)}")
         return
     for name, value in sandbox_env(base_url).items():
@@ -89,18 +92,65 @@ def export_schema(_: argparse.Namespace) -> None:
     sys.stdout.write(schema.as_str() + "\n")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="task-gateway", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the gateway against the configured vendors")
-    commands.add_parser("demo", help="serve the gateway with every vendor sandbox")
-    sandbox_parser = commands.add_parser("sandbox", help="serve the vendor sandboxes alone")
-    sandbox_parser.add_argument("--host", default="127.0.0.1")
-    sandbox_parser.add_argument("--port", type=int, default=8001)
+def package_version() -> str:
+    """The installed package's version (from its metadata, so it cannot drift)."""
+    return version("task-gateway")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="task-gateway",
+        description="One GraphQL API in front of Invoiced, Zoho Invoice, ReadyDesk and "
+        "Fakturoid, with a sandbox emulator of each vendor.",
+        epilog="Settings come from environment variables (GATEWAY_*, INVOICED_*, ZOHO_*, "
+        "READYDESK_*, FAKTUROID_*): see the Configuration table in README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of these commands:"
+    )
+    commands.add_parser(
+        "serve",
+        help="serve the gateway against the vendors configured in the environment",
+        description="Serve /graphql, /healthz and /readyz on GATEWAY_HOST:GATEWAY_PORT "
+        "against the vendors whose credentials are set; warns at start when none is.",
+    )
+    commands.add_parser(
+        "demo",
+        help="serve the gateway with every vendor sandbox in one process",
+        description="Serve the gateway and every vendor sandbox on GATEWAY_HOST:GATEWAY_PORT, "
+        "the gateway reaching them over loopback HTTP; no credentials needed.",
+    )
+    sandbox_parser = commands.add_parser(
+        "sandbox",
+        help="serve the vendor sandboxes alone",
+        description="Serve every vendor's emulator, each under its own path, for "
+        "`task-gateway serve` (or another client) to call.",
+    )
+    sandbox_parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    sandbox_parser.add_argument(
+        "--port", type=int, default=8001, help="port to listen on (default: %(default)s)"
+    )
+    sandbox_parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base URL the gateway reaches the sandboxes at, for --print-env "
+        "(default: http://HOST:PORT); e.g. http://sandbox:8001 in a container network",
+    )
     sandbox_parser.add_argument(
         "--print-env", action="store_true", help="print the export lines for serve, then exit"
     )
-    commands.add_parser("export-schema", help="print the SDL that schema.graphql must equal")
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "export-schema",
+        help="print the SDL that schema.graphql must equal",
+        description="Print the gateway's GraphQL schema (SDL, a Federation v2 subgraph).",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     handlers = {"serve": serve, "demo": demo, "sandbox": sandbox, "export-schema": export_schema}
     handlers[args.command](args)

@@ -70,6 +70,11 @@ class GatewaySettings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
+    # Readiness (/readyz): a round of vendor probes is reused this many seconds, so
+    # probes cannot be used to hammer vendors; each probe may take this long.
+    ready_cache: float = Field(default=5.0, ge=0)
+    ready_timeout: float = Field(default=3.0, gt=0)
+
     @model_validator(mode="after")
     def _no_credentials_for_every_origin(self) -> GatewaySettings:
         # Any site could then act with a visitor's cookies: Starlette would echo its origin.

@@ -10,7 +10,7 @@ when first called, so vendor modules may import the core without cycles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -83,6 +83,9 @@ class VendorPlugin(Generic[S, A, L]):
     operation, whose loaders are made on first use); ``graphql`` and ``sandbox``
     import the vendor's GraphQL module and emulator. ``probe_query`` is a cheap
     query that reaches the vendor, for the contract and breaker test suites.
+    ``readiness_probe`` is the vendor's cheapest authenticated read, which
+    `/readyz` runs (rarely, see gateway.readiness); it raises a GatewayError
+    when the vendor cannot serve. A vendor without one is judged by its breaker.
     """
 
     vendor: Vendor
@@ -96,6 +99,7 @@ class VendorPlugin(Generic[S, A, L]):
     oauth: bool = False
     # The adapter as a source of `workItems`, for vendors whose items are actionable work.
     work_source: Callable[[A], WorkSource] | None = None
+    readiness_probe: Callable[[A], Awaitable[object]] | None = None
 
 
 AnyPlugin = VendorPlugin[Any, Any, Any]

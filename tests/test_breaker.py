@@ -125,13 +125,15 @@ async def test_repeated_vendor_faults_open_the_breaker(harness: Harness, fault: 
             assert "errors" not in await harness.gateway.execute(other.query)
 
 
-async def test_readyz_reports_open_breakers_without_calling_vendors(harness: Harness) -> None:
+async def test_readyz_reports_open_breakers_live_without_probing_again(harness: Harness) -> None:
     status, body = await harness.readyz()
     assert status == 200
     assert body["status"] == "ready"
     assert {name: v["breaker"] for name, v in body["vendors"].items()} == {
         case.vendor: "closed" for case in CASES
     }
+    assert harness.calls.count == 1  # the vendor's readiness probe, kept for a few seconds
+    harness.calls.count = 0
 
     await harness.fail_until_open(VENDOR_FAULTS["503"])
     status, body = await harness.readyz()
@@ -140,8 +142,10 @@ async def test_readyz_reports_open_breakers_without_calling_vendors(harness: Har
     assert body["openBreakers"] == [harness.case.vendor]
     report = body["vendors"][harness.case.vendor]
     assert report["breaker"] == "open"
+    assert report["ready"] is False
+    assert report["reason"] == "UPSTREAM_UNAVAILABLE"
     assert report["retryAfter"] == pytest.approx(COOLDOWN)
-    assert harness.calls.count == FAILURES
+    assert harness.calls.count == FAILURES  # breakers are read live; no probe was sent
 
     harness.now += COOLDOWN
     status, body = await harness.readyz()
@@ -218,6 +222,7 @@ async def test_client_errors_and_rate_limits_do_not_open_it(
         # a wrong API URL), but never for the breaker: every query reached the vendor.
         assert harness.calls.count >= attempt
     assert harness.breaker.state == "closed"
+    harness.calls.respond = None  # answering again: ready, since the breaker never opened
     status, _ = await harness.readyz()
     assert status == 200
 

@@ -113,6 +113,12 @@ class WorkItemConnection:
     missing_vendors: list[VendorEnum] = strawberry.field(
         description="Vendors whose items are absent because they failed; see `errors`."
     )
+    unconfigured_vendors: list[VendorEnum] = strawberry.field(
+        description="Work vendors whose credentials this gateway lacks: their items are "
+        "never in the list. When one is asked for in `filter.vendors`, or when no work "
+        "vendor is configured, it is also in `missingVendors` with a VENDOR_NOT_CONFIGURED "
+        "error; otherwise it is left out without an error."
+    )
 
 
 def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuery:
@@ -221,9 +227,13 @@ class WorkItemsQuery:
         if asked and any(vendor not in work_vendors for vendor in asked):
             names = ", ".join(v.value.upper() for v in work_vendors)
             raise BadUserInput(f"`vendors` may name only {names}.", field="vendors")
-        vendors = [
-            v for v in work_vendors if (v in asked if asked else v in context.adapters.configured)
-        ]
+        configured = context.adapters.configured
+        if asked:
+            vendors = [v for v in work_vendors if v in asked]
+        else:
+            # With none configured every vendor is asked, so each answers
+            # VENDOR_NOT_CONFIGURED: an empty list must not pass for "no work".
+            vendors = [v for v in work_vendors if v in configured] or list(work_vendors)
         fingerprint = _fingerprint(query, vendors)
         state = decode_cursor(after, fingerprint, vendors) if after else {}
         sources: list[WorkSource] = []
@@ -257,4 +267,5 @@ class WorkItemsQuery:
                 else after or None,
             ),
             missing_vendors=[vendor_enum(v) for v in missing],
+            unconfigured_vendors=[vendor_enum(v) for v in work_vendors if v not in configured],
         )

@@ -58,6 +58,11 @@ def _work_source(adapter: FakturoidAdapter) -> WorkSource:
     return adapter
 
 
+async def _readiness_probe(adapter: FakturoidAdapter) -> None:
+    """The first page of todos (the API has no smaller authenticated read)."""
+    await adapter.list_page(1)
+
+
 PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = VendorPlugin(
     vendor=FAKTUROID,
     settings=FakturoidSettings,
@@ -66,6 +71,7 @@ PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = Ve
     graphql=_graphql,
     sandbox=_sandbox,
     probe_query="{ todos(first: 2) { nodes { id } } }",
+    readiness_probe=_readiness_probe,
     oauth=True,
     work_source=_work_source,
 )

@@ -53,6 +53,13 @@ def _work_source(adapter: InvoicedAdapter) -> WorkSource:
     return adapter
 
 
+async def _readiness_probe(adapter: InvoicedAdapter) -> None:
+    """One task on a page of one: the cheapest read the API key must authorise."""
+    from .models import TaskQuery
+
+    await adapter.list_tasks(TaskQuery(), offset=0, limit=1)
+
+
 PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = VendorPlugin(
     vendor=INVOICED,
     settings=InvoicedSettings,
@@ -61,5 +68,6 @@ PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = Vendo
     graphql=_graphql,
     sandbox=_sandbox,
     probe_query="{ tasks(first: 2) { nodes { id } } }",
+    readiness_probe=_readiness_probe,
     work_source=_work_source,
 )

@@ -53,6 +53,13 @@ def _sandbox() -> Sandbox:
     return sandbox
 
 
+async def _readiness_probe(adapter: ReadyDeskAdapter) -> None:
+    """The first invoice: one small documented `get_invoices` call the key must authorise."""
+    from .query import InvoiceQuery
+
+    await adapter.list_invoices(InvoiceQuery(), offset=0, limit=1)
+
+
 PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = VendorPlugin(
     vendor=READYDESK,
     settings=ReadyDeskSettings,
@@ -61,4 +68,5 @@ PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = Ve
     graphql=_graphql,
     sandbox=_sandbox,
     probe_query="{ invoices(first: 2) { nodes { id } } }",
+    readiness_probe=_readiness_probe,
 )

@@ -61,6 +61,13 @@ def _work_source(adapter: ZohoAdapter) -> WorkSource:
     return adapter
 
 
+async def _readiness_probe(adapter: ZohoAdapter) -> None:
+    """One project on a page of one: proves the token, the organization id and the API."""
+    from .models import ProjectQuery
+
+    await adapter.list_projects(ProjectQuery(), offset=0, limit=1)
+
+
 PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     vendor=ZOHO,
     settings=ZohoSettings,
@@ -69,6 +76,7 @@ PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     graphql=_graphql,
     sandbox=_sandbox,
     probe_query="{ projects(first: 2) { nodes { id } } }",
+    readiness_probe=_readiness_probe,
     oauth=True,
     work_source=_work_source,
 )
