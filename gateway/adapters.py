@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
@@ -69,6 +70,11 @@ class Adapters:
             "openBreakers": open_breakers,
         }
         return ready, report
+
+    def breakers(self) -> list[CircuitBreaker]:
+        """The configured vendors' circuit breakers (read by /metrics at scrape time)."""
+        breakers = (adapter.upstream.breaker for adapter in self._adapters.values())
+        return [breaker for breaker in breakers if breaker is not None]
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():

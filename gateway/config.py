@@ -9,9 +9,9 @@ then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.types import Vendor
@@ -57,6 +57,16 @@ class GatewaySettings(BaseSettings):
     # Circuit breaker per vendor: this many consecutive failures open it for the cool-down.
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    # Observability (gateway/observability): logs, /metrics. Tracing is set by OTEL_*.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings:
