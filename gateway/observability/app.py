@@ -45,7 +45,8 @@ class Observability:
 
 
 def outcome_of(response: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
-    """``ok``, ``partial`` (data beside errors) or ``error``, with the errors' codes."""
+    """``ok``, ``partial`` (some root field answered beside errors) or ``error`` (every
+    root field null), with the errors' codes."""
     errors = response.get("errors")
     if not errors:
         return "ok", ()
@@ -53,4 +54,6 @@ def outcome_of(response: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
         str((error.get("extensions") or {}).get("code", "INTERNAL_SERVER_ERROR"))
         for error in errors
     )
-    return ("partial" if response.get("data") else "error"), codes
+    data = response.get("data")
+    answered = isinstance(data, dict) and any(value is not None for value in data.values())
+    return ("partial" if answered else "error"), codes
