@@ -66,6 +66,11 @@ class Adapters:
                 return lambda: probe(adapter)
         return None
 
+    def breakers(self) -> list[CircuitBreaker]:
+        """The configured vendors' circuit breakers (read by /metrics at scrape time)."""
+        breakers = (adapter.upstream.breaker for adapter in self._adapters.values())
+        return [breaker for breaker in breakers if breaker is not None]
+
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
             await adapter.aclose()

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
@@ -43,9 +43,15 @@ from gateway.graphql_http import (
 )
 from gateway.http_guard import HttpGuard
 from gateway.idempotency import Idempotency, MemoryIdempotencyStore
+from gateway.observability.app import Observability, outcome_of
+from gateway.observability.scope import RequestScope, RequestScopes, current_request
+from gateway.observability.telemetry import Telemetry
 from gateway.persisted import PersistedQueries, load_manifest
 from gateway.readiness import Readiness
 from gateway.upstream import CallLog, current_call_log
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
 
@@ -57,11 +63,17 @@ class ClientDisconnected(Exception):
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    def __init__(self, adapters: Adapters, settings: Settings) -> None:
+    def __init__(
+        self, adapters: Adapters, settings: Settings, telemetry: Telemetry | None = None
+    ) -> None:
+        traced = telemetry is not None and telemetry.tracer is not None
         super().__init__(
-            schema_for(settings.plugins), graphql_ide="graphiql", allow_queries_via_get=True
+            schema_for(settings.plugins, traced=traced),
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
         )
         self.adapters = adapters
+        self.telemetry = telemetry
         self.accounting_default = settings.gateway.upstream_accounting
         window = settings.gateway.idempotency_window
         self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
@@ -80,27 +92,47 @@ class GatewayGraphQL(GraphQL[Context, None]):
             return
         # A fresh call log per HTTP request, reset afterwards: with an in-process
         # transport the app runs inside the caller's task and must not leak it.
-        token = current_call_log.set(CallLog())
+        calls = CallLog()
+        token = current_call_log.set(calls)
         limits_token = current_limits.set(self.limits)
         media_token = current_media_type.set(negotiate(Headers(scope=scope).get("accept")))
+        observed = current_request.get()
+        telemetry = self.telemetry if observed is not None else None
         try:
-            try:
-                response = await self.run(Request(scope=scope, receive=receive))
-            except HTTPException as exc:
-                # Strawberry's own refusals (content type, GET mutation, ...) as GraphQL errors.
-                response = self._refusal(BadRequest(exc.reason), exc.status_code)
-            except BadRequest as exc:
-                response = self._refusal(exc, exc.status)
-            except ClientDisconnected:
-                return
-            await response(scope, receive, send)
+            if telemetry is not None and telemetry.tracer is not None:
+                assert observed is not None
+                with telemetry.operation(observed, Headers(scope=scope)):
+                    await self._answer(scope, receive, send, observed)
+            else:
+                await self._answer(scope, receive, send, observed)
         finally:
+            if telemetry is not None:
+                assert observed is not None
+                telemetry.operation_finished(observed, len(calls.calls))
             current_media_type.reset(media_token)
             current_limits.reset(limits_token)
             current_call_log.reset(token)
 
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, observed: RequestScope | None
+    ) -> None:
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            # Strawberry's own refusals (content type, GET mutation, ...) as GraphQL errors.
+            response = self._refusal(BadRequest(exc.reason), exc.status_code, observed)
+        except BadRequest as exc:
+            response = self._refusal(exc, exc.status, observed)
+        except ClientDisconnected:
+            if observed is not None:
+                observed.outcome = "disconnected"
+            return
+        await response(scope, receive, send)
+
     @staticmethod
-    def _refusal(error: BadRequest, status: int) -> Response:
+    def _refusal(error: BadRequest, status: int, observed: RequestScope | None) -> Response:
+        if observed is not None:
+            observed.outcome, observed.error_codes = "rejected", (error.code,)
         media = content_type(current_media_type.get())
         return JSONResponse(request_error_body(error), status_code=status, media_type=media)
 
@@ -211,6 +243,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             del response["data"]  # the spec's request error: no data entry at all
         if errors:
             response["errors"] = [format_error(error) for error in errors]
+        observed = current_request.get()
+        if observed is not None:
+            observed.outcome, observed.error_codes = outcome_of(response)
         extensions = dict(result.extensions or {})
         if context is not None and self._accounting_requested(request):
             extensions["upstreamCalls"] = accounting_report(context.calls)
@@ -262,11 +297,14 @@ def create_app(
     *,
     transports: Transports | None = None,
     extra_routes: list[BaseRoute] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
-    """The gateway app. ``transports`` lets tests and the demo reach sandboxes in-process."""
+    """The gateway app. ``transports`` lets tests and the demo reach sandboxes in-process;
+    ``tracer_provider`` replaces the one the OTEL_* environment describes (if any)."""
     settings = settings or Settings()
     adapters = Adapters(settings, transports)
-    graphql_app = GatewayGraphQL(adapters, settings)
+    observing = Observability(settings.gateway, adapters, tracer_provider)
+    graphql_app = GatewayGraphQL(adapters, settings, observing.telemetry)
 
     async def healthz(request: Request) -> Response:
         vendors = [vendor.value for vendor in adapters.configured]
@@ -284,6 +322,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await adapters.aclose()
+        observing.shutdown()
 
     cors = cors_middleware(settings.gateway)
     app = GatewayApp(
@@ -292,6 +331,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *explorer_routes(),
+            *observing.routes(),
             *(extra_routes or []),
         ],
         lifespan=lifespan,
@@ -307,6 +347,8 @@ def create_app(
     )
     app.state.adapters = adapters
     app.state.readiness = readiness
+    app.state.telemetry = observing.telemetry
+    app.scoped = RequestScopes(app.dispatch, observing.telemetry)
     # The hot path gets the same middleware as the routed one, minus the router.
     fast: ASGIApp = HttpGuard(
         graphql_app,
@@ -326,8 +368,16 @@ class GatewayApp(Starlette):
     request's CPU, and the view handles its own errors."""
 
     graphql: ASGIApp | None = None
+    # The request id and telemetry scope around every request (gateway.observability).
+    scoped: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.scoped is not None:
+            await self.scoped(scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.graphql is not None and scope["type"] == "http" and scope["path"] == "/graphql":
             scope["app"] = self
             await self.graphql(scope, receive, send)

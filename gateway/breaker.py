@@ -64,6 +64,10 @@ class CircuitBreaker:
             return BreakerState.OPEN
         return BreakerState.HALF_OPEN
 
+    @property
+    def consecutive_failures(self) -> int:
+        return self._streak
+
     def _remaining(self) -> float:
         if self._opened_at is None:
             return 0.0

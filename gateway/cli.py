@@ -6,13 +6,18 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from gateway import server
 from gateway.config import Settings
+from gateway.observability.tracing import TracingConfigError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _settings() -> Settings:
@@ -28,13 +33,21 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _app(factory: Callable[..., Starlette], settings: Settings, **options: Any) -> Starlette:
+    try:
+        return factory(settings, **options)
+    except TracingConfigError as exc:
+        print(f"task-gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def serve(_: argparse.Namespace) -> None:
     from gateway.app import create_app
     from gateway.readiness import warn_if_nothing_configured
 
     settings = _settings()
     warn_if_nothing_configured(settings)
-    app = create_app(settings)
+    app = _app(create_app, settings)
     gateway = settings.gateway
     server.run(
         app,
@@ -42,6 +55,8 @@ def serve(_: argparse.Namespace) -> None:
         port=gateway.port,
         header_timeout=gateway.header_timeout,
         access_log=gateway.access_log,
+        log_level=gateway.log_level,
+        log_format=gateway.log_format,
     )
 
 
@@ -53,7 +68,7 @@ def demo(_: argparse.Namespace) -> None:
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))
     settings = _settings()
-    app = create_app(settings, extra_routes=sandbox_mounts())
+    app = _app(create_app, settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
     server.run(
@@ -62,6 +77,8 @@ def demo(_: argparse.Namespace) -> None:
         port=base.port,
         header_timeout=base.header_timeout,
         access_log=base.access_log,
+        log_level=base.log_level,
+        log_format=base.log_format,
     )
 
 
@@ -83,6 +100,8 @@ def sandbox(args: argparse.Namespace) -> None:
         port=args.port,
         header_timeout=gateway.header_timeout,
         access_log=gateway.access_log,
+        log_level=gateway.log_level,
+        log_format=gateway.log_format,
     )
 
 

@@ -9,9 +9,9 @@ then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.types import Vendor
@@ -75,6 +75,11 @@ class GatewaySettings(BaseSettings):
     ready_cache: float = Field(default=5.0, ge=0)
     ready_timeout: float = Field(default=3.0, gt=0)
 
+    # Observability (gateway/observability): logs, /metrics. Tracing is set by OTEL_*.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True
+
     @model_validator(mode="after")
     def _no_credentials_for_every_origin(self) -> GatewaySettings:
         # Any site could then act with a visitor's cookies: Starlette would echo its origin.
@@ -85,6 +90,11 @@ class GatewaySettings(BaseSettings):
                 "origins, not `*`."
             )
         return self
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings:

@@ -42,4 +42,6 @@ def cors_middleware(settings: GatewaySettings) -> Middleware | None:
         allow_methods=["GET", "POST"],
         allow_headers=list(ALLOWED_HEADERS),
         max_age=PREFLIGHT_MAX_AGE,
+        # Pages may read the id their report should quote (gateway.observability).
+        expose_headers=["X-Request-Id"],
     )

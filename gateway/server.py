@@ -1,12 +1,14 @@
 """The uvicorn server that `serve`, `demo` and `sandbox` all run.
 
-Two things uvicorn does not do on its own:
+What uvicorn does not do on its own:
 
 - a time limit on reading a request's headers: uvicorn's keep-alive timer only
   runs between requests, so a client that opens a connection and trickles a
   header line now and then (slowloris) would hold it for ever. The protocol
   below arms a timer when a connection opens and when each new request starts,
   and drops the connection if the headers are not complete in time;
+- one logging setup (JSON lines with the request id, ``gateway.*`` INFO records
+  included: gateway.observability.logs);
 - an access log without secrets: some vendors take keys in the query string
   (``?key=``, and the demo gateway calls its sandboxes on its own port), so the
   values of sensitive query parameters are redacted in every ``uvicorn.access``
@@ -16,15 +18,15 @@ Two things uvicorn does not do on its own:
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import re
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.observability.logs import logging_config
 
 SENSITIVE_PARAMETERS = frozenset(
     {
@@ -72,14 +74,16 @@ class RedactQuerySecrets(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging setup with the redacting filter on the access logger itself,
-    so every handler (and caplog) sees only redacted records."""
-    config = copy.deepcopy(LOGGING_CONFIG)
+def log_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
+    """The logging setup of serve, demo and sandbox (gateway.observability.logs), with
+    the redacting filter on the access logger itself, so every handler (and caplog)
+    sees only redacted records."""
+    config = logging_config(
+        level=level, log_format=log_format, access_filters=["redact_query_secrets"]
+    )
     config.setdefault("filters", {})["redact_query_secrets"] = {
         "()": f"{__name__}.RedactQuerySecrets"
     }
-    config["loggers"]["uvicorn.access"]["filters"] = ["redact_query_secrets"]
     return config
 
 
@@ -129,7 +133,14 @@ def header_timeout_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
 
 
 def server_config(
-    app: ASGIApp, *, host: str, port: int, header_timeout: float, access_log: bool = True
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    header_timeout: float,
+    access_log: bool = True,
+    log_level: str = "info",
+    log_format: str = "json",
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -138,17 +149,30 @@ def server_config(
         http=header_timeout_protocol(header_timeout),
         # uvloop and httptools: uvicorn's fast event loop and HTTP parser.
         loop="uvloop",
-        log_config=log_config(),
-        log_level="info",
+        log_config=log_config(log_level, log_format),
+        log_level=log_level,
         # A line per request costs about a tenth of the CPU of a small query.
         access_log=access_log,
     )
 
 
 def run(
-    app: ASGIApp, *, host: str, port: int, header_timeout: float, access_log: bool = True
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    header_timeout: float,
+    access_log: bool = True,
+    log_level: str = "info",
+    log_format: str = "json",
 ) -> None:
     config = server_config(
-        app, host=host, port=port, header_timeout=header_timeout, access_log=access_log
+        app,
+        host=host,
+        port=port,
+        header_timeout=header_timeout,
+        access_log=access_log,
+        log_level=log_level,
+        log_format=log_format,
     )
     uvicorn.Server(config).run()

@@ -25,12 +25,18 @@ import orjson
 from gateway.breaker import CircuitBreaker
 from gateway.config import GatewaySettings
 from gateway.errors import (
+    GatewayError,
     NotFound,
     RateLimited,
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamRejected,
     UpstreamUnavailable,
+)
+from gateway.observability.telemetry import (
+    current_telemetry,
+    observed_token_grant,
+    token_grant_held,
 )
 from gateway.transport import vendor_transport
 from gateway.types import Vendor
@@ -151,11 +157,19 @@ class Upstream:
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        probe = self.breaker.admit() if self.breaker else False
+        telemetry = current_telemetry()
+        try:
+            probe = self.breaker.admit() if self.breaker else False
+        except UpstreamUnavailable:
+            if telemetry is not None:
+                telemetry.breaker_refusal(self.vendor)
+            raise
         started = time.perf_counter()
         status: int | None = None
+        failure = "error"
         # Only the path is ever recorded or logged: some vendors put keys in the query.
         path = httpx.URL(url).path
+        span = telemetry.upstream_span(self.vendor, method, path) if telemetry else None
         # The task gets a copy of the context, call log included.
         exchange = asyncio.ensure_future(self._exchange(method, url, probe, kwargs))
         self._exchanges.add(exchange)
@@ -165,17 +179,26 @@ class Upstream:
             # or the caller is cancelled.
             done, _ = await asyncio.wait({exchange}, timeout=self.timeout)
             if not done:
+                failure = "timeout"
                 raise UpstreamUnavailable(self.vendor, "the request timed out")
-            response = exchange.result()
+            try:
+                response = exchange.result()
+            except GatewayError as exc:
+                failure = _failure_label(exc)
+                raise
             status = response.status_code
             return response
         finally:
-            elapsed = (time.perf_counter() - started) * 1000
+            seconds = time.perf_counter() - started
+            elapsed = seconds * 1000
             log = current_call_log.get()
             if log is not None:
                 offset = round((started - log.started) * 1000, 2)
                 call = UpstreamCall(self.vendor, method, path, status, round(elapsed, 2), offset)
                 log.calls.append(call)
+            if telemetry is not None:
+                label = _STATUS_LABELS.get(status, failure) if status is not None else failure
+                telemetry.upstream_finished(self.vendor, label, seconds, span)
             logger.debug(
                 "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed
             )
@@ -222,6 +245,19 @@ class Upstream:
         await self.client.aclose()
 
 
+# Metric labels of statuses, made once rather than per call.
+_STATUS_LABELS = {status: str(status) for status in range(100, 600)}
+
+
+def _failure_label(error: GatewayError) -> str:
+    """How a call without a response failed, for metrics and spans."""
+    if isinstance(error, UpstreamBadResponse):
+        return "bad_response"
+    if isinstance(error.__cause__, httpx.TimeoutException | TimeoutError):
+        return "timeout"
+    return "unreachable"
+
+
 class RefusedCredentials:
     """Remembers that a vendor refused the gateway's credentials for a token.
 
@@ -238,12 +274,18 @@ class RefusedCredentials:
 
     async def guard(self, grant: Callable[[], Awaitable[str]]) -> str:
         """Run a token ``grant`` unless credentials were just refused; remember the outcome."""
-        self._check()
         try:
-            token = await grant()
+            self._check()
         except UpstreamAuthError:
-            self._refused_at = self._clock()
+            token_grant_held(self._vendor)
             raise
+        # Every vendor's grant passes here: the one place grants are counted and traced.
+        with observed_token_grant(self._vendor):
+            try:
+                token = await grant()
+            except UpstreamAuthError:
+                self._refused_at = self._clock()
+                raise
         self._refused_at = None
         return token
 

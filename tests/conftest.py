@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -76,6 +77,18 @@ class Gateway:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+@pytest.fixture(autouse=True)
+def _gateway_logger_restored() -> Iterator[None]:
+    """A test that starts the real server applies its logging setup process-wide (the
+    ``gateway`` logger at INFO with a stream handler); later tests get it back as it was."""
+    logger = logging.getLogger("gateway")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
 
 
 def gateway_settings(

@@ -44,6 +44,9 @@ async def test_the_answer_is_readable_by_an_allowed_origin(
         )
         assert response.json() == {"data": {"__typename": "Query"}}
         assert response.headers["access-control-allow-origin"] == APP
+        # The page can read the request id to quote in a report.
+        assert response.headers["access-control-expose-headers"] == "X-Request-Id"
+        assert response.headers["x-request-id"]
 
 
 async def test_other_origins_get_no_cors_headers(monkeypatch: pytest.MonkeyPatch) -> None:

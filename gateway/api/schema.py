@@ -19,6 +19,7 @@ from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
 from gateway.api.work import WorkItemsQuery
+from gateway.observability.scope import current_request
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
 
@@ -33,6 +34,15 @@ class GatewaySchema(strawberry.federation.Schema):
         # Expected errors are the client's business and reach it with a code;
         # only unexpected ones are logged, once, by the error formatter.
         del errors, execution_context
+
+    def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
+        # Kept on the request's scope: the view's metrics, log line and span name the
+        # operation as strawberry resolved it (operationName, or the document's own).
+        execution_context = super()._create_execution_context(*args, **kwargs)
+        scope = current_request.get()
+        if scope is not None:
+            scope.execution = execution_context
+        return execution_context
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -56,8 +66,9 @@ def _root(name: str, mixins: Sequence[type]) -> type:
     return strawberry.type(type(name, tuple(mixins), {}))
 
 
-def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
-    """The schema for ``plugins``: their root fields after the shared ones."""
+def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS, *, traced: bool = False) -> GatewaySchema:
+    """The schema for ``plugins``: their root fields after the shared ones; ``traced``
+    adds a span per resolver that calls out (gateway.api.tracing)."""
     parts = [(plugin, plugin.graphql()) for plugin in plugins]
     query = _root("Query", [NodeQuery, WorkItemsQuery, *(g.query for _, g in parts if g.query)])
     mutations = [g.mutation for _, g in parts if g.mutation]
@@ -67,6 +78,10 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
         RequireOperationName,
         *limit_extensions(),
     ]
+    if traced:
+        from gateway.api.tracing import ResolverSpans  # imports OpenTelemetry
+
+        extensions.append(ResolverSpans)
     built = GatewaySchema(
         query=query,
         mutation=_root("Mutation", mutations) if mutations else None,
@@ -77,9 +92,9 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
 
 
 @cache
-def schema_for(plugins: tuple[AnyPlugin, ...]) -> GatewaySchema:
-    """One schema per set of vendors, shared by every app serving that set."""
-    return build_schema(plugins)
+def schema_for(plugins: tuple[AnyPlugin, ...], *, traced: bool = False) -> GatewaySchema:
+    """One schema per set of vendors (and tracing or not), shared by every app serving it."""
+    return build_schema(plugins, traced=traced)
 
 
 schema = schema_for(PLUGINS)
