@@ -26,6 +26,9 @@ from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error, request_error_body
 from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema_for
+from gateway.auth.gate import PRINCIPAL, ClientGate
+from gateway.auth.principal import ClientAccess
+from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
 from gateway.errors import BadRequest, OperationTimedOut
 from gateway.http_guard import HttpGuard
@@ -42,9 +45,16 @@ class ClientDisconnected(Exception):
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    def __init__(self, adapters: Adapters, settings: Settings) -> None:
+    def __init__(
+        self,
+        adapters: Adapters,
+        settings: Settings,
+        protection: ClientProtection | None = None,
+    ) -> None:
         super().__init__(
-            schema_for(settings.plugins), graphql_ide="graphiql", allow_queries_via_get=True
+            schema_for(settings.plugins),
+            graphql_ide="graphiql" if settings.gateway.graphiql else None,
+            allow_queries_via_get=True,
         )
         self.adapters = adapters
         self.accounting_default = settings.gateway.upstream_accounting
@@ -52,6 +62,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
         self.limits = OperationLimits.from_settings(settings.gateway)
         self.operation_timeout = settings.gateway.operation_timeout
+        self.client_calls = protection.calls if protection else None
+        self.introspection = settings.gateway.introspection
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,6 +149,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
             loaders=Loaders(self.adapters),
             calls=calls,
             idempotency=self.idempotency,
+            access=ClientAccess(
+                principal=getattr(request.state, PRINCIPAL, None) or ClientAccess().principal,
+                calls=self.client_calls,
+                introspection=self.introspection,
+            ),
         )
         request.state.context = context
         return context
@@ -209,7 +226,8 @@ def create_app(
     """The gateway app. ``transports`` lets tests and the demo reach sandboxes in-process."""
     settings = settings or Settings()
     adapters = Adapters(settings, transports)
-    graphql_app = GatewayGraphQL(adapters, settings)
+    protection = ClientProtection.from_settings(settings)
+    graphql_app = GatewayGraphQL(adapters, settings, protection)
 
     async def healthz(request: Request) -> Response:
         vendors = [vendor.value for vendor in adapters.configured]
@@ -242,7 +260,12 @@ def create_app(
     )
     app.state.adapters = adapters
     app.graphql = HttpGuard(
-        graphql_app,
+        ClientGate(
+            graphql_app,
+            authenticator=protection.authenticator,
+            requests=protection.requests,
+            graphiql=protection.graphiql,
+        ),
         max_body_bytes=settings.gateway.max_body_bytes,
         body_timeout=settings.gateway.body_timeout,
     )

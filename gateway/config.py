@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.types import Vendor
@@ -57,6 +57,22 @@ class GatewaySettings(BaseSettings):
     # Circuit breaker per vendor: this many consecutive failures open it for the cool-down.
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    # Client authentication and rate limits (gateway/auth). Auth is on unless turned off
+    # (`task-gateway demo` does); keys are given hashed: `name:sha256hex:scope,scope;...`
+    # or the path of a JSON file of {"name", "sha256", "scopes"} objects.
+    auth: bool = True
+    api_keys: str = ""
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    introspection: bool = True
+    graphiql: bool = True
+    # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
+    client_requests_per_minute: int = Field(default=600, ge=0)
+    client_upstream_calls_per_minute: int = Field(default=1200, ge=0)
 
 
 class Settings:

@@ -32,6 +32,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.ratelimit import Quota, RateLimiter, retry_after
 from gateway.transport import vendor_transport
 from gateway.types import Vendor
 
@@ -91,6 +92,25 @@ def create_client(
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundBudget:
+    """A vendor's shared request quota (``VendorSettings.outbound_quotas``), spent by
+    every client of this gateway; a call past it is refused before it is sent."""
+
+    quotas: tuple[Quota, ...]
+    limiter: RateLimiter
+
+    async def spend(self, vendor: Vendor) -> None:
+        wait = await self.limiter.acquire(f"vendor:{vendor.value}", self.quotas)
+        if wait is not None:
+            quota = ", ".join(quota.describe() for quota in self.quotas)
+            raise RateLimited(
+                vendor,
+                f"the gateway's request quota for this vendor ({quota}) is spent for now",
+                retry_after=retry_after(wait),
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamPolicy:
     """How every vendor's upstream behaves: from GATEWAY_UPSTREAM_TIMEOUT and GATEWAY_BREAKER_*."""
 
@@ -142,12 +162,17 @@ class Upstream:
         self.vendor = vendor
         self.client = client
         self.breaker = breaker
+        # Set by the gateway from the vendor's settings (see gateway.adapters).
+        self.outbound: OutboundBudget | None = None
         # The read timeout is the configured upstream timeout (see create_client).
         self.timeout = client.timeout.read or DEFAULT_TIMEOUT
         # Strong references: the loop keeps only weak ones to running tasks.
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self.outbound is not None:
+            # Before the breaker: a refused call is neither a probe nor a failure.
+            await self.outbound.spend(self.vendor)
         probe = self.breaker.admit() if self.breaker else False
         started = time.perf_counter()
         status: int | None = None

@@ -13,11 +13,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from gateway.api.access import ClientAccessExtension, guard_vendor_fields
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.work import WorkItemsQuery
+from gateway.auth.principal import ClientAccess
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
 
@@ -41,6 +43,7 @@ class GatewaySchema(strawberry.federation.Schema):
             representations,
             self._entity_type_names,
             lambda valid: super(GatewaySchema, self).entities_resolver(info, valid),
+            getattr(info.context, "access", ClientAccess()).principal,
         )
 
     @cached_property
@@ -64,6 +67,7 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         *limit_extensions(),
+        ClientAccessExtension,
     ]
     built = GatewaySchema(
         query=query,
@@ -71,6 +75,7 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS) -> GatewaySchema:
         extensions=extensions,
     )
     built.costs = CostTable.build(parts)
+    guard_vendor_fields(built, parts)
     return built
 
 
