@@ -16,6 +16,7 @@ from gateway.errors import Unauthenticated
 
 REALM = 'Bearer realm="task-gateway"'
 INVALID = f'{REALM}, error="invalid_token"'
+MIN_SECRET_BYTES = 32
 
 
 class Authenticator:
@@ -39,6 +40,9 @@ class Authenticator:
         """ValueError for a malformed setting, so the gateway refuses to start."""
         api_keys = ApiKeys.parse(settings.api_keys, vendors)
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+            # RFC 7518: an HS256 key shorter than the hash is guessable offline.
+            raise ValueError(f"GATEWAY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         jwks = (
             JwksCache(settings.jwks_url, ttl=settings.jwks_cache_seconds, transport=jwks_transport)
             if settings.jwks_url

@@ -81,6 +81,8 @@ class TokenVerifier:
         return Principal(f"jwt:{claims['sub']}", self._scopes(claims))
 
     def _scopes(self, claims: dict[str, Any]) -> frozenset[str]:
-        raw = claims.get("scope", claims.get("scp", ""))
+        raw = claims.get("scope")
+        if raw is None:
+            raw = claims.get("scp", "")
         scopes = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
         return parse_scopes((s for s in scopes if isinstance(s, str)), self._vendors, strict=False)
