@@ -204,7 +204,7 @@ async def test_work_items_leave_out_the_vendors_a_client_cannot_read_and_say_so(
     body = (
         await post(
             guarded,
-            "{ workItems(first: 30) { missingVendors nodes { __typename vendor } } }",
+            "{ workItems(first: 30, sort: {field: TITLE}) { missingVendors nodes { vendor } } }",
             key="invoiced-reader",
         )
     ).json()
