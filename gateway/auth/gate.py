@@ -8,6 +8,8 @@ GraphQL layer, which checks each field's vendor and access against its scopes.
 
 from __future__ import annotations
 
+import math
+
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -85,5 +87,6 @@ def _refuse(refusal: BadRequest) -> JSONResponse:
     if isinstance(refusal, Unauthenticated):
         headers["WWW-Authenticate"] = refusal.challenge
     if isinstance(refusal, ClientRateLimited):
-        headers["Retry-After"] = str(max(1, round(refusal.retry_after + 0.49)))
+        # Whole seconds (RFC 9110), rounded up so that waiting that long suffices.
+        headers["Retry-After"] = str(max(1, math.ceil(refusal.retry_after)))
     return JSONResponse(request_error_body(refusal), status_code=refusal.status, headers=headers)
