@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.settings import UNPROTECTED
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.registry import VENDORS
@@ -38,7 +39,7 @@ class DelayedTransport(httpx.AsyncBaseTransport):
 
 
 def gateway_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    os.environ.update(sandbox_env("http://sandbox"))
+    os.environ.update({**sandbox_env("http://sandbox"), **UNPROTECTED})
     app = create_app(Settings(), transports=dict.fromkeys(VENDORS, transport))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 

@@ -15,8 +15,9 @@ from gateway.breaker import CircuitBreaker
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
+from gateway.ratelimit import MemoryRateLimiter, RateLimiter
 from gateway.types import Vendor
-from gateway.upstream import UpstreamPolicy
+from gateway.upstream import OutboundBudget, UpstreamPolicy
 from gateway.work import WorkSource
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]
@@ -24,8 +25,14 @@ A = TypeVar("A", bound=VendorAdapter)
 
 
 class Adapters:
-    def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transports: Transports | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         transports = transports or {}
+        limiter = limiter or MemoryRateLimiter()
         policy = UpstreamPolicy.from_settings(settings.gateway)
         self.plugins: tuple[AnyPlugin, ...] = settings.plugins
         self._adapters: dict[Vendor, VendorAdapter] = {}
@@ -33,7 +40,10 @@ class Adapters:
             section = settings.section(plugin)
             if section.configured:
                 transport = transports.get(plugin.vendor)
-                self._adapters[plugin.vendor] = plugin.create_adapter(section, policy, transport)
+                adapter = plugin.create_adapter(section, policy, transport)
+                if section.outbound_quotas:
+                    adapter.upstream.outbound = OutboundBudget(section.outbound_quotas, limiter)
+                self._adapters[plugin.vendor] = adapter
 
     @property
     def configured(self) -> list[Vendor]:

@@ -28,6 +28,9 @@ from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error, request_error_body
 from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema_for
+from gateway.auth.gate import PRINCIPAL, ClientGate
+from gateway.auth.principal import ClientAccess
+from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
 from gateway.cors import cors_middleware
 from gateway.errors import BadRequest, OperationTimedOut
@@ -64,12 +67,16 @@ class ClientDisconnected(Exception):
 
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, adapters: Adapters, settings: Settings, telemetry: Telemetry | None = None
+        self,
+        adapters: Adapters,
+        settings: Settings,
+        telemetry: Telemetry | None = None,
+        protection: ClientProtection | None = None,
     ) -> None:
         traced = telemetry is not None and telemetry.tracer is not None
         super().__init__(
             schema_for(settings.plugins, traced=traced),
-            graphql_ide="graphiql",
+            graphql_ide="graphiql" if settings.gateway.graphiql else None,
             allow_queries_via_get=True,
         )
         self.adapters = adapters
@@ -85,6 +92,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
             max_documents=settings.gateway.persisted_queries_max,
             manifest=load_manifest(manifest) if manifest else None,
         )
+        self.client_calls = protection.calls if protection else None
+        self.introspection = settings.gateway.introspection
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -223,6 +232,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
             loaders=Loaders(self.adapters),
             calls=calls,
             idempotency=self.idempotency,
+            access=ClientAccess(
+                principal=getattr(request.state, PRINCIPAL, None) or ClientAccess().principal,
+                calls=self.client_calls,
+                introspection=self.introspection,
+            ),
         )
         request.state.context = context
         return context
@@ -304,7 +318,8 @@ def create_app(
     settings = settings or Settings()
     adapters = Adapters(settings, transports)
     observing = Observability(settings.gateway, adapters, tracer_provider)
-    graphql_app = GatewayGraphQL(adapters, settings, observing.telemetry)
+    protection = ClientProtection.from_settings(settings)
+    graphql_app = GatewayGraphQL(adapters, settings, observing.telemetry, protection)
 
     async def healthz(request: Request) -> Response:
         vendors = [vendor.value for vendor in adapters.configured]
@@ -349,9 +364,15 @@ def create_app(
     app.state.readiness = readiness
     app.state.telemetry = observing.telemetry
     app.scoped = RequestScopes(app.dispatch, observing.telemetry)
-    # The hot path gets the same middleware as the routed one, minus the router.
+    # /graphql is always answered here (see GatewayApp.dispatch): the client gate, the
+    # HTTP guard and CORS around the view, without the router.
     fast: ASGIApp = HttpGuard(
-        graphql_app,
+        ClientGate(
+            graphql_app,
+            authenticator=protection.authenticator,
+            requests=protection.requests,
+            graphiql=protection.graphiql,
+        ),
         max_body_bytes=settings.gateway.max_body_bytes,
         body_timeout=settings.gateway.body_timeout,
     )

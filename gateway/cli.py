@@ -1,8 +1,9 @@
-"""`task-gateway`: serve, demo, sandbox and export-schema."""
+"""`task-gateway`: serve, demo, sandbox, export-schema and hash-key."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import shlex
 import sys
@@ -41,12 +42,32 @@ def _app(factory: Callable[..., Starlette], settings: Settings, **options: Any) 
         raise SystemExit(2) from None
 
 
+def _check_client_auth(settings: Settings) -> None:
+    """Refuse to serve with malformed credentials settings, or with authentication on
+    and no way for any client to authenticate."""
+    from gateway.auth.protection import ClientProtection
+
+    try:
+        protection = ClientProtection.from_settings(settings)
+    except ValueError as exc:
+        print(f"task-gateway: configuration error (client auth): {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if protection.authenticator is not None and not protection.authenticator.configured:
+        print(
+            "task-gateway: client authentication is on but no client can authenticate: set "
+            "GATEWAY_API_KEYS, GATEWAY_JWT_SECRET or GATEWAY_JWKS_URL (or GATEWAY_AUTH=false).",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def serve(_: argparse.Namespace) -> None:
     from gateway.app import create_app
     from gateway.readiness import warn_if_nothing_configured
 
     settings = _settings()
     warn_if_nothing_configured(settings)
+    _check_client_auth(settings)
     app = _app(create_app, settings)
     gateway = settings.gateway
     server.run(
@@ -64,10 +85,14 @@ def demo(_: argparse.Namespace) -> None:
     from gateway.app import create_app
     from gateway.sandbox import sandbox_env, sandbox_mounts
 
+    # The demo is for trying the graph on one's own machine: no client authentication
+    # unless it is asked for explicitly.
+    os.environ.setdefault("GATEWAY_AUTH", "false")
     base = _settings().gateway
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))
     settings = _settings()
+    _check_client_auth(settings)
     app = _app(create_app, settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
@@ -109,6 +134,26 @@ def export_schema(_: argparse.Namespace) -> None:
     from gateway.api.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
+
+
+def hash_key(args: argparse.Namespace) -> None:
+    """Print the SHA-256 of an API key (read from standard input, or made up with
+    --generate), or a whole GATEWAY_API_KEYS entry when --name is given."""
+    from gateway.auth.api_keys import generate_key
+    from gateway.auth.api_keys import hash_key as digest_of
+
+    if args.generate:
+        key = generate_key()
+        print(f"key (give it to the client; it is not stored anywhere): {key}", file=sys.stderr)
+    elif sys.stdin.isatty():
+        key = getpass.getpass("API key: ")
+    else:
+        key = sys.stdin.readline().rstrip("\r\n")
+    if not key:
+        print("task-gateway: no key given", file=sys.stderr)
+        raise SystemExit(2)
+    digest = digest_of(key)
+    print(f"{args.name}:{digest}:{args.scopes}" if args.name else digest)
 
 
 def package_version() -> str:
@@ -166,10 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the SDL that schema.graphql must equal",
         description="Print the gateway's GraphQL schema (SDL, a Federation v2 subgraph).",
     )
+    hash_parser = commands.add_parser(
+        "hash-key",
+        help="print an API key's SHA-256 (key read from stdin) for GATEWAY_API_KEYS",
+        description="Print the SHA-256 of an API key read from standard input (or made up "
+        "with --generate), or a whole `name:sha256:scopes` entry for GATEWAY_API_KEYS.",
+    )
+    hash_parser.add_argument(
+        "--generate", action="store_true", help="make up a new random key (printed to stderr)"
+    )
+    hash_parser.add_argument("--name", help="print a whole `name:sha256:scopes` entry")
+    hash_parser.add_argument(
+        "--scopes",
+        default="*:read",
+        help="the entry's scopes, e.g. invoiced:read,zoho:write (default: %(default)s)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    handlers = {"serve": serve, "demo": demo, "sandbox": sandbox, "export-schema": export_schema}
+    handlers = {
+        "serve": serve,
+        "demo": demo,
+        "sandbox": sandbox,
+        "export-schema": export_schema,
+        "hash-key": hash_key,
+    }
     handlers[args.command](args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.types import Vendor
@@ -79,6 +79,22 @@ class GatewaySettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     metrics: bool = True
+
+    # Client authentication and rate limits (gateway/auth). Auth is on unless turned off
+    # (`task-gateway demo` does); keys are given hashed: `name:sha256hex:scope,scope;...`
+    # or the path of a JSON file of {"name", "sha256", "scopes"} objects.
+    auth: bool = True
+    api_keys: str = ""
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    introspection: bool = True
+    graphiql: bool = True
+    # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
+    client_requests_per_minute: int = Field(default=600, ge=0)
+    client_upstream_calls_per_minute: int = Field(default=1200, ge=0)
 
     @model_validator(mode="after")
     def _no_credentials_for_every_origin(self) -> GatewaySettings:

@@ -9,7 +9,11 @@ Every failure a client can see is one of these, and each carries the
     │   ├── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
     │   ├── PersistedQueryNotFound    PERSISTED_QUERY_NOT_FOUND     (HTTP 200: resend with query)
     │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200: APQ is off)
-    │   └── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
+    │   ├── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
+    │   ├── Unauthenticated           UNAUTHENTICATED        (HTTP 401: no or bad credentials)
+    │   └── ClientRateLimited         RATE_LIMITED           (HTTP 429: client's requests a minute)
+    ├── Forbidden                     FORBIDDEN              (a field needs a scope not granted)
+    ├── ClientBudgetSpent             RATE_LIMITED           (a client's upstream calls a minute)
     ├── OperationTooComplex           OPERATION_TOO_COMPLEX  (depth, aliases, tokens, call budget)
     ├── OperationTimedOut             OPERATION_TIMEOUT      (the operation's time limit)
     ├── BadUserInput                  BAD_USER_INPUT
@@ -92,6 +96,52 @@ class PersistedQueryNotAllowed(BadRequest):
     """The gateway runs only the documents of its manifest, and this is not one."""
 
     code = "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+class Unauthenticated(BadRequest):
+    """No credentials, or ones the gateway does not accept; answered with ``WWW-Authenticate``."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class ClientRateLimited(BadRequest):
+    """A client sent more requests this minute than it may; refused before GraphQL."""
+
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class Forbidden(GatewayError):
+    """The client is known but its scopes do not cover this field's vendor and access."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, vendor: Vendor, scope: str) -> None:
+        super().__init__(
+            f"This client may not use {vendor.label} here: it needs the {scope!r} scope.",
+            vendor=vendor.value,
+            scope=scope,
+        )
+        self.vendor = vendor
+
+
+class ClientBudgetSpent(GatewayError):
+    """A client's upstream-call budget for the minute cannot cover this operation."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
 
 
 class OperationTooComplex(GatewayError):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic_settings import BaseSettings
 
+from gateway.ratelimit import Quota
 from gateway.types import Vendor
 
 if TYPE_CHECKING:
@@ -33,6 +34,12 @@ class VendorSettings(BaseSettings):
     @property
     def configured(self) -> bool:
         raise NotImplementedError
+
+    @property
+    def outbound_quotas(self) -> tuple[Quota, ...]:
+        """The vendor's request quota shared by everything using these credentials; the
+        Upstream refuses calls past it (RATE_LIMITED) instead of letting the vendor do so."""
+        return ()
 
 
 class VendorAdapter(Protocol):

@@ -38,6 +38,7 @@ from gateway.observability.telemetry import (
     observed_token_grant,
     token_grant_held,
 )
+from gateway.ratelimit import Quota, RateLimiter, retry_after
 from gateway.transport import vendor_transport
 from gateway.types import Vendor
 
@@ -100,6 +101,25 @@ def create_client(
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundBudget:
+    """A vendor's shared request quota (``VendorSettings.outbound_quotas``), spent by
+    every client of this gateway; a call past it is refused before it is sent."""
+
+    quotas: tuple[Quota, ...]
+    limiter: RateLimiter
+
+    async def spend(self, vendor: Vendor) -> None:
+        wait = await self.limiter.acquire(f"vendor:{vendor.value}", self.quotas)
+        if wait is not None:
+            quota = ", ".join(quota.describe() for quota in self.quotas)
+            raise RateLimited(
+                vendor,
+                f"the gateway's request quota for this vendor ({quota}) is spent for now",
+                retry_after=retry_after(wait),
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamPolicy:
     """How every vendor's upstream behaves: from GATEWAY_UPSTREAM_TIMEOUT and GATEWAY_BREAKER_*."""
 
@@ -151,6 +171,8 @@ class Upstream:
         self.vendor = vendor
         self.client = client
         self.breaker = breaker
+        # Set by the gateway from the vendor's settings (see gateway.adapters).
+        self.outbound: OutboundBudget | None = None
         # The read timeout is the configured upstream timeout (see create_client).
         self.timeout = client.timeout.read or DEFAULT_TIMEOUT
         # Strong references: the loop keeps only weak ones to running tasks.
@@ -158,6 +180,9 @@ class Upstream:
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         telemetry = current_telemetry()
+        if self.outbound is not None:
+            # Before the breaker: a refused call is neither a probe nor a failure.
+            await self.outbound.spend(self.vendor)
         try:
             probe = self.breaker.admit() if self.breaker else False
         except UpstreamUnavailable:

@@ -94,8 +94,10 @@ def _gateway_logger_restored() -> Iterator[None]:
 def gateway_settings(
     monkeypatch: pytest.MonkeyPatch, plugins: Sequence[AnyPlugin] = PLUGINS, **overrides: str
 ) -> Settings:
-    """Settings for ``plugins`` (default: the registry's), pointed at their sandboxes."""
-    for name, value in {**sandbox_env(SANDBOX_BASE, plugins), **overrides}.items():
+    """Settings for ``plugins`` (default: the registry's), pointed at their sandboxes;
+    client authentication is off unless ``GATEWAY_AUTH="true"`` is among ``overrides``."""
+    defaults = {"GATEWAY_AUTH": "false"}
+    for name, value in {**defaults, **sandbox_env(SANDBOX_BASE, plugins), **overrides}.items():
         monkeypatch.setenv(name, value)
     return Settings(plugins=plugins)
 

@@ -79,6 +79,7 @@ async def test_unconfigured_vendor_is_named_in_the_error(monkeypatch: pytest.Mon
         "FAKTUROID_CLIENT_ID",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GATEWAY_AUTH", "false")
     app = create_app(Settings())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"

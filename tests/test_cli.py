@@ -12,7 +12,7 @@ import pytest
 
 from gateway.cli import build_parser, main
 
-COMMANDS = ["serve", "demo", "sandbox", "export-schema"]
+COMMANDS = ["serve", "demo", "sandbox", "export-schema", "hash-key"]
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]

@@ -136,6 +136,7 @@ def test_the_server_logs_json_lines_with_gateway_info_and_no_secret(
 ) -> None:
     port = free_port()
     # As `task-gateway demo`: the gateway reaches its sandboxes on its own port.
+    monkeypatch.setenv("GATEWAY_AUTH", "false")
     for name, value in sandbox_env(f"http://127.0.0.1:{port}").items():
         monkeypatch.setenv(name, value)
     settings = Settings()

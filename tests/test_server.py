@@ -104,6 +104,7 @@ def test_the_demo_access_log_never_shows_the_readydesk_key(
     # As `task-gateway demo`: the gateway reaches its sandboxes on its own port.
     for name, value in sandbox_env(f"http://127.0.0.1:{port}").items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GATEWAY_AUTH", "false")  # as the demo has it
     settings = Settings()
     key = settings.section(READYDESK_PLUGIN).api_key
     assert key is not None

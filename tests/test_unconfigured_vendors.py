@@ -27,6 +27,7 @@ WORK_VENDORS = ["INVOICED", "ZOHO", "FAKTUROID"]
 
 
 def settings_without(monkeypatch: pytest.MonkeyPatch, *names: str) -> Settings:
+    monkeypatch.setenv("GATEWAY_AUTH", "false")  # these tests are about vendors, not clients
     for name, value in sandbox_env(SANDBOX_BASE).items():
         monkeypatch.setenv(name, value)
     for name in names:
@@ -92,7 +93,12 @@ async def test_with_every_vendor_configured_none_is_named(
 def _serve_output(env: dict[str, str], until: str) -> str:
     """Start `task-gateway serve` on a free loopback port and read its log until ``until``."""
     command = [str(Path(sys.executable).with_name("task-gateway")), "serve"]
-    base = {"PATH": os.environ.get("PATH", ""), "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": "0"}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": "0",
+        "GATEWAY_AUTH": "false",  # serve refuses to start with auth on and no credentials
+    }
     process = subprocess.Popen(
         command,
         env={**base, **env},

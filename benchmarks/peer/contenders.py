@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from benchmarks.peer.procs import Pinned, free_port, pinned, wait_until
+from benchmarks.settings import UNPROTECTED
 
 HERE = Path(__file__).resolve().parent
 NODE_BIN = HERE / "node_modules" / ".bin"
@@ -92,6 +93,8 @@ def task_gateway(cpu: int, invoiced: dict[str, str], workdir: Path) -> Iterator[
         "GATEWAY_PORT": str(port),
         # Parity: Hive Gateway writes no line per request by default.
         "GATEWAY_ACCESS_LOG": "false",
+        # Parity: the Hive side checks no client either.
+        **UNPROTECTED,
     }
     log = workdir / "task-gateway.log"
     with pinned("task-gateway", [str(TASK_GATEWAY), "serve"], cpu=cpu, env=env, log=log) as proc:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
+from gateway.auth.principal import ClientAccess
 from gateway.errors import GatewayError
 from gateway.idempotency import Idempotency
 from gateway.plugin import VendorPlugin
@@ -77,6 +78,8 @@ class Context:
     # Process-wide: a retried write may arrive in any later request.
     idempotency: Idempotency
     partial_errors: list[tuple[GatewayError, list[str | int]]] = field(default_factory=list)
+    # The client's scopes and budget (unrestricted when authentication is off).
+    access: ClientAccess = field(default_factory=ClientAccess)
 
     def report(self, error: GatewayError, path: list[str | int]) -> None:
         """Add an error to the response while the field still returns its data."""

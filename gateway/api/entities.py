@@ -14,7 +14,9 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from gateway.api.node import node_id
-from gateway.errors import BadUserInput
+from gateway.auth.principal import Access, Principal
+from gateway.errors import BadUserInput, GatewayError
+from gateway.ids import decode_id
 
 FIELD = "representations"
 KEYS = frozenset({"__typename", "id"})
@@ -80,18 +82,24 @@ def _renamed(result: Any) -> Any:
 
 
 def resolve_entities(
-    representations: list[Any], entity_types: Collection[str], resolve: Resolve
+    representations: list[Any],
+    entity_types: Collection[str],
+    resolve: Resolve,
+    principal: Principal,
 ) -> list[Any]:
     """Each representation's entity (or awaitable of it), or the error for its slot.
 
-    ``resolve`` is Strawberry's own resolver, given only the well-formed ones.
+    ``resolve`` is Strawberry's own resolver, given only the well-formed ones that
+    ``principal`` may read (FORBIDDEN in the slot of the others).
     """
-    checked: list[dict[str, Any] | BadUserInput] = []
+    checked: list[dict[str, Any] | GatewayError] = []
     for representation in representations:
         try:
-            checked.append(check_representation(representation, entity_types))
-        except BadUserInput as error:
+            valid = check_representation(representation, entity_types)
+            principal.require(decode_id(valid["id"]).vendor, Access.READ)
+            checked.append(valid)
+        except GatewayError as error:
             checked.append(error)
-    resolved = iter(resolve([r for r in checked if not isinstance(r, BadUserInput)]))
+    resolved = iter(resolve([r for r in checked if not isinstance(r, GatewayError)]))
     # graphql-core raises an Exception found in a list at that item's own path.
-    return [r if isinstance(r, BadUserInput) else _renamed(next(resolved)) for r in checked]
+    return [r if isinstance(r, GatewayError) else _renamed(next(resolved)) for r in checked]

@@ -19,6 +19,7 @@ import orjson
 from graphql import ASTValidationRule, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gateway.api.cost import CostTable, estimate_upstream_calls
 from gateway.config import GatewaySettings
@@ -90,17 +91,7 @@ class OperationLimitsExtension(SchemaExtension):
     def _check_budget(self, costs: CostTable) -> None:
         context = self.execution_context
         maximum = self.limits.max_upstream_calls
-        actual = _estimate(costs, context.query or "", context.operation_name, context.variables)
-        if actual is None:
-            assert context.graphql_document is not None
-            actual = estimate_upstream_calls(
-                context.schema._schema,
-                context.graphql_document,
-                context.operation_name,
-                context.variables,
-                costs,
-            )
-            _remember(costs, context.query or "", context.operation_name, context.variables, actual)
+        actual = estimated_calls(context, costs)
         if actual > maximum:
             refusal = OperationTooComplex(
                 f"The operation could make up to {actual} upstream calls; "
@@ -111,6 +102,22 @@ class OperationLimitsExtension(SchemaExtension):
             )
             error = GraphQLError(refusal.message, original_error=refusal)
             context.result = GraphQLExecutionResult(data=None, errors=[error])
+
+
+def estimated_calls(context: ExecutionContext, costs: CostTable) -> int:
+    """The most upstream calls the (parsed, valid) operation can make; remembered."""
+    actual = _estimate(costs, context.query or "", context.operation_name, context.variables)
+    if actual is None:
+        assert context.graphql_document is not None
+        actual = estimate_upstream_calls(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            costs,
+        )
+        _remember(costs, context.query or "", context.operation_name, context.variables, actual)
+    return actual
 
 
 # Estimates of recent operations: the same document with the same variables (a

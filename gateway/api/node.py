@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import Node
+from gateway.auth.principal import Access
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import GlobalId, decode_id
 from gateway.types import Vendor
@@ -49,6 +50,7 @@ async def load_node(context: Context, raw_id: str) -> Any:
     if global_id.vendor not in context.adapters.vendors:
         # A vendor package imported in this process but not served by this gateway.
         raise BadUserInput(f"{raw_id!r} is not a valid id.", field="id")
+    context.access.principal.require(global_id.vendor, Access.READ)
     found = await resolver(context, global_id)
     if found is None:
         raise NotFound(f"No {global_id.type_name} with id {raw_id!r}.", vendor=global_id.vendor)

@@ -13,12 +13,14 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from gateway.api.access import ClientAccessExtension, guard_vendor_fields
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
 from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
 from gateway.api.work import WorkItemsQuery
+from gateway.auth.principal import ClientAccess
 from gateway.observability.scope import current_request
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
@@ -52,6 +54,7 @@ class GatewaySchema(strawberry.federation.Schema):
             representations,
             self._entity_type_names,
             lambda valid: super(GatewaySchema, self).entities_resolver(info, valid),
+            getattr(info.context, "access", ClientAccess()).principal,
         )
 
     @cached_property
@@ -77,6 +80,7 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS, *, traced: bool = False
         lambda: ValidationCache(maxsize=256),
         RequireOperationName,
         *limit_extensions(),
+        ClientAccessExtension,
     ]
     if traced:
         from gateway.api.tracing import ResolverSpans  # imports OpenTelemetry
@@ -88,6 +92,7 @@ def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS, *, traced: bool = False
         extensions=extensions,
     )
     built.costs = CostTable.build(parts)
+    guard_vendor_fields(built, parts)
     return built
 
 

@@ -22,7 +22,8 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
-from gateway.errors import BadUserInput, GatewayError, VendorNotConfigured
+from gateway.auth.principal import Access, scope_for
+from gateway.errors import BadUserInput, Forbidden, GatewayError, VendorNotConfigured
 from gateway.registry import VENDORS
 from gateway.types import Vendor
 from gateway.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
@@ -234,10 +235,16 @@ class WorkItemsQuery:
             # With none configured every vendor is asked, so each answers
             # VENDOR_NOT_CONFIGURED: an empty list must not pass for "no work".
             vendors = [v for v in work_vendors if v in configured] or list(work_vendors)
+        # Vendors the client may not read are left out, and named as missing with FORBIDDEN.
+        principal = context.access.principal
+        forbidden = [v for v in vendors if not principal.may(v, Access.READ)]
+        vendors = [v for v in vendors if v not in forbidden]
         fingerprint = _fingerprint(query, vendors)
         state = decode_cursor(after, fingerprint, vendors) if after else {}
         sources: list[WorkSource] = []
-        missing: dict[Vendor, GatewayError] = {}
+        missing: dict[Vendor, GatewayError] = {
+            v: Forbidden(v, scope_for(v, Access.READ)) for v in forbidden
+        }
         for vendor in vendors:
             try:
                 sources.append(context.adapters.work_source(vendor))

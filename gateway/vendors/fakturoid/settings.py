@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gateway.plugin import VendorSettings
+from gateway.ratelimit import Quota, per_minute
 
 
 class FakturoidSettings(VendorSettings):
@@ -16,10 +17,16 @@ class FakturoidSettings(VendorSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     user_agent: str | None = None
+    # Fakturoid allows 400 requests a minute per account (0: no gateway-side budget).
+    requests_per_minute: int = Field(default=400, ge=0)
 
     @property
     def configured(self) -> bool:
         return bool(self.account_slug and self.client_id and self.client_secret)
+
+    @property
+    def outbound_quotas(self) -> tuple[Quota, ...]:
+        return per_minute(self.requests_per_minute)
 
     @model_validator(mode="after")
     def _user_agent_required(self) -> FakturoidSettings:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gateway.plugin import VendorSettings
+from gateway.ratelimit import DAY, Quota, per_minute
 
 
 class ZohoSettings(VendorSettings):
@@ -18,6 +19,10 @@ class ZohoSettings(VendorSettings):
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
     access_token: SecretStr | None = None
+    # Zoho Invoice allows 100 requests a minute per organization, and a daily number
+    # by plan (1,000 on the free plan; raise it to your plan's). 0 turns either off.
+    requests_per_minute: int = Field(default=100, ge=0)
+    requests_per_day: int = Field(default=1000, ge=0)
 
     @property
     def uses_static_token(self) -> bool:
@@ -28,3 +33,8 @@ class ZohoSettings(VendorSettings):
     def configured(self) -> bool:
         refreshable = bool(self.client_id and self.client_secret and self.refresh_token)
         return bool(self.organization_id) and (self.uses_static_token or refreshable)
+
+    @property
+    def outbound_quotas(self) -> tuple[Quota, ...]:
+        daily = (Quota(self.requests_per_day, DAY),) if self.requests_per_day else ()
+        return per_minute(self.requests_per_minute) + daily
