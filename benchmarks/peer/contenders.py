@@ -91,8 +91,10 @@ def task_gateway(cpu: int, invoiced: dict[str, str], workdir: Path) -> Iterator[
         **invoiced,
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
-        # Parity: Hive Gateway writes no line per request by default.
+        # Parity: Hive Gateway writes no line per request by default (the access line,
+        # and the per-operation line at INFO).
         "GATEWAY_ACCESS_LOG": "false",
+        "GATEWAY_LOG_LEVEL": "warning",
         # Parity: the Hive side checks no client either.
         **UNPROTECTED,
     }
