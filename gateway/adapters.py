@@ -7,6 +7,7 @@ A vendor without credentials has no adapter; asking for it raises
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -16,6 +17,7 @@ from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter
+from gateway.storage import SharedStore, open_store
 from gateway.types import Vendor
 from gateway.upstream import OutboundBudget, UpstreamPolicy
 from gateway.work import WorkSource
@@ -30,10 +32,14 @@ class Adapters:
         settings: Settings,
         transports: Transports | None = None,
         limiter: RateLimiter | None = None,
+        store: SharedStore | None = None,
     ) -> None:
         transports = transports or {}
         limiter = limiter or MemoryRateLimiter()
-        policy = UpstreamPolicy.from_settings(settings.gateway)
+        redis_url = settings.gateway.redis_url
+        # What this gateway shares with its other processes; closed with the adapters.
+        self.store = store or open_store(redis_url.get_secret_value() if redis_url else None)
+        policy = replace(UpstreamPolicy.from_settings(settings.gateway), store=self.store)
         self.plugins: tuple[AnyPlugin, ...] = settings.plugins
         self._adapters: dict[Vendor, VendorAdapter] = {}
         for plugin in self.plugins:
@@ -84,6 +90,7 @@ class Adapters:
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
             await adapter.aclose()
+        await self.store.aclose()
 
     @property
     def work_vendors(self) -> list[Vendor]:

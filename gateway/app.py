@@ -45,12 +45,13 @@ from gateway.graphql_http import (
     status_code,
 )
 from gateway.http_guard import HttpGuard
-from gateway.idempotency import Idempotency, MemoryIdempotencyStore
+from gateway.idempotency import Idempotency
 from gateway.observability.app import Observability, outcome_of
 from gateway.observability.scope import RequestScope, RequestScopes, current_request
 from gateway.observability.telemetry import Telemetry
 from gateway.persisted import PersistedQueries, load_manifest
 from gateway.readiness import Readiness
+from gateway.storage.idempotency import idempotency_store
 from gateway.upstream import CallLog, current_call_log
 
 if TYPE_CHECKING:
@@ -82,8 +83,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.adapters = adapters
         self.telemetry = telemetry
         self.accounting_default = settings.gateway.upstream_accounting
-        window = settings.gateway.idempotency_window
-        self.idempotency = Idempotency(MemoryIdempotencyStore(window=window))
+        self.idempotency = Idempotency(idempotency_store(settings.gateway, adapters.store))
         self.limits = OperationLimits.from_settings(settings.gateway)
         self.operation_timeout = settings.gateway.operation_timeout
         manifest = settings.gateway.persisted_documents

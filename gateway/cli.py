@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 
+# What each `serve --workers N` process imports and calls to build its app.
+WORKER_APP_FACTORY = "gateway.app:create_app"
+
+
 def _settings() -> Settings:
     try:
         return Settings()
@@ -61,17 +65,24 @@ def _check_client_auth(settings: Settings) -> None:
         raise SystemExit(2)
 
 
-def serve(_: argparse.Namespace) -> None:
+def serve(args: argparse.Namespace) -> None:
     from gateway.app import create_app
     from gateway.readiness import warn_if_nothing_configured
 
     settings = _settings()
     warn_if_nothing_configured(settings)
     _check_client_auth(settings)
-    app = _app(create_app, settings)
     gateway = settings.gateway
+    workers = args.workers if args.workers is not None else gateway.workers
+    if workers < 1:
+        print("task-gateway: --workers must be at least 1", file=sys.stderr)
+        raise SystemExit(2)
+    # Built here once even with workers, so configuration errors stop the start at once;
+    # each worker process then builds its own from the same environment.
+    app = _app(create_app, settings)
     server.run(
-        app,
+        WORKER_APP_FACTORY if workers > 1 else app,
+        workers=workers,
         host=gateway.host,
         port=gateway.port,
         header_timeout=gateway.header_timeout,
@@ -173,11 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", help="one of these commands:"
     )
-    commands.add_parser(
+    serve_parser = commands.add_parser(
         "serve",
         help="serve the gateway against the vendors configured in the environment",
         description="Serve /graphql, /healthz and /readyz on GATEWAY_HOST:GATEWAY_PORT "
         "against the vendors whose credentials are set; warns at start when none is.",
+    )
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: GATEWAY_WORKERS, else 1); with more than one, "
+        "set GATEWAY_REDIS_URL so they share tokens and idempotency replays",
     )
     commands.add_parser(
         "demo",

@@ -51,6 +51,13 @@ class GatewaySettings(BaseSettings):
     header_timeout: float = Field(default=10.0, gt=0)
     body_timeout: float = Field(default=10.0, gt=0)
 
+    # Several processes: state they share (OAuth tokens, idempotency replays) is kept in
+    # Redis when this is set (redis://host:6379/0), else in each process's memory.
+    redis_url: SecretStr | None = None
+    # uvicorn worker processes for `serve`; more than one needs GATEWAY_REDIS_URL to share
+    # tokens and replays between them.
+    workers: int = Field(default=1, ge=1)
+
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
 

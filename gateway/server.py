@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from gateway.observability.logs import logging_config
 
@@ -87,53 +88,72 @@ def log_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
     return config
 
 
-def header_timeout_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol, dropping connections whose headers are too slow."""
+HEADER_TIMEOUT_ATTRIBUTE = "gateway_header_timeout"
 
-    class HeaderTimeoutProtocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
-        # True from the connection (or a request's first byte) until its headers are in.
-        _awaiting_headers = True
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_header_timer()
+def _header_timeout(config: uvicorn.Config) -> float:
+    # Set on the config by server_config, which uvicorn pickles into each worker
+    # process; a config built elsewhere falls back to GATEWAY_HEADER_TIMEOUT.
+    timeout = getattr(config, HEADER_TIMEOUT_ATTRIBUTE, None)
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    from gateway.config import GatewaySettings
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._awaiting_headers = True
-            if self._header_timer is None:
-                self._arm_header_timer()  # the first bytes of a further request
+    return GatewaySettings().header_timeout
 
-        def on_headers_complete(self) -> None:
-            self._awaiting_headers = False
-            self._disarm_header_timer()
-            super().on_headers_complete()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_header_timer()
-            super().connection_lost(exc)
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, dropping connections whose headers are too slow.
 
-        def _arm_header_timer(self) -> None:
-            self._disarm_header_timer()
-            self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+    A module-level class (not a closure) so that uvicorn can hand it to worker
+    processes (`serve --workers N`), which receive their configuration pickled.
+    """
 
-        def _disarm_header_timer(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+    _header_timer: asyncio.TimerHandle | None = None
+    # True from the connection (or a request's first byte) until its headers are in.
+    _awaiting_headers = True
 
-        def _headers_too_slow(self) -> None:
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._header_timeout = _header_timeout(config)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._awaiting_headers = True
+        if self._header_timer is None:
+            self._arm_header_timer()  # the first bytes of a further request
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self._header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            if self._awaiting_headers and not self.transport.is_closing():
-                self.logger.info("Closing a connection whose request headers were too slow.")
-                self.transport.close()
 
-    return HeaderTimeoutProtocol
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self._awaiting_headers and not self.transport.is_closing():
+            self.logger.info("Closing a connection whose request headers were too slow.")
+            self.transport.close()
 
 
 def server_config(
-    app: ASGIApp,
+    app: ASGIApp | str,
     *,
     host: str,
     port: int,
@@ -141,23 +161,30 @@ def server_config(
     access_log: bool = True,
     log_level: str = "info",
     log_format: str = "json",
+    workers: int = 1,
 ) -> uvicorn.Config:
-    return uvicorn.Config(
+    """``app`` is an app, or with ``workers`` > 1 the import string of a factory of one
+    (uvicorn starts each worker process by importing it)."""
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=header_timeout_protocol(header_timeout),
+        http=HeaderTimeoutProtocol,
         # uvloop and httptools: uvicorn's fast event loop and HTTP parser.
         loop="uvloop",
         log_config=log_config(log_level, log_format),
         log_level=log_level,
         # A line per request costs about a tenth of the CPU of a small query.
         access_log=access_log,
+        factory=isinstance(app, str),
+        workers=workers if workers > 1 else None,
     )
+    setattr(config, HEADER_TIMEOUT_ATTRIBUTE, header_timeout)
+    return config
 
 
 def run(
-    app: ASGIApp,
+    app: ASGIApp | str,
     *,
     host: str,
     port: int,
@@ -165,6 +192,7 @@ def run(
     access_log: bool = True,
     log_level: str = "info",
     log_format: str = "json",
+    workers: int = 1,
 ) -> None:
     config = server_config(
         app,
@@ -174,5 +202,11 @@ def run(
         access_log=access_log,
         log_level=log_level,
         log_format=log_format,
+        workers=workers,
     )
-    uvicorn.Server(config).run()
+    if workers > 1:
+        # uvicorn's supervisor: binds the socket, then starts and watches the workers.
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run()

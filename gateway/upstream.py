@@ -39,6 +39,7 @@ from gateway.observability.telemetry import (
     token_grant_held,
 )
 from gateway.ratelimit import Quota, RateLimiter, retry_after
+from gateway.storage.base import SharedStore
 from gateway.transport import vendor_transport
 from gateway.types import Vendor
 
@@ -126,6 +127,8 @@ class UpstreamPolicy:
     timeout: float
     breaker_failures: int = 5
     breaker_cooldown: float = 30.0
+    # State shared with the gateway's other processes (OAuth tokens); None: per adapter.
+    store: SharedStore | None = None
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> UpstreamPolicy:

@@ -16,6 +16,7 @@ import httpx
 
 from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
 from gateway.single_flight import SingleFlight
+from gateway.storage.tokens import Granted, SharedToken
 from gateway.upstream import RefusedCredentials, Upstream, json_body
 
 from .models import VENDOR
@@ -32,8 +33,9 @@ class TokenCache:
     """Hands out a valid access token, fetching a new one only when needed.
 
     Grants are single-flight: requests that find the token stale while a grant is
-    running wait for that grant and share its outcome, token or failure. ``clock``
-    is monotonic by default; tests point it at the sandbox's clock.
+    running wait for that grant and share its outcome, token or failure. With a
+    ``shared`` token (``GATEWAY_REDIS_URL``) one process grants for all of them.
+    ``clock`` is monotonic by default; tests point it at the sandbox's clock.
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class TokenCache:
         client_secret: str,
         *,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedToken | None = None,
     ) -> None:
         self._upstream = upstream
+        self._shared = shared
         self._auth = httpx.BasicAuth(client_id, client_secret)
         self.clock = clock
         self._token: str | None = None
@@ -58,18 +62,30 @@ class TokenCache:
         return None
 
     async def get(self) -> str:
-        return self._current() or await self._grants.run(self._fetch)
+        stale = self._token
+        return self._current() or await self._grants.run(lambda: self._fetch(stale))
 
     async def renew(self, refused: str) -> str:
         """A fresh token after ``refused`` got a 401, unless another request already has one."""
         token = self._current()
         if token is not None and token != refused:
             return token
+        if self._shared is not None and self._token == refused:
+            await self._shared.forget(refused)
         # A grant already in flight is joined: it is the renewal this request wants.
-        return await self._grants.run(self._fetch)
+        return await self._grants.run(lambda: self._fetch(refused))
 
-    async def _fetch(self) -> str:
-        return await self._refusals.guard(self._grant_token)
+    async def _fetch(self, unlike: str | None) -> str:
+        if self._shared is None:
+            return await self._refusals.guard(self._grant_token)
+        # ``unlike``: the token this process already judged stale or saw refused.
+        granted = await self._shared.obtain(self._granted, unlike=unlike)
+        self._token, self._renew_at = granted.token, self.clock() + granted.valid_for
+        return granted.token
+
+    async def _granted(self) -> Granted:
+        token = await self._refusals.guard(self._grant_token)
+        return Granted(token, self._renew_at - self.clock())
 
     async def _grant_token(self) -> str:
         self._token = None

@@ -20,6 +20,8 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured
+from gateway.storage.base import SharedStore
+from gateway.storage.tokens import SharedToken, credentials_key
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 from gateway.work_snapshots import WorkSnapshots, streamed_batch
@@ -59,6 +61,7 @@ class FakturoidAdapter:
         client: httpx.AsyncClient,
         *,
         breaker: CircuitBreaker | None = None,
+        store: SharedStore | None = None,
     ) -> None:
         user_agent = (settings.user_agent or "").strip()
         if not user_agent:
@@ -70,8 +73,15 @@ class FakturoidAdapter:
         # A client-wide default header, so no request (the token grant included) lacks it.
         client.headers["User-Agent"] = user_agent
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
+        shared = None
+        if store is not None:
+            key = credentials_key(VENDOR.value, settings.api_url, settings.client_id)
+            shared = SharedToken(store, key)
         self.tokens = TokenCache(
-            self.upstream, settings.client_id, settings.client_secret.get_secret_value()
+            self.upstream,
+            settings.client_id,
+            settings.client_secret.get_secret_value(),
+            shared=shared,
         )
         self._account = f"accounts/{quote(settings.account_slug, safe='')}"
         self._parser = TodoParser(web_url(settings.api_url), settings.account_slug)
@@ -86,7 +96,7 @@ class FakturoidAdapter:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> FakturoidAdapter:
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR))
+        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

@@ -8,7 +8,9 @@ body is what decides, not the status.
 
 One token serves the whole process. It is renewed a little before it expires,
 and at most one refresh is in flight: every request that needs a token while a
-refresh runs waits for that same refresh instead of starting its own.
+refresh runs waits for that same refresh instead of starting its own. With a
+shared store (``GATEWAY_REDIS_URL``) that holds across processes too: one process
+refreshes under a lock and the others reuse its token (gateway.storage.tokens).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httpx
 
 from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
 from gateway.single_flight import SingleFlight
+from gateway.storage.tokens import Granted, SharedToken
 from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
 
 from . import ZOHO
@@ -76,8 +79,10 @@ class RefreshingToken:
         client_secret: str,
         refresh_token: str,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedToken | None = None,
     ) -> None:
         self._upstream = upstream
+        self._shared = shared
         self._url = accounts_url.rstrip("/") + TOKEN_PATH
         self._grant = {
             "grant_type": "refresh_token",
@@ -97,7 +102,7 @@ class RefreshingToken:
         return None
 
     async def token(self) -> str:
-        return self._current() or await self._shared_refresh()
+        return self._current() or await self._shared_refresh(unlike=self._token)
 
     async def renew(self, rejected: str) -> str | None:
         current = self._current()
@@ -106,13 +111,24 @@ class RefreshingToken:
             return current
         if self._token == rejected:
             self._token = None
-        return await self._shared_refresh()
+            if self._shared is not None:
+                await self._shared.forget(rejected)
+        return await self._shared_refresh(unlike=rejected)
 
-    async def _shared_refresh(self) -> str:
-        return await self._refreshes.run(self._refresh)
+    async def _shared_refresh(self, *, unlike: str | None) -> str:
+        return await self._refreshes.run(lambda: self._refresh(unlike))
 
-    async def _refresh(self) -> str:
-        return await self._refusals.guard(self._grant_token)
+    async def _refresh(self, unlike: str | None) -> str:
+        if self._shared is None:
+            return await self._refusals.guard(self._grant_token)
+        # ``unlike``: the token this process already judged stale or saw refused.
+        granted = await self._shared.obtain(self._granted, unlike=unlike)
+        self._token, self._renew_at = granted.token, self.clock() + granted.valid_for
+        return granted.token
+
+    async def _granted(self) -> Granted:
+        token = await self._refusals.guard(self._grant_token)
+        return Granted(token, self._renew_at - self.clock())
 
     async def _grant_token(self) -> str:
         started = self.clock()

@@ -17,6 +17,8 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamBadResponse
+from gateway.storage.base import SharedStore
+from gateway.storage.tokens import SharedToken, credentials_key
 from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
@@ -91,6 +93,7 @@ class ZohoAdapter:
         *,
         clock: Callable[[], float] = time.monotonic,
         breaker: CircuitBreaker | None = None,
+        store: SharedStore | None = None,
     ) -> None:
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self.organization_id = settings.organization_id or ""
@@ -109,6 +112,12 @@ class ZohoAdapter:
                 if settings.refresh_token
                 else "",
                 clock=clock,
+                shared=SharedToken(
+                    store,
+                    credentials_key(VENDOR.value, settings.accounts_url, settings.client_id or ""),
+                )
+                if store is not None
+                else None,
             )
         self._snapshots = WorkSnapshots()
         # Project pages live in the organization's part of the web app. [guess]
@@ -125,7 +134,7 @@ class ZohoAdapter:
         # One client for both hosts: API paths are relative to the API URL, the
         # token URL is absolute.
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR))
+        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
