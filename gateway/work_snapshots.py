@@ -5,6 +5,11 @@ and a token for the read kept in :class:`WorkSnapshots` (``"3.<token>"``), so
 the unread rest of that page comes back on the next page of the list without
 asking the vendor again. A source that must read everything to sort it keeps
 the whole set under a ``"snapshot:<token>"`` position.
+
+Kept reads live in this process (:class:`WorkSnapshots`, bounded) or, when the
+gateway shares state through Redis, in the shared store
+(``gateway.storage.work_snapshots``), so a walk whose pages land on different
+processes still reads every vendor page once. :func:`work_snapshots` picks one.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.errors import BadUserInput
+from gateway.storage.base import SharedStore
+from gateway.storage.memory import MemoryStore
 from gateway.work import WorkBatch, WorkQuery, WorkRecord
 
 
@@ -44,6 +52,43 @@ def _page_and_token(position: str | None, limit: int) -> tuple[int, str | None]:
     if match is None or match["page"] is None or not 1 <= int(match["page"]) <= limit:
         raise _forged()
     return int(match["page"]), match["kept"]
+
+
+class KeptWork(Protocol):
+    """Where a work source keeps its reads between pages of the list."""
+
+    async def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None: ...
+
+    async def put(self, query: WorkQuery, records: list[WorkRecord]) -> str: ...
+
+    async def get_page(self, token: str, query: WorkQuery, page: int) -> WorkBatch | None: ...
+
+    async def put_page(
+        self, query: WorkQuery, page: int, records: list[WorkRecord], next_position: str | None
+    ) -> WorkBatch: ...
+
+    async def clear(self) -> None: ...
+
+
+def new_token() -> str:
+    """A token of the form _POSITION accepts (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
+
+
+def work_snapshots(store: SharedStore | None, vendor: str, *identity: str) -> KeptWork:
+    """Where a vendor adapter keeps its work reads: in ``store`` when that is shared
+    with other processes, else in this process, bounded.
+
+    ``identity`` (the vendor account the reads came from, never logged or kept in
+    the clear) scopes shared entries, so gateways for different accounts sharing
+    one Redis never answer from each other's reads.
+    """
+    if store is None or isinstance(store, MemoryStore):
+        # A MemoryStore is this process's own: the bounded dicts below serve as well.
+        return WorkSnapshots()
+    from gateway.storage.work_snapshots import SharedWorkSnapshots
+
+    return SharedWorkSnapshots(store, vendor, *identity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,34 +126,34 @@ class WorkSnapshots:
     def _fresh(self, kept: _Kept | None, query: WorkQuery) -> bool:
         return kept is not None and kept.query == query and self._clock() - kept.at <= self.TTL
 
-    def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
+    async def get(self, position: str | None, query: WorkQuery) -> list[WorkRecord] | None:
         kept = self._sets.get(position or "")
         return kept.batch.records if kept is not None and self._fresh(kept, query) else None
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         """Forget everything, after a write through the gateway changed the source."""
         self._sets.clear()
         self._pages.clear()
 
-    def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
-        token = f"snapshot:{secrets.token_urlsafe(12)}"
+    async def put(self, query: WorkQuery, records: list[WorkRecord]) -> str:
+        token = f"snapshot:{new_token()}"
         self._store(
             self._sets, self.LIMIT, token, _Kept(self._clock(), query, WorkBatch(records, None))
         )
         return token
 
-    def get_page(self, token: str, query: WorkQuery, page: int) -> WorkBatch | None:
+    async def get_page(self, token: str, query: WorkQuery, page: int) -> WorkBatch | None:
         kept = self._pages.get(token)
         if kept is None or kept.page != page or not self._fresh(kept, query):
             return None
         self._pages.move_to_end(token)
         return kept.batch
 
-    def put_page(
+    async def put_page(
         self, query: WorkQuery, page: int, records: list[WorkRecord], next_position: str | None
     ) -> WorkBatch:
         """Keep page ``page`` as read; the batch returned names it by its token."""
-        token = secrets.token_urlsafe(12)
+        token = new_token()
         batch = WorkBatch(records, next_position, f"{page}.{token}")
         self._store(self._pages, self.PAGE_LIMIT, token, _Kept(self._clock(), query, batch, page))
         return batch
@@ -124,7 +169,7 @@ PageReader = Callable[[int], Awaitable[tuple[list[WorkRecord], bool]]]
 
 
 async def streamed_batch(
-    snapshots: WorkSnapshots,
+    snapshots: KeptWork,
     query: WorkQuery,
     position: str | None,
     read_page: PageReader,
@@ -139,8 +184,8 @@ async def streamed_batch(
     """
     page, token = _page_and_token(position, limit)
     if token is not None:
-        kept = snapshots.get_page(token, query, page)
+        kept = await snapshots.get_page(token, query, page)
         if kept is not None:
             return kept
     records, more = await read_page(page)
-    return snapshots.put_page(query, page, records, str(page + 1) if more else None)
+    return await snapshots.put_page(query, page, records, str(page + 1) if more else None)

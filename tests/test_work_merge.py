@@ -121,20 +121,20 @@ async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
     assert [r.item for r in zoho] == list(range(10))
 
 
-def test_snapshots_expire_and_are_bounded() -> None:
+async def test_snapshots_expire_and_are_bounded() -> None:
     from gateway.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
     records = [record(ZOHO, 1, None)]
-    token = snapshots.put(WorkQuery(), records)
-    assert snapshots.get(token, WorkQuery()) == records
-    assert snapshots.get(token, WorkQuery(search="x")) is None
+    token = await snapshots.put(WorkQuery(), records)
+    assert await snapshots.get(token, WorkQuery()) == records
+    assert await snapshots.get(token, WorkQuery(search="x")) is None
     now[0] = WorkSnapshots.TTL + 1
-    assert snapshots.get(token, WorkQuery()) is None
-    tokens = [snapshots.put(WorkQuery(), records) for _ in range(WorkSnapshots.LIMIT + 1)]
-    assert snapshots.get(tokens[0], WorkQuery()) is None
-    assert snapshots.get(tokens[-1], WorkQuery()) == records
+    assert await snapshots.get(token, WorkQuery()) is None
+    tokens = [await snapshots.put(WorkQuery(), records) for _ in range(WorkSnapshots.LIMIT + 1)]
+    assert await snapshots.get(tokens[0], WorkQuery()) is None
+    assert await snapshots.get(tokens[-1], WorkQuery()) == records
 
 
 async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> None:
@@ -205,30 +205,30 @@ async def test_a_kept_page_that_is_gone_is_read_again_from_its_number() -> None:
     position = first.end_state[INVOICED]
     assert position is not None and position.skip == 5 and position.position
     assert position.position.startswith("1.")
-    a.snapshots.clear()  # as a write through the gateway does
+    await a.snapshots.clear()  # as a write through the gateway does
     second = await merge([a], WorkQuery(), first.end_state, 5)
     assert [r.item for r in first.records + second.records] == list(range(10))
     assert a.read == [1, 1, 2]
 
 
-def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
+async def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
     from gateway.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
     records = [record(INVOICED, 1, 3)]
-    batch = snapshots.put_page(WorkQuery(), 2, records, "3")
+    batch = await snapshots.put_page(WorkQuery(), 2, records, "3")
     assert batch.position is not None and batch.position.startswith("2.")
     token = batch.position.split(".", 1)[1]
-    assert snapshots.get_page(token, WorkQuery(), 2) == batch
-    assert snapshots.get_page(token, WorkQuery(), 3) is None
-    assert snapshots.get_page(token, WorkQuery(completed=True), 2) is None
+    assert await snapshots.get_page(token, WorkQuery(), 2) == batch
+    assert await snapshots.get_page(token, WorkQuery(), 3) is None
+    assert await snapshots.get_page(token, WorkQuery(completed=True), 2) is None
     now[0] = WorkSnapshots.TTL + 1
-    assert snapshots.get_page(token, WorkQuery(), 2) is None
-    batches = [snapshots.put_page(WorkQuery(), 1, records, None) for _ in range(300)]
+    assert await snapshots.get_page(token, WorkQuery(), 2) is None
+    batches = [await snapshots.put_page(WorkQuery(), 1, records, None) for _ in range(300)]
     tokens = [str(b.position).split(".", 1)[1] for b in batches]
-    assert snapshots.get_page(tokens[0], WorkQuery(), 1) is None
-    assert snapshots.get_page(tokens[-1], WorkQuery(), 1) is not None
+    assert await snapshots.get_page(tokens[0], WorkQuery(), 1) is None
+    assert await snapshots.get_page(tokens[-1], WorkQuery(), 1) is not None
     assert len(tokens) - WorkSnapshots.PAGE_LIMIT == 300 - 256
 
 

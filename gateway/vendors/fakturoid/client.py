@@ -24,7 +24,7 @@ from gateway.storage.base import SharedStore
 from gateway.storage.tokens import SharedToken, credentials_key
 from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import WorkSnapshots, streamed_batch
+from gateway.work_snapshots import streamed_batch, work_snapshots
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
@@ -85,7 +85,9 @@ class FakturoidAdapter:
         )
         self._account = f"accounts/{quote(settings.account_slug, safe='')}"
         self._parser = TodoParser(web_url(settings.api_url), settings.account_slug)
-        self._snapshots = WorkSnapshots()
+        self._snapshots = work_snapshots(
+            store, VENDOR.value, settings.api_url, settings.account_slug
+        )
 
     @classmethod
     def from_settings(
@@ -143,7 +145,7 @@ class FakturoidAdapter:
         try:
             response = await self._call("POST", path)
         finally:
-            self._snapshots.clear()  # even a toggle that timed out may have landed
+            await self._snapshots.clear()  # even a toggle that timed out may have landed
         raise_for_fakturoid(response)
         return self._parser.todo(json_body(VENDOR, response))
 
@@ -172,14 +174,14 @@ class FakturoidAdapter:
 
             # Each page is kept as read, so the list's next page resumes inside it.
             return await streamed_batch(self._snapshots, query, position, read_page)
-        cached = self._snapshots.get(position, query)
+        cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
         records = sorted(
             (r for r in map(work_record, await self._newest_todos()) if query.matches(r)),
             key=query.sort_key,
         )
-        return WorkBatch(records, None, self._snapshots.put(query, records))
+        return WorkBatch(records, None, await self._snapshots.put(query, records))
 
     async def _newest_todos(self) -> list[FakturoidTodo]:
         """The newest MAX_SCAN_PAGES pages of todos, read ahead a growing window at a time.

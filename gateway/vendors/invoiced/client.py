@@ -16,6 +16,7 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.storage.base import SharedStore
 from gateway.types import Page, SortDirection
 from gateway.upstream import (
     Upstream,
@@ -25,7 +26,7 @@ from gateway.upstream import (
     raise_for_status,
 )
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import WorkSnapshots, streamed_batch
+from gateway.work_snapshots import streamed_batch, work_snapshots
 
 from .models import VENDOR, InvoicedTask, TaskChanges, TaskQuery, parse_task
 from .settings import InvoicedSettings
@@ -77,11 +78,12 @@ class InvoicedAdapter:
         client: httpx.AsyncClient,
         *,
         breaker: CircuitBreaker | None = None,
+        store: SharedStore | None = None,
     ) -> None:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         client.auth = httpx.BasicAuth(key, "")
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
-        self._snapshots = WorkSnapshots()
+        self._snapshots = work_snapshots(store, VENDOR.value, settings.api_url, key)
 
     @classmethod
     def from_settings(
@@ -92,7 +94,7 @@ class InvoicedAdapter:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> InvoicedAdapter:
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR))
+        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -103,7 +105,7 @@ class InvoicedAdapter:
         finally:
             if method != "GET":
                 # A write, even one that timed out, may change what the work list shows.
-                self._snapshots.clear()
+                await self._snapshots.clear()
         if response.status_code >= 400:
             self._raise(response)
         return response
@@ -201,7 +203,7 @@ class InvoicedAdapter:
         # How Invoiced collates names is not documented [guess: not the gateway's
         # case-insensitive order], so for a title sort the tasks (up to
         # MAX_WORK_PAGES pages) are read once, sorted here and kept for later pages.
-        cached = self._snapshots.get(position, query)
+        cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
         params: dict[str, str | int] = {"per_page": MAX_PER_PAGE, "sort": "id asc"}
@@ -219,7 +221,7 @@ class InvoicedAdapter:
         records = sorted(
             (r for r in map(work_record, tasks) if query.matches(r)), key=query.sort_key
         )
-        return WorkBatch(records, None, self._snapshots.put(query, records))
+        return WorkBatch(records, None, await self._snapshots.put(query, records))
 
     async def create_task(
         self, changes: TaskChanges, *, idempotency_key: str | None = None

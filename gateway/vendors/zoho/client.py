@@ -22,7 +22,7 @@ from gateway.storage.tokens import SharedToken, credentials_key
 from gateway.types import Page
 from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import WorkSnapshots
+from gateway.work_snapshots import work_snapshots
 
 from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
@@ -119,7 +119,9 @@ class ZohoAdapter:
                 if store is not None
                 else None,
             )
-        self._snapshots = WorkSnapshots()
+        self._snapshots = work_snapshots(
+            store, VENDOR.value, settings.api_url, self.organization_id
+        )
         # Project pages live in the organization's part of the web app. [guess]
         self._project_url = f"{web_app_url(settings.api_url)}/app/{self.organization_id}#/projects/"
 
@@ -155,7 +157,7 @@ class ZohoAdapter:
             if method != "GET":
                 # A write, even one that timed out, may change tasks: the next
                 # workItems page must read them again.
-                self._snapshots.clear()
+                await self._snapshots.clear()
         return checked(response, what=what)
 
     def project_url(self, project_id: str) -> str:
@@ -269,7 +271,7 @@ class ZohoAdapter:
         """
         if query.needs_due_date:
             return WorkBatch([], None)  # project tasks have no due date, so none can match
-        cached = self._snapshots.get(position, query)
+        cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
         projects: list[ZohoProject] = []
@@ -297,7 +299,7 @@ class ZohoAdapter:
             work_record(task) for tasks in task_lists for task in tasks or [] if tasks is not None
         ]
         matching = sorted((r for r in records if query.matches(r)), key=query.sort_key)
-        return WorkBatch(matching, None, self._snapshots.put(query, matching))
+        return WorkBatch(matching, None, await self._snapshots.put(query, matching))
 
     async def get_task(self, project_id: str, task_id: str) -> ZohoTask | None:
         try:
