@@ -18,8 +18,9 @@ and a token for the read kept in ``gateway.work_snapshots`` (``"3.<token>"``), s
 the unread rest of that page comes back on the next page of the list without
 asking the vendor again. The records themselves cannot ride in the cursor
 (a vendor's records may be unbounded and have no read by id), so the cursor
-stays a few dozen bytes; where the kept page is gone (expired, another
-process, a write) the page number and offset still resume it, at one re-read.
+stays a few dozen bytes; where the kept page is gone (expired, another process
+without a shared store, a write) the page number and offset still resume it, at one
+re-read.
 """
 
 from __future__ import annotations
