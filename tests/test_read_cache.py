@@ -187,3 +187,21 @@ async def test_a_write_on_one_gateway_drops_the_others_cache_through_redis(
         after = await reader.execute(TASK_NAMES, accounting=True)
         assert total_calls(after) > 0
         assert names(after) == [*names(before), NEW_TASK["name"]]
+
+
+async def test_redis_gone_a_write_still_answers_and_drops_its_own_cache(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_REDIS_URL=redis.url)
+    async with gateways(settings, count=1) as (gateway,):
+        before = await gateway.execute(TASK_NAMES)
+        redis.stop()
+        for name in ("Chase", "Chase again"):
+            written = await gateway.execute(CREATE_TASK, {"input": {**NEW_TASK, "name": name}})
+            assert codes(written) == []
+        after = await gateway.execute(TASK_NAMES, accounting=True)
+    assert total_calls(after) > 0
+    assert names(after) == [*names(before), "Chase", "Chase again"]
+    warnings = [r for r in caplog.records if r.name == "gateway.cache" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert redis.url not in warnings[0].getMessage()
