@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from gateway.breaker import CircuitBreaker
+from gateway.cache.setup import open_read_cache
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
@@ -42,6 +43,7 @@ class Adapters:
         policy = replace(UpstreamPolicy.from_settings(settings.gateway), store=self.store)
         self.plugins: tuple[AnyPlugin, ...] = settings.plugins
         self._adapters: dict[Vendor, VendorAdapter] = {}
+        self.read_cache, self.cache_broadcast = open_read_cache(settings.gateway)
         for plugin in self.plugins:
             section = settings.section(plugin)
             if section.configured:
@@ -49,6 +51,10 @@ class Adapters:
                 adapter = plugin.create_adapter(section, policy, transport)
                 if section.outbound_quotas:
                     adapter.upstream.outbound = OutboundBudget(section.outbound_quotas, limiter)
+                if self.read_cache is not None and section.cache_ttl > 0:
+                    adapter.upstream.cache = self.read_cache.for_vendor(
+                        plugin.vendor, section.cache_ttl
+                    )
                 self._adapters[plugin.vendor] = adapter
 
     @property
@@ -90,6 +96,8 @@ class Adapters:
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
             await adapter.aclose()
+        if self.cache_broadcast is not None:
+            await self.cache_broadcast.aclose()
         await self.store.aclose()
 
     @property

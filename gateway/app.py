@@ -31,6 +31,8 @@ from gateway.api.schema import schema_for
 from gateway.auth.gate import PRINCIPAL, ClientGate
 from gateway.auth.principal import ClientAccess
 from gateway.auth.protection import ClientProtection
+from gateway.cache import OperationReads, cache_scope, current_cache_scope, current_operation_reads
+from gateway.cache.http import cache_headers
 from gateway.config import Settings
 from gateway.cors import cors_middleware
 from gateway.errors import BadRequest, OperationTimedOut
@@ -94,6 +96,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
         self.client_calls = protection.calls if protection else None
         self.introspection = settings.gateway.introspection
+        self.caching = settings.gateway.cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,6 +108,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         token = current_call_log.set(calls)
         limits_token = current_limits.set(self.limits)
         media_token = current_media_type.set(negotiate(Headers(scope=scope).get("accept")))
+        principal = scope.get("state", {}).get(PRINCIPAL)
+        cache_token = current_cache_scope.set(cache_scope(principal) if principal else None)
+        reads_token = current_operation_reads.set(OperationReads())
         observed = current_request.get()
         telemetry = self.telemetry if observed is not None else None
         try:
@@ -118,6 +124,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if telemetry is not None:
                 assert observed is not None
                 telemetry.operation_finished(observed, len(calls.calls))
+            current_operation_reads.reset(reads_token)
+            current_cache_scope.reset(cache_token)
             current_media_type.reset(media_token)
             current_limits.reset(limits_token)
             current_call_log.reset(token)
@@ -136,6 +144,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if observed is not None:
                 observed.outcome = "disconnected"
             return
+        if scope["method"] == "GET" and isinstance(response, Response):
+            reads = current_operation_reads.get() or OperationReads()
+            validator = Headers(scope=scope).get("if-none-match")
+            response = cache_headers(response, reads, validator, caching=self.caching)
         await response(scope, receive, send)
 
     @staticmethod

@@ -58,6 +58,12 @@ class GatewaySettings(BaseSettings):
     # tokens and replays between them.
     workers: int = Field(default=1, ge=1)
 
+    # Vendor reads reused for each vendor's `<VENDOR>_CACHE_TTL` seconds, per client and
+    # scopes, dropped by every write (across processes through GATEWAY_REDIS_URL). Off by
+    # default: writes made outside the gateway would show up to a TTL late.
+    cache: bool = False
+    cache_max_entries: int = Field(default=10_000, ge=1)
+
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
 

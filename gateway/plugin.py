@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from gateway.ratelimit import Quota
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 class VendorSettings(BaseSettings):
     """A vendor's settings section (its own env prefix); unset credentials disable it."""
+
+    # Seconds a read of this vendor is reused when GATEWAY_CACHE is on (`<VENDOR>_CACHE_TTL`);
+    # each vendor declares its own default, 0: never cached.
+    cache_ttl: float = Field(default=0.0, ge=0)
 
     @property
     def configured(self) -> bool:

@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from gateway.breaker import CircuitBreaker
+from gateway.cache.reads import VendorReadCache, note_read
 from gateway.config import GatewaySettings
 from gateway.errors import (
     GatewayError,
@@ -176,12 +177,24 @@ class Upstream:
         self.breaker = breaker
         # Set by the gateway from the vendor's settings (see gateway.adapters).
         self.outbound: OutboundBudget | None = None
+        # Set by the gateway when GATEWAY_CACHE is on and the vendor has a cache TTL.
+        self.cache: VendorReadCache | None = None
         # The read timeout is the configured upstream timeout (see create_client).
         self.timeout = client.timeout.read or DEFAULT_TIMEOUT
         # Strong references: the loop keeps only weak ones to running tasks.
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self.cache is not None:
+            # First: a cached read spends no quota and is no call.
+            return await self.cache.send(
+                method, url, kwargs, lambda: self._send(method, url, kwargs)
+            )
+        if method == "GET":
+            note_read(0.0)
+        return await self._send(method, url, kwargs)
+
+    async def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
         telemetry = current_telemetry()
         if self.outbound is not None:
             # Before the breaker: a refused call is neither a probe nor a failure.

@@ -12,6 +12,9 @@ from gateway.ratelimit import Quota, per_minute
 class FakturoidSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="FAKTUROID_", extra="ignore", frozen=True)
 
+    # Seconds a read is reused under GATEWAY_CACHE: todos change by hand, rarely.
+    cache_ttl: float = Field(default=15.0, ge=0)
+
     api_url: str = "https://app.fakturoid.cz/api/v3"
     account_slug: str | None = None
     client_id: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gateway.plugin import VendorSettings
@@ -10,6 +10,9 @@ from gateway.plugin import VendorSettings
 
 class InvoicedSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="INVOICED_", extra="ignore", frozen=True)
+
+    # Seconds a read is reused under GATEWAY_CACHE: tasks change by hand, rarely.
+    cache_ttl: float = Field(default=10.0, ge=0)
 
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gateway.plugin import VendorSettings
@@ -10,6 +10,9 @@ from gateway.plugin import VendorSettings
 
 class ReadyDeskSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="READYDESK_", extra="ignore", frozen=True)
+
+    # Seconds a read is reused under GATEWAY_CACHE: invoices change slowly.
+    cache_ttl: float = Field(default=15.0, ge=0)
 
     api_url: str | None = None
     api_key: SecretStr | None = None

@@ -12,6 +12,9 @@ from gateway.ratelimit import DAY, Quota, per_minute
 class ZohoSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="ZOHO_", extra="ignore", frozen=True)
 
+    # Seconds a read is reused under GATEWAY_CACHE: longer, as Zoho's quota is small.
+    cache_ttl: float = Field(default=30.0, ge=0)
+
     api_url: str = "https://www.zohoapis.com/invoice/v3"
     accounts_url: str = "https://accounts.zoho.com"
     organization_id: str | None = None

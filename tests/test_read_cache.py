@@ -1,0 +1,207 @@
+"""The vendor read cache (GATEWAY_CACHE): client -> gateway -> adapter -> sandbox.
+
+Reads are served from it without an upstream call, per client and scopes; writes
+drop it, in this process and in another one through a real Redis's pub/sub; GET
+queries carry Cache-Control and an ETag, and a matching If-None-Match gets a 304.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.adapters import Adapters
+from gateway.auth.api_keys import hash_key
+from tests.conftest import Gateway, codes, gateway_settings, running_gateway
+from tests.redis_server import RedisServer, redis_server
+from tests.test_idempotent_writes import CREATE_TASK, total_calls
+from tests.test_shared_state import NEW_TASK, gateways
+
+EVERY_VENDOR = """{ tasks(first: 3) { nodes { invoicedId name } }
+  projects(first: 2) { nodes { zohoId } } todos(first: 2) { nodes { fakturoidId } }
+  invoices(first: 2) { nodes { id } } }"""
+TASK_NAMES = "{ tasks(first: 100) { nodes { name } } }"
+# Apollo's CSRF rule: a GET operation must carry a header a browser cannot send unasked.
+PREFLIGHT = {"Apollo-Require-Preflight": "true"}
+# name -> (the key a client sends, its scopes)
+KEYS = {
+    "everything": ("tgw_everything_0001", "*:read,*:write"),
+    "invoiced-reader": ("tgw_invoiced_reader_0001", "invoiced:read"),
+}
+
+
+def upstream_requests(gateway: Gateway) -> list[str]:
+    seen: list[str] = []
+
+    def record(request: httpx.Request) -> None:
+        seen.append(f"{request.method} {request.url.path}")
+
+    gateway.inject(record)
+    return seen
+
+
+def names(body: dict[str, Any]) -> list[str]:
+    return [node["name"] for node in body["data"]["tasks"]["nodes"]]
+
+
+@pytest.fixture
+async def cached(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+    async with running_gateway(gateway_settings(monkeypatch, GATEWAY_CACHE="true")) as running:
+        yield running
+
+
+async def test_a_cached_read_costs_no_upstream_call(cached: Gateway) -> None:
+    first = await cached.execute(EVERY_VENDOR, accounting=True)
+    second = await cached.execute(EVERY_VENDOR, accounting=True)
+    assert codes(first) == codes(second) == []
+    assert total_calls(first) >= 4
+    assert total_calls(second) == 0
+    assert second["data"] == first["data"]
+
+
+async def test_the_cache_is_off_by_default(gateway: Gateway) -> None:
+    await gateway.execute(TASK_NAMES)
+    assert total_calls(await gateway.execute(TASK_NAMES, accounting=True)) > 0
+
+
+async def test_a_write_drops_the_vendors_cached_reads(cached: Gateway) -> None:
+    before = await cached.execute(TASK_NAMES)
+    written = await cached.execute(CREATE_TASK, {"input": NEW_TASK})
+    assert codes(written) == []
+    after = await cached.execute(TASK_NAMES, accounting=True)
+    assert total_calls(after) > 0
+    assert names(after) == [*names(before), NEW_TASK["name"]]
+
+
+@pytest.fixture
+async def guarded(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+    keys = ";".join(f"{name}:{hash_key(key)}:{scopes}" for name, (key, scopes) in KEYS.items())
+    settings = gateway_settings(
+        monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=keys, GATEWAY_CACHE="true"
+    )
+    async with running_gateway(settings) as running:
+        yield running
+
+
+async def read_as(gateway: Gateway, client: str, query: str) -> dict[str, Any]:
+    response = await gateway.client.post(
+        "/graphql",
+        json={"query": query},
+        headers={"X-API-Key": KEYS[client][0], "X-Upstream-Accounting": "1"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_clients_and_scopes_never_share_entries(guarded: Gateway) -> None:
+    warm = await read_as(guarded, "everything", TASK_NAMES)
+    assert total_calls(warm) > 0
+    assert total_calls(await read_as(guarded, "everything", TASK_NAMES)) == 0
+
+    # Another client with other scopes reads the same page: from the vendor, not the entry.
+    other = await read_as(guarded, "invoiced-reader", TASK_NAMES)
+    assert total_calls(other) > 0
+    assert other["data"] == warm["data"]
+    assert total_calls(await read_as(guarded, "invoiced-reader", TASK_NAMES)) == 0
+
+    # What the first client cached for Zoho is not served to one without zoho:read.
+    assert total_calls(await read_as(guarded, "everything", EVERY_VENDOR)) > 0
+    refused = await read_as(
+        guarded, "invoiced-reader", "{ projects(first: 2) { nodes { zohoId } } }"
+    )
+    assert codes(refused) == ["FORBIDDEN"]
+    assert refused["data"] == {"projects": None}
+
+
+async def test_get_queries_carry_an_etag_and_revalidate_with_304(cached: Gateway) -> None:
+    requests = upstream_requests(cached)
+    params = {"query": TASK_NAMES}
+    first = await cached.client.get("/graphql", params=params, headers=PREFLIGHT)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "private, max-age=10"  # Invoiced's TTL
+    assert "Authorization" in first.headers["vary"]
+    etag = first.headers["etag"]
+    calls_after_first = len(requests)
+    assert calls_after_first > 0
+
+    again = await cached.client.get(
+        "/graphql", params=params, headers={**PREFLIGHT, "If-None-Match": etag}
+    )
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert len(requests) == calls_after_first  # the operation ran on cached reads
+
+    # Once the data changes, the old validator no longer matches: the new answer comes.
+    assert codes(await cached.execute(CREATE_TASK, {"input": NEW_TASK})) == []
+    changed = await cached.client.get(
+        "/graphql", params=params, headers={**PREFLIGHT, "If-None-Match": etag}
+    )
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert NEW_TASK["name"] in names(changed.json())
+
+
+async def test_a_get_answer_with_errors_is_not_kept(cached: Gateway) -> None:
+    cached.inject(lambda request: httpx.Response(503))
+    failed = await cached.client.get("/graphql", params={"query": TASK_NAMES}, headers=PREFLIGHT)
+    assert codes(failed.json()) == ["UPSTREAM_UNAVAILABLE"]
+    assert failed.headers["cache-control"] == "no-store"
+    assert "etag" not in failed.headers
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with redis_server(tmp_path) as server:
+        yield server
+
+
+def adapters_of(gateway: Gateway) -> Adapters:
+    adapters: Adapters = gateway.app.state.adapters
+    return adapters
+
+
+async def test_a_write_on_one_gateway_drops_the_others_cache_through_redis(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_REDIS_URL=redis.url)
+    async with gateways(settings) as (writer, reader):
+        before = await reader.execute(TASK_NAMES)
+        assert total_calls(await reader.execute(TASK_NAMES, accounting=True)) == 0
+        listening = adapters_of(reader).cache_broadcast
+        assert listening is not None
+        await asyncio.wait_for(listening.subscribed.wait(), timeout=5)
+
+        assert codes(await writer.execute(CREATE_TASK, {"input": NEW_TASK})) == []
+        cache = adapters_of(reader).read_cache
+        assert cache is not None
+        # A guard against a hang; delivery takes milliseconds.
+        await asyncio.wait_for(cache.invalidated_elsewhere.wait(), timeout=5)
+
+        after = await reader.execute(TASK_NAMES, accounting=True)
+        assert total_calls(after) > 0
+        assert names(after) == [*names(before), NEW_TASK["name"]]
+
+
+async def test_redis_gone_a_write_still_answers_and_drops_its_own_cache(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_REDIS_URL=redis.url)
+    async with gateways(settings, count=1) as (gateway,):
+        before = await gateway.execute(TASK_NAMES)
+        redis.stop()
+        for name in ("Chase", "Chase again"):
+            written = await gateway.execute(CREATE_TASK, {"input": {**NEW_TASK, "name": name}})
+            assert codes(written) == []
+        after = await gateway.execute(TASK_NAMES, accounting=True)
+    assert total_calls(after) > 0
+    assert names(after) == [*names(before), "Chase", "Chase again"]
+    warnings = [r for r in caplog.records if r.name == "gateway.cache" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert redis.url not in warnings[0].getMessage()
