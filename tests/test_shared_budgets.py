@@ -15,8 +15,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from gateway import breaker
 from gateway.auth.api_keys import hash_key
 from gateway.breaker import SYNC_INTERVAL
+from gateway.config import Settings
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.redis_server import RedisServer, redis_server
 from tests.test_breaker import VendorCalls
@@ -119,6 +121,15 @@ async def test_the_shared_breaker_reads_redis_once_per_interval_not_per_call(
     monkeypatch: pytest.MonkeyPatch, redis: RedisServer
 ) -> None:
     settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    cached = await breaker_reads_for_50_calls(settings, redis)
+    monkeypatch.setattr(breaker, "SYNC_INTERVAL", 0.0)
+    uncached = await breaker_reads_for_50_calls(settings, redis)
+    # One read per SYNC_INTERVAL while calls keep coming, against one per call.
+    assert 1 <= cached <= 5
+    assert uncached >= 50
+
+
+async def breaker_reads_for_50_calls(settings: Settings, redis: RedisServer) -> int:
     client = Redis.from_url(redis.url)
     try:
         async with gateways(settings, count=1) as (gateway,):
@@ -131,8 +142,7 @@ async def test_the_shared_breaker_reads_redis_once_per_interval_not_per_call(
         await client.aclose()
     assert [codes(body) for body in bodies] == [[]] * 50
     assert calls.count == 50
-    # One read per SYNC_INTERVAL while calls keep coming, not one per call.
-    assert reads <= 5
+    return reads
 
 
 async def redis_gets(client: Redis) -> int:
