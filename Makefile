@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test explorer lint typecheck bench bench-peer clean
+.PHONY: demo test install install-test explorer lint typecheck bench bench-scale bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,12 @@ bench: install-test
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.abuse
 	$(BIN)/python -m benchmarks.faults
+	$(MAKE) bench-scale
 	$(MAKE) bench-peer
+
+# 1 worker, 2 workers, 2 processes sharing a local redis-server, under autocannon (about 1 minute).
+bench-scale: install benchmarks/peer/node_modules/.package-lock.json
+	$(BIN)/python -m benchmarks.scale
 
 # Hive Gateway, Mesh Compose and autocannon for the side-by-side benchmark, pinned by the lock file.
 benchmarks/peer/node_modules/.package-lock.json: benchmarks/peer/package.json benchmarks/peer/package-lock.json

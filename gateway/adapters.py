@@ -17,8 +17,9 @@ from gateway.cache.setup import open_read_cache
 from gateway.config import Settings
 from gateway.errors import VendorNotConfigured
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
-from gateway.ratelimit import MemoryRateLimiter, RateLimiter
+from gateway.ratelimit import RateLimiter
 from gateway.storage import SharedStore, open_store
+from gateway.storage.rate_budget import shared_rate_limiter
 from gateway.types import Vendor
 from gateway.upstream import OutboundBudget, UpstreamPolicy
 from gateway.work import WorkSource
@@ -36,11 +37,16 @@ class Adapters:
         store: SharedStore | None = None,
     ) -> None:
         transports = transports or {}
-        limiter = limiter or MemoryRateLimiter()
         redis_url = settings.gateway.redis_url
         # What this gateway shares with its other processes; closed with the adapters.
         self.store = store or open_store(redis_url.get_secret_value() if redis_url else None)
-        policy = replace(UpstreamPolicy.from_settings(settings.gateway), store=self.store)
+        # Vendor quotas here, client budgets in ClientProtection: the same buckets.
+        self.limiter = limiter or shared_rate_limiter(self.store)
+        policy = replace(
+            UpstreamPolicy.from_settings(settings.gateway),
+            store=self.store,
+            share_breakers=redis_url is not None,
+        )
         self.plugins: tuple[AnyPlugin, ...] = settings.plugins
         self._adapters: dict[Vendor, VendorAdapter] = {}
         self.read_cache, self.cache_broadcast = open_read_cache(settings.gateway)
@@ -50,7 +56,9 @@ class Adapters:
                 transport = transports.get(plugin.vendor)
                 adapter = plugin.create_adapter(section, policy, transport)
                 if section.outbound_quotas:
-                    adapter.upstream.outbound = OutboundBudget(section.outbound_quotas, limiter)
+                    adapter.upstream.outbound = OutboundBudget(
+                        section.outbound_quotas, self.limiter
+                    )
                 if self.read_cache is not None and section.cache_ttl > 0:
                     adapter.upstream.cache = self.read_cache.for_vendor(
                         plugin.vendor, section.cache_ttl

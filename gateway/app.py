@@ -330,7 +330,7 @@ def create_app(
     settings = settings or Settings()
     adapters = Adapters(settings, transports)
     observing = Observability(settings.gateway, adapters, tracer_provider)
-    protection = ClientProtection.from_settings(settings)
+    protection = ClientProtection.from_settings(settings, adapters.limiter)
     graphql_app = GatewayGraphQL(adapters, settings, observing.telemetry, protection)
 
     async def healthz(request: Request) -> Response:

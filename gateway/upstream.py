@@ -130,6 +130,8 @@ class UpstreamPolicy:
     breaker_cooldown: float = 30.0
     # State shared with the gateway's other processes (OAuth tokens); None: per adapter.
     store: SharedStore | None = None
+    # Breakers through ``store`` too (only worth a store read when it is Redis).
+    share_breakers: bool = False
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> UpstreamPolicy:
@@ -141,7 +143,10 @@ class UpstreamPolicy:
 
     def breaker(self, vendor: Vendor) -> CircuitBreaker:
         return CircuitBreaker(
-            vendor, failures=self.breaker_failures, cooldown=self.breaker_cooldown
+            vendor,
+            failures=self.breaker_failures,
+            cooldown=self.breaker_cooldown,
+            shared=self.store if self.share_breakers else None,
         )
 
 
@@ -199,6 +204,8 @@ class Upstream:
         if self.outbound is not None:
             # Before the breaker: a refused call is neither a probe nor a failure.
             await self.outbound.spend(self.vendor)
+        if self.breaker is not None:
+            await self.breaker.refresh()
         try:
             probe = self.breaker.admit() if self.breaker else False
         except UpstreamUnavailable:
@@ -271,6 +278,7 @@ class Upstream:
         finally:
             if self.breaker is not None:
                 self.breaker.record(healthy=healthy, probe=probe)
+                await self.breaker.share()
 
     def _exchange_done(self, exchange: asyncio.Task[httpx.Response]) -> None:
         self._exchanges.discard(exchange)

@@ -106,6 +106,23 @@ class RedisStore:
 
         await self._call(shared, lambda: self._fallback.delete(key, expected=expected))
 
+    async def run_script(
+        self,
+        script: str,
+        keys: list[str],
+        args: list[Any],
+        local: Callable[[], Awaitable[T]],
+    ) -> T:
+        """``script`` on the server over ``keys`` (prefixed here), or ``local`` while Redis
+        is away: for state that needs more than one atomic step (rate budgets)."""
+
+        async def shared() -> T:
+            prefixed = [KEY_PREFIX + key for key in keys]
+            result: T = await self._client.eval(script, len(prefixed), *prefixed, *args)
+            return result
+
+        return await self._call(shared, local)
+
     async def aclose(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
