@@ -1,10 +1,10 @@
 """The seam between adapters and httpx: one pooled client per vendor, a
-deadline that never cancels httpx from outside, a circuit breaker, call
-accounting, and the vendor-neutral mapping of transport failures and HTTP
-statuses onto the error hierarchy.
+deadline that never cancels httpx from outside, a circuit breaker, outbound
+quotas, the read cache, call accounting, and the mapping of transport failures
+onto the error hierarchy.
 
 Adapters own their wire formats; they call :meth:`Upstream.send` and, for
-statuses their vendor does not explain better, :func:`raise_for_status`.
+statuses their vendor does not explain better, ``gateway.responses.raise_for_status``.
 """
 
 from __future__ import annotations
@@ -12,32 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-import orjson
 
 from gateway.breaker import CircuitBreaker
 from gateway.cache.reads import VendorReadCache, note_read
 from gateway.config import GatewaySettings
 from gateway.errors import (
     GatewayError,
-    NotFound,
     RateLimited,
-    UpstreamAuthError,
     UpstreamBadResponse,
-    UpstreamRejected,
     UpstreamUnavailable,
 )
 from gateway.observability.telemetry import (
     current_telemetry,
-    observed_token_grant,
-    token_grant_held,
 )
 from gateway.ratelimit import Quota, RateLimiter, retry_after
 from gateway.storage.base import SharedStore
@@ -305,85 +298,3 @@ def _failure_label(error: GatewayError) -> str:
     if isinstance(error.__cause__, httpx.TimeoutException | TimeoutError):
         return "timeout"
     return "unreachable"
-
-
-class RefusedCredentials:
-    """Remembers that a vendor refused the gateway's credentials for a token.
-
-    For ``hold`` seconds afterwards token requests fail at once instead of each
-    asking the vendor again: credentials rarely fix themselves in seconds, and
-    vendors lock out clients that keep presenting refused ones.
-    """
-
-    def __init__(
-        self, vendor: Vendor, *, clock: Callable[[], float] = time.monotonic, hold: float = 30.0
-    ) -> None:
-        self._vendor, self._clock, self._hold = vendor, clock, hold
-        self._refused_at: float | None = None
-
-    async def guard(self, grant: Callable[[], Awaitable[str]]) -> str:
-        """Run a token ``grant`` unless credentials were just refused; remember the outcome."""
-        try:
-            self._check()
-        except UpstreamAuthError:
-            token_grant_held(self._vendor)
-            raise
-        # Every vendor's grant passes here: the one place grants are counted and traced.
-        with observed_token_grant(self._vendor):
-            try:
-                token = await grant()
-            except UpstreamAuthError:
-                self._refused_at = self._clock()
-                raise
-        self._refused_at = None
-        return token
-
-    def _check(self) -> None:
-        if self._refused_at is None:
-            return
-        remaining = self._hold - (self._clock() - self._refused_at)
-        if remaining > 0:
-            raise UpstreamAuthError(
-                self._vendor,
-                "the credentials were refused moments ago; not asking again yet",
-                retryAfter=round(remaining, 1),
-            )
-        self._refused_at = None
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def raise_for_status(vendor: Vendor, response: httpx.Response, *, what: str = "item") -> None:
-    """Map an unsuccessful status to the error hierarchy, with gateway-written text."""
-    status = response.status_code
-    if status < 400:
-        return
-    if status in (401, 403):
-        raise UpstreamAuthError(vendor, "the credentials were refused", status=status)
-    if status == 404:
-        raise NotFound(f"{vendor.label}: no such {what}", vendor=vendor)
-    if status == 429:
-        raise RateLimited(vendor, "rate limit reached", retry_after=retry_after_seconds(response))
-    if status >= 500:
-        raise UpstreamUnavailable(vendor, "the service failed", status=status)
-    raise UpstreamRejected(vendor, "the request was refused", status=status)
-
-
-def json_body(vendor: Vendor, response: httpx.Response) -> Any:
-    try:
-        # orjson: several times faster than the standard library on every list page.
-        return orjson.loads(response.content)
-    except ValueError as exc:
-        raise UpstreamBadResponse(vendor, "the response was not valid JSON") from exc

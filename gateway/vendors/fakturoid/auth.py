@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from gateway.credentials import RefusedCredentials
 from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.responses import json_body
 from gateway.single_flight import SingleFlight
 from gateway.storage.tokens import Granted, SharedToken
-from gateway.upstream import RefusedCredentials, Upstream, json_body
+from gateway.upstream import Upstream
 
 from .models import VENDOR
 from .status import raise_for_fakturoid

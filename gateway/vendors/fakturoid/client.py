@@ -20,9 +20,10 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured
+from gateway.responses import json_body
 from gateway.storage.base import SharedStore
 from gateway.storage.tokens import SharedToken, credentials_key
-from gateway.upstream import Upstream, UpstreamPolicy, create_client, json_body
+from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 from gateway.work_snapshots import streamed_batch, work_snapshots
 

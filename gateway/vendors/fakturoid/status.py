@@ -17,7 +17,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.upstream import raise_for_status, retry_after_seconds
+from gateway.responses import raise_for_status, retry_after_seconds
 
 from .models import VENDOR
 

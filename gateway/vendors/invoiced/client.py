@@ -16,15 +16,10 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.responses import json_body, raise_for_status
 from gateway.storage.base import SharedStore
 from gateway.types import Page, SortDirection
-from gateway.upstream import (
-    Upstream,
-    UpstreamPolicy,
-    create_client,
-    json_body,
-    raise_for_status,
-)
+from gateway.upstream import Upstream, UpstreamPolicy, create_client
 from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 from gateway.work_snapshots import streamed_batch, work_snapshots
 

@@ -20,15 +20,10 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
+from gateway.responses import raise_for_status
 from gateway.transport import vendor_transport
 from gateway.types import Page
-from gateway.upstream import (
-    VENDOR_LIMITS,
-    Upstream,
-    UpstreamPolicy,
-    create_client,
-    raise_for_status,
-)
+from gateway.upstream import VENDOR_LIMITS, Upstream, UpstreamPolicy, create_client
 
 from . import READYDESK
 from .count import read_count

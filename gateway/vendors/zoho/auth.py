@@ -22,10 +22,12 @@ from typing import Any, Protocol
 
 import httpx
 
+from gateway.credentials import RefusedCredentials
 from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
+from gateway.responses import retry_after_seconds
 from gateway.single_flight import SingleFlight
 from gateway.storage.tokens import Granted, SharedToken
-from gateway.upstream import RefusedCredentials, Upstream, retry_after_seconds
+from gateway.upstream import Upstream
 
 from . import ZOHO
 
