@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -135,10 +134,6 @@ class FakturoidAdapter:
             )
         raise_for_fakturoid(response)
         return self._parser.page(page, json_body(VENDOR, response))
-
-    async def list_pages(self, keys: Sequence[tuple[int, datetime | None]]) -> list[TodoPage]:
-        """Several ``(page, since)`` at once, as a dataloader batch asks for them."""
-        return list(await asyncio.gather(*(self.list_page(page, since) for page, since in keys)))
 
     async def toggle_completion(self, todo_id: int) -> FakturoidTodo:
         """Complete an open todo or reopen a completed one; NotFound for an unknown id."""

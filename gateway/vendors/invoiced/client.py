@@ -9,7 +9,6 @@ exact match; ``sort`` is ``"field dir,field dir"``; errors are
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -126,10 +125,6 @@ class InvoicedAdapter:
         except NotFound:
             return None
         return parse_task(json_body(VENDOR, response))
-
-    async def get_tasks(self, task_ids: list[int]) -> list[InvoicedTask | None]:
-        # The API has no batch read, so a dataloader batch fans out concurrently.
-        return list(await asyncio.gather(*(self.get_task(task_id) for task_id in task_ids)))
 
     async def list_tasks(self, query: TaskQuery, *, offset: int, limit: int) -> Page[InvoicedTask]:
         per_page, pages = plan_pages(offset, limit)

@@ -215,10 +215,6 @@ class ZohoAdapter:
             return None
         return self._project(body.get("project"))
 
-    async def get_projects(self, project_ids: list[str]) -> list[ZohoProject | None]:
-        # No batch read in the API; a dataloader batch fans out concurrently.
-        return list(await asyncio.gather(*(self.get_project(pid) for pid in project_ids)))
-
     async def set_project_active(self, project_id: str, active: bool) -> ZohoProject:
         # [guess] POST /projects/{id}/active|inactive, as Zoho's other "mark as"
         # endpoints are spelled; the Invoice docs do not show them.
@@ -309,9 +305,6 @@ class ZohoAdapter:
         except NotFound:
             return None
         return self._task(body.get("task"))
-
-    async def get_tasks(self, keys: list[tuple[str, str]]) -> list[ZohoTask | None]:
-        return list(await asyncio.gather(*(self.get_task(pid, tid) for pid, tid in keys)))
 
     async def create_task(self, project_id: str, changes: TaskChanges) -> ZohoTask:
         body = await self._call(
