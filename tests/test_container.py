@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from gateway.app import create_app
-from gateway.cli import main
+from gateway.cli import _check_client_auth, main
 from gateway.config import GatewaySettings, Settings
 from gateway.registry import PLUGINS
 from gateway.sandbox import create_sandbox_app
@@ -162,3 +162,18 @@ async def test_the_sandbox_healthcheck_path_is_served() -> None:
     transport = httpx.ASGITransport(app=create_sandbox_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         assert (await client.get(url.path)).status_code == 200
+
+
+@pytest.mark.parametrize("file", ["compose.yaml", "compose.scale.yaml"])
+def test_the_compose_gateway_environment_lets_serve_start(
+    file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `serve` refuses to start with client auth on and no way to authenticate: the
+    # compose files must say how clients get in (here: as the demo, none needed).
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / file).read_text())
+    gateways = [s for s in loaded["services"].values() if s.get("command") == ["serve"]]
+    assert gateways
+    for service in gateways:
+        for name, value in service["environment"].items():
+            monkeypatch.setenv(name, value)
+        _check_client_auth(Settings())
