@@ -23,7 +23,7 @@ from typing import Any
 
 from gateway.adapters import Adapters
 from gateway.config import Settings
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, RateLimited
 from gateway.single_flight import SingleFlight
 from gateway.types import Vendor
 
@@ -35,8 +35,14 @@ class ProbeOutcome:
     ready: bool
     reason: str | None = None  # an extensions.code, when not ready
     message: str | None = None
+    # A vendor's rate limit (its own 429, or the gateway's outbound quota for it) says
+    # the vendor is up and the credentials work: ready, with the limit reported.
+    rate_limited: bool = False
+    retry_after: float | None = None
 
     def report(self) -> dict[str, Any]:
+        if self.ready and self.rate_limited:
+            return {"ready": True, "rateLimited": True, "retryAfter": self.retry_after}
         if self.ready:
             return {"ready": True}
         return {"ready": False, "reason": self.reason, "message": self.message}
@@ -130,6 +136,10 @@ class Readiness:
                 "UPSTREAM_UNAVAILABLE",
                 f"{vendor.label}: no answer to the readiness probe within {self.timeout:g} s",
             )
+        except RateLimited as exc:
+            # A spent quota must not take the whole gateway out of a load balancer:
+            # every other vendor, and this one's cached reads, still answer.
+            return ProbeOutcome(True, rate_limited=True, retry_after=exc.retry_after)
         except GatewayError as exc:
             # Messages in the hierarchy are the gateway's own, never upstream text.
             return ProbeOutcome(False, exc.code, exc.message)

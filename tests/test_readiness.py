@@ -100,8 +100,12 @@ async def test_probes_are_reused_so_readyz_cannot_hammer_vendors(
     assert calls.by_vendor == {case.vendor: 2 for case in CASES}
 
 
+# A 429 is the vendor up and answering: see the rate-limit test below.
+FAILURES = [fault for fault in FAULTS if fault != "429"]
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
-@pytest.mark.parametrize("fault", list(FAULTS), ids=str)
+@pytest.mark.parametrize("fault", FAILURES, ids=str)
 async def test_a_failing_vendor_is_not_ready_with_its_reason_and_nothing_leaked(
     clocked: tuple[Gateway, Clock],
     case: VendorCase,
@@ -188,3 +192,23 @@ async def test_with_no_vendor_configured_it_is_not_ready(monkeypatch: pytest.Mon
     assert body["vendors"] == {}
     assert body["notConfigured"] == [vendor.value for vendor in VENDORS]
     assert body["reason"] == "no vendor is configured"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
+async def test_a_rate_limited_vendor_stays_ready_and_says_so(
+    clocked: tuple[Gateway, Clock], case: VendorCase
+) -> None:
+    # A spent vendor quota must not take the gateway (every vendor) out of rotation.
+    gateway, clock = clocked
+    assert (await readyz(gateway))[0] == 200  # tokens first, so the 429 meets the API
+    clock.now += 60
+    respond, _ = FAULTS["429"]
+    gateway.inject(lambda r: respond(r) if r.url.path.startswith(case.prefix) else None)
+
+    status, body = await readyz(gateway)
+    assert status == 200
+    report = body["vendors"][case.vendor]
+    assert report["ready"] is True
+    assert report["rateLimited"] is True
+    assert report["retryAfter"] == pytest.approx(17)
+    assert "reason" not in report
