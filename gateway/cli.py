@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from gateway import server
 from gateway.config import Settings
 from gateway.observability.tracing import TracingConfigError
+from gateway.registry import PLUGINS
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -173,12 +174,16 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The vendors come from the registry, like everything else that names them.
+    labels = [plugin.vendor.label for plugin in PLUGINS]
+    prefixes = [str(plugin.settings.model_config.get("env_prefix", "")) for plugin in PLUGINS]
     parser = argparse.ArgumentParser(
         prog="task-gateway",
-        description="One GraphQL API in front of Invoiced, Zoho Invoice, ReadyDesk and "
-        "Fakturoid, with a sandbox emulator of each vendor.",
-        epilog="Settings come from environment variables (GATEWAY_*, INVOICED_*, ZOHO_*, "
-        "READYDESK_*, FAKTUROID_*): see the Configuration table in README.md.",
+        description=f"One GraphQL API in front of {', '.join(labels)}, with a sandbox "
+        "emulator of each vendor.",
+        epilog="Settings come from environment variables "
+        f"({', '.join(f'{prefix}*' for prefix in ['GATEWAY_', *prefixes])}): "
+        "see the Configuration table in README.md.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(
@@ -242,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     hash_parser.add_argument(
         "--scopes",
         default="*:read",
-        help="the entry's scopes, e.g. invoiced:read,zoho:write (default: %(default)s)",
+        help=f"the entry's scopes, e.g. {PLUGINS[0].vendor.value}:read,"
+        f"{PLUGINS[-1].vendor.value}:write (default: %(default)s)",
     )
     return parser
 
