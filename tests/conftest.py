@@ -63,6 +63,19 @@ class Gateway:
     def inject(self, fault: Fault) -> None:
         self.transport.faults.append(fault)
 
+    def record(self, prefix: str = "") -> list[httpx.Request]:
+        """Every request that reaches the sandboxes under ``prefix`` from now on
+        (a fault that claims nothing, only watches)."""
+        seen: list[httpx.Request] = []
+
+        def watch(request: httpx.Request) -> httpx.Response | None:
+            if request.url.path.startswith(prefix):
+                seen.append(request)
+            return None
+
+        self.inject(watch)
+        return seen
+
     async def execute(
         self,
         query: str,

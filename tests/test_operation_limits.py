@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from graphql import parse
 
@@ -17,27 +16,15 @@ from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 
 
-class UpstreamCounter:
-    """A fault that claims nothing: it counts every request that reaches a sandbox."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response | None:
-        self.requests += 1
-        return None
-
-
 async def refused(
     gateway: Gateway, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    counter = UpstreamCounter()
-    gateway.inject(counter)
+    reached = gateway.record()
     body = await gateway.execute(query, variables, accounting=True)
     assert codes(body) == ["OPERATION_TOO_COMPLEX"], body
     assert body["data"] is None
     assert body["extensions"]["upstreamCalls"]["total"] == 0
-    assert counter.requests == 0
+    assert reached == []
     extensions: dict[str, Any] = body["errors"][0]["extensions"]
     assert extensions["actual"] > extensions["maximum"]
     return extensions

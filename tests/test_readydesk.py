@@ -35,16 +35,8 @@ def store_of(gateway: Gateway) -> Store:
 
 
 def record_requests(gateway: Gateway) -> list[httpx.Request]:
-    """A pass-through fault that only watches what reaches the ReadyDesk sandbox."""
-    seen: list[httpx.Request] = []
-
-    def watch(request: httpx.Request) -> httpx.Response | None:
-        if request.url.path.startswith(PREFIX + "/"):
-            seen.append(request)
-        return None
-
-    gateway.inject(watch)
-    return seen
+    """What reaches the ReadyDesk sandbox from now on."""
+    return gateway.record(PREFIX + "/")
 
 
 def readydesk_calls(body: dict[str, Any]) -> int:

@@ -36,15 +36,8 @@ def store_of(gateway: Gateway) -> Store:
 
 
 def page_requests(gateway: Gateway) -> list[httpx.Request]:
-    seen: list[httpx.Request] = []
-
-    def watch(request: httpx.Request) -> httpx.Response | None:
-        if request.url.path.startswith(PREFIX + "/"):
-            seen.append(request)
-        return None
-
-    gateway.inject(watch)
-    return seen
+    """What reaches the ReadyDesk sandbox from now on."""
+    return gateway.record(PREFIX + "/")
 
 
 def readydesk_adapter(gateway: Gateway) -> ReadyDeskAdapter:
