@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test explorer lint typecheck bench bench-scale bench-peer clean
+.PHONY: demo test install install-test system-packages explorer lint typecheck bench bench-scale bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,11 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy gateway benchmarks
 
-test: install-test lint typecheck
+# Chromium, redis-server and nginx from Debian, installed when missing (as root), or named.
+system-packages:
+	@scripts/system-packages
+
+test: system-packages install-test lint typecheck
 	$(BIN)/pytest -q
 
 bench: install-test

@@ -53,7 +53,7 @@ def redis_server(workdir: Path) -> Iterator[RedisServer]:
     if binary is None:
         pytest.fail(
             "redis-server is not installed: `apt-get install -y redis-server` "
-            "(.ci/run installs it on a fresh machine)"
+            "(`make test` installs it on a fresh machine)"
         )
     port = _free_port()
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",

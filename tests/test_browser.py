@@ -22,7 +22,7 @@ def chromium_path() -> str:
     if path is None:
         pytest.fail(
             "Chromium is needed for the GraphiQL browser test: install Debian's package with "
-            "`apt-get update && apt-get install -y chromium` (.ci/run does this)."
+            "`apt-get update && apt-get install -y chromium` (`make test` does this when missing)."
         )
     return path
 

@@ -102,7 +102,7 @@ def nginx(config: str, workdir: Path, port: int) -> Iterator[str]:
     if not Path(binary).exists():
         pytest.fail(
             "nginx is not installed: `apt-get install -y nginx-light` "
-            "(.ci/run installs it on a fresh machine)"
+            "(`make test` installs it on a fresh machine)"
         )
     conf = workdir / "nginx.conf"
     conf.write_text(config)
