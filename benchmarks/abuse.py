@@ -25,6 +25,7 @@ LIMITS_OFF = {
     "GATEWAY_MAX_DEPTH": "1000",
     "GATEWAY_MAX_ALIASES": "100000",
     "GATEWAY_MAX_TOKENS": "10000000",
+    "GATEWAY_MAX_FIELDS": "1000000000",
     "GATEWAY_MAX_UPSTREAM_CALLS": "1000000",
 }
 
@@ -112,6 +113,16 @@ NESTED = (
 )
 
 
+def doubling_fragments(levels: int) -> str:
+    """Under a kilobyte for 23 levels: each fragment spreads the previous one twice,
+    so the document stands for 2**levels fields once expanded."""
+    fragments = ["fragment F0 on Query { __typename }"]
+    fragments += [
+        f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)
+    ]
+    return f"{{ ...F{levels} }} " + " ".join(fragments)
+
+
 def deep_json(levels: int) -> bytes:
     return b'{"query": "{ __typename }", "variables": ' + b"[" * levels + b"]" * levels + b"}"
 
@@ -129,6 +140,11 @@ CASES: list[tuple[str, Send, bool]] = [
     ),
     ("_entities with 200 representations", post(entities(200)), True),
     ("7-level Project -> tasks -> project nesting", post(NESTED), False),
+    (
+        f"23 fragments each spreading the previous twice ({len(doubling_fragments(23))} bytes)",
+        post(doubling_fragments(23)),
+        True,
+    ),
     ("50 MiB body", post_raw(b'{"query": "' + b" " * (50 << 20) + b'{ __typename }"}'), False),
     ("JSON nested 10,000 deep", post_raw(deep_json(10_000)), False),
     ('a JSON body that is "x"', post_raw(b'"x"'), False),

@@ -39,10 +39,15 @@ class GatewaySettings(BaseSettings):
     # uvicorn's access log: a line per request, query secrets redacted.
     access_log: bool = True
 
-    # Operation limits, checked after validation and before any upstream call.
+    # Operation limits, checked before any upstream call: tokens while parsing; field
+    # selections, depth and aliases of the document with its fragments expanded, right
+    # after parsing (validation and execution walk that expansion, which a few
+    # hundred bytes of fragments spreading fragments make millions of fields); the
+    # upstream-call budget after validation.
     max_depth: int = Field(default=8, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=1)
+    max_fields: int = Field(default=1000, ge=1)
     max_upstream_calls: int = Field(default=60, ge=1)
     operation_timeout: float = Field(default=30.0, gt=0)
 

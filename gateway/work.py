@@ -89,20 +89,26 @@ class WorkQuery:
         return True
 
     def sort_key(self, record: WorkRecord) -> tuple[Any, ...]:
-        """Records with no value sort last in either direction; ties break on vendor and key."""
+        """Records with no value sort last in either direction; ties break on vendor,
+        then newest first, then key.
+
+        Newest first among records lacking the value is the order vendors list in
+        natively, so a vendor that never has the value can still stream pages; ties
+        among equal values break the same way, so a vendor that sorts by the value
+        and then by creation time, newest first (Invoiced), hands over every record,
+        with a value or without, in this order.
+        """
         value: Any = getattr(record, self.sort.value)
         if isinstance(value, str):
             value = value.casefold()
         elif isinstance(value, datetime):
             value = value.timestamp()
+        newest = -record.created_at.timestamp() if record.created_at else 0.0
         if value is None:
-            # Among records lacking the value, newest first: the order vendors list in
-            # natively, so a vendor that never has the value can still stream pages.
-            created = record.created_at.timestamp() if record.created_at else 0.0
-            return (1, record.vendor.value, -created, record.key)
+            return (1, record.vendor.value, newest, record.key)
         if self.descending:
             value = _Reversed(value)
-        return (0, value, record.vendor.value, record.key)
+        return (0, value, record.vendor.value, newest, record.key)
 
 
 @dataclass(frozen=True, slots=True, order=False)

@@ -77,12 +77,12 @@ def reference_key(sort: dict[str, Any], node: dict[str, Any]) -> tuple[Any, ...]
     else:
         raw = node[field]
         value = None if raw is None else datetime.fromisoformat(raw).timestamp()
+    created = datetime.fromisoformat(node["createdAt"]).timestamp() if node["createdAt"] else 0
     if value is None:
-        created = datetime.fromisoformat(node["createdAt"]).timestamp() if node["createdAt"] else 0
         return (1, node["vendor"].lower(), -created, key)
     if sort.get("descending"):
         value = -value if isinstance(value, float) else Descending(value)
-    return (0, value, node["vendor"].lower(), key)
+    return (0, value, node["vendor"].lower(), -created, key)
 
 
 class Descending(str):

@@ -1,7 +1,7 @@
 """The one place where errors become GraphQL responses.
 
 Gateway errors keep their message and ``extensions`` (``code`` and details);
-strawberry's depth, alias and token limiters become ``OPERATION_TOO_COMPLEX``;
+the parser's token limit becomes ``OPERATION_TOO_COMPLEX``;
 errors that never reached a resolver get the standard GraphQL codes; anything
 else is logged with its traceback and masked. Requests refused before GraphQL
 (``BadRequest``) get a body of the same shape from :func:`request_error_body`.
@@ -22,12 +22,10 @@ logger = logging.getLogger("gateway.errors")
 MASKED_MESSAGE = "Unexpected error."
 
 
-# Strawberry's limiters report plain GraphQL errors; their messages are the only
-# trace of which limit was hit. The depth and token checks stop one past the
-# limit, so for them ``actual`` is that lower bound.
+# The parser reports its token limit as a plain syntax error; the message is the
+# only trace of it. It stops one past the limit, so ``actual`` is that lower bound.
+# (The other limits raise OperationTooComplex themselves: gateway/api/limits.py.)
 _LIMITER_MESSAGES = (
-    ("depth", re.compile(r"exceeds maximum operation depth of (?P<maximum>\d+)$")),
-    ("aliases", re.compile(r"^(?P<actual>\d+) aliases found\. Allowed: (?P<maximum>\d+)$")),
     ("tokens", re.compile(r"Document contains more than (?P<maximum>\d+) tokens\.")),
 )
 

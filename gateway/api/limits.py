@@ -1,9 +1,11 @@
-"""Operation limits: depth, aliases, tokens and the upstream-call budget.
+"""Operation limits: tokens, expanded size, depth, aliases and the upstream-call budget.
 
 All are checked before execution, so a refused operation costs no upstream
-call. The limits come from ``GatewaySettings`` of the app serving the request
-(through :data:`current_limits`), because the one schema is shared by every app
-in the process; each extension is built per operation by a factory.
+call; all but the budget before validation too, so a refused document costs
+no more than its parse and one linear walk. The limits come from
+``GatewaySettings`` of the app serving the request (through
+:data:`current_limits`), because the one schema is shared by every app in the
+process; each extension is built per operation by a factory.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from functools import cache
 from typing import Any
 
 import orjson
-from graphql import ASTValidationRule, GraphQLError
+from graphql import DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.api.cost import CostTable, estimate_upstream_calls
+from gateway.api.expansion import DocumentSize, measure
 from gateway.config import GatewaySettings
 from gateway.errors import OperationTooComplex
 
@@ -31,6 +34,7 @@ class OperationLimits:
     max_depth: int
     max_aliases: int
     max_tokens: int
+    max_fields: int
     max_upstream_calls: int
 
     @classmethod
@@ -39,6 +43,7 @@ class OperationLimits:
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_fields,
             max_upstream_calls=settings.max_upstream_calls,
         )
 
@@ -62,8 +67,11 @@ class OperationLimitsExtension(SchemaExtension):
 
     - tokens: strawberry's MaxTokensLimiter is just the parser's ``max_tokens``
       option, set here the same way;
-    - depth and aliases: the validation rules of strawberry's QueryDepthLimiter
-      and MaxAliasesLimiter, added to the operation's rules;
+    - field selections, depth and aliases of the document with every fragment
+      expanded (gateway.api.expansion), right after parsing, so validation and
+      execution, which walk that expansion, run only for a document within them
+      (strawberry's QueryDepthLimiter and MaxAliasesLimiter, which this replaces,
+      walk it as validation rules, once per spread: exponential time);
     - the upstream-call budget: estimated when execution starts, after parsing
       and validation, so the document is valid and its variables are at hand; a
       refusal is set as the result, which makes strawberry skip execution.
@@ -73,12 +81,18 @@ class OperationLimitsExtension(SchemaExtension):
         self.limits = limits
 
     def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.parse_options["max_tokens"] = self.limits.max_tokens
-        context.validation_rules = context.validation_rules + _validation_rules(
-            self.limits.max_depth, self.limits.max_aliases
-        )
+        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
         yield
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        # After parsing (ParserCache's, or strawberry's own) and before the
+        # validation hooks: ValidationCache validates in its on_validate, first.
+        document = self.execution_context.graphql_document
+        if document is not None:
+            refusal = size_refusal(self.limits, _measured(document))
+            if refusal is not None:
+                raise refusal
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -102,6 +116,48 @@ class OperationLimitsExtension(SchemaExtension):
             )
             error = GraphQLError(refusal.message, original_error=refusal)
             context.result = GraphQLExecutionResult(data=None, errors=[error])
+
+
+def size_refusal(limits: OperationLimits, size: DocumentSize) -> OperationTooComplex | None:
+    """The first limit the expanded document is over, fields first: over that
+    one, its depth and aliases were worked out from a document that never runs."""
+    checks = (
+        (
+            "fields",
+            size.fields,
+            limits.max_fields,
+            "field selections once its fragments are expanded",
+        ),
+        ("depth", size.depth, limits.max_depth, "levels of nested fields"),
+        ("aliases", size.aliases, limits.max_aliases, "aliases"),
+    )
+    for limit, actual, maximum, what in checks:
+        if actual > maximum:
+            return OperationTooComplex(
+                f"The operation has {actual} {what}; at most {maximum} are allowed.",
+                limit=limit,
+                maximum=maximum,
+                actual=actual,
+            )
+    return None
+
+
+# The measure of recent documents, keyed by the parsed document itself (ParserCache
+# hands the same one for the same text), so a key cannot name another document.
+_SIZES: OrderedDict[int, tuple[DocumentNode, DocumentSize]] = OrderedDict()
+_SIZES_LIMIT = 256
+
+
+def _measured(document: DocumentNode) -> DocumentSize:
+    kept = _SIZES.get(id(document))
+    if kept is not None and kept[0] is document:
+        _SIZES.move_to_end(id(document))
+        return kept[1]
+    size = measure(document)
+    _SIZES[id(document)] = (document, size)
+    while len(_SIZES) > _SIZES_LIMIT:
+        _SIZES.popitem(last=False)
+    return size
 
 
 def estimated_calls(context: ExecutionContext, costs: CostTable) -> int:
@@ -160,16 +216,6 @@ def _remember(
     _ESTIMATES[key] = estimate
     while len(_ESTIMATES) > _ESTIMATES_LIMIT:
         _ESTIMATES.popitem(last=False)
-
-
-@cache
-def _validation_rules(max_depth: int, max_aliases: int) -> tuple[type[ASTValidationRule], ...]:
-    # Strawberry's limiters build a new rule class per instance; reusing one per
-    # limit keeps the rules tuple stable, which is the key of the validation cache.
-    return (
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-    )
 
 
 def limit_extensions() -> list[Callable[[], SchemaExtension]]:

@@ -167,10 +167,18 @@ class InvoicedAdapter:
         Invoiced sorts and filters completion itself; its filters are exact
         matches only, so due-date ranges and text search are applied here.
         """
-        if query.sort is WorkSort.TITLE:
+        if query.sort is WorkSort.TITLE or (query.sort is WorkSort.DUE_AT and query.descending):
+            # Invoiced lists tasks without a due date first when sorting by it
+            # descending [guess: nulls count as the largest, as in PostgreSQL; the
+            # sandbox does so], where the list wants them last: read whole, sorted here.
             return await self._whole_work_set(query, position)
         direction = SortDirection.DESC if query.descending else SortDirection.ASC
-        sort = ((_WORK_SORT_FIELDS[query.sort], direction), ("id", SortDirection.ASC))
+        # Ties, and tasks without a due date (listed last ascending), newest first as
+        # WorkQuery.sort_key orders them; the id only orders tasks created together.
+        sort: tuple[tuple[str, SortDirection], ...] = ((_WORK_SORT_FIELDS[query.sort], direction),)
+        if query.sort is not WorkSort.CREATED_AT:
+            sort += (("created_at", SortDirection.DESC),)
+        sort += (("id", SortDirection.ASC),)
         params: dict[str, str | int] = {
             "per_page": MAX_PER_PAGE,
             "sort": ",".join(f"{name} {order.value}" for name, order in sort),
@@ -191,8 +199,9 @@ class InvoicedAdapter:
 
     async def _whole_work_set(self, query: WorkQuery, position: str | None) -> WorkBatch:
         # How Invoiced collates names is not documented [guess: not the gateway's
-        # case-insensitive order], so for a title sort the tasks (up to
-        # MAX_WORK_PAGES pages) are read once, sorted here and kept for later pages.
+        # case-insensitive order], and it puts undated tasks first by due date
+        # descending, so for those sorts the tasks (up to MAX_WORK_PAGES pages) are
+        # read once, sorted here and kept for later pages.
         cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
