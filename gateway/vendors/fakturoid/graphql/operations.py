@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
+from gateway.api.inputs import instant_within
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
@@ -46,7 +47,8 @@ def _since(since: datetime | None) -> datetime | None:
         raise BadUserInput(
             "`since` needs a UTC offset, e.g. 2025-08-25T10:55:14+02:00.", field="since"
         )
-    return since
+    # Fakturoid reads ISO 8601 [doc]; a moment outside years 1-9999 in UTC is not one.
+    return instant_within(since, "since")
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.api.context import Context
+from gateway.api.inputs import day_within
 from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
@@ -124,7 +125,9 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         raise BadUserInput(
             "`invoiceIdFrom` is greater than `invoiceIdTo`.", field="filter.invoiceIdFrom"
         )
-    if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
+    date_from = day_within(criteria.date_from, "filter.dateFrom", models.EARLIEST_DAY, date.max)
+    date_to = day_within(criteria.date_to, "filter.dateTo", models.EARLIEST_DAY, date.max)
+    if date_from and date_to and date_from > date_to:
         raise BadUserInput("`dateFrom` is after `dateTo`.", field="filter.dateFrom")
     order = sort or InvoiceSort(field=InvoiceSortField.ID)
     return queries.InvoiceQuery(
@@ -133,8 +136,8 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         customer_id_to=customer_to,
         invoice_id_from=id_from,
         invoice_id_to=id_to,
-        date_from=criteria.date_from,
-        date_to=criteria.date_to,
+        date_from=date_from,
+        date_to=date_to,
         date_field=queries.DateField[criteria.date_field.name],
         status=models.InvoiceStatus[criteria.status.name] if criteria.status else None,
         sort=queries.InvoiceSortField[order.field.name],

@@ -18,6 +18,7 @@ from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.ids import numeric_key
 
 from .. import PLUGIN, ZOHO, models
 from ..models import (
@@ -125,8 +126,15 @@ def _budget_hours(value: float | None) -> float | None:
 
 
 def _customer_id(value: str | None) -> str | None:
-    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 30):
-        raise BadUserInput("`customerId` must be a Zoho customer id.", field="customerId")
+    # Zoho ids are long numeric strings [doc], Java longs [guess]: 1 to 2^63-1.
+    if value is None:
+        return None
+    try:
+        numeric_key(value, "customer")
+    except BadUserInput:
+        raise BadUserInput(
+            "`customerId` must be a Zoho customer id.", field="filter.customerId"
+        ) from None
     return value
 
 
