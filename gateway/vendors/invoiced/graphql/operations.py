@@ -14,6 +14,7 @@ from gateway.api.relay import Connection, SortOrder, connection_from_page, windo
 from gateway.errors import BadUserInput
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
+from gateway.records import good
 from gateway.types import SortDirection
 
 from .. import INVOICED, PLUGIN
@@ -135,7 +136,7 @@ class InvoicedQuery:
         context = info.context
         page = await context.adapters.of(PLUGIN).list_tasks(query, offset=offset, limit=limit)
         loader = context.loaders.of(PLUGIN).task
-        for item in page.items:
+        for item in good(page.items):
             loader.prime(item.id, item)
         return connection_from_page(page, Task.from_model)
 

@@ -20,6 +20,7 @@ from gateway.api.inputs import day_within
 from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
+from gateway.records import BadRecord, good
 from gateway.types import SortDirection
 
 from .. import PLUGIN, READYDESK, models
@@ -181,9 +182,9 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
     )
 
 
-def _prime(context: Context, invoices: list[models.ReadyDeskInvoice]) -> None:
+def _prime(context: Context, invoices: list[models.ReadyDeskInvoice | BadRecord]) -> None:
     loaders = context.loaders
-    for invoice in invoices:
+    for invoice in good(invoices):
         loaders.of(PLUGIN).invoice.prime(invoice.id, invoice)
         if invoice.line_items is not None:
             loaders.of(PLUGIN).invoice_with_line_items.prime(invoice.id, invoice)

@@ -19,6 +19,7 @@ from gateway.api.relay import Connection, SortOrder, connection_from_page, windo
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import numeric_key
+from gateway.records import good
 
 from .. import PLUGIN, ZOHO, models
 from ..models import (
@@ -169,7 +170,7 @@ class ZohoQuery:
         context = info.context
         page = await context.adapters.of(PLUGIN).list_projects(query, offset=offset, limit=limit)
         loader = context.loaders.of(PLUGIN).project
-        for item in page.items:
+        for item in good(page.items):
             # A row missing fields would be cached as if they were null.
             if not item.missing:
                 loader.prime(item.id, item)
@@ -280,9 +281,10 @@ async def _task_written_earlier(
     the project's tasks that already bear the new task's name; a retry after an
     ambiguous failure looks for a task of that name that is not among them.
     """
-    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
-    if tasks is None:
+    found = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
+    if found is None:
         raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
+    tasks = good(found)
     namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
     earlier = attempt.intent
     if isinstance(earlier, frozenset):
