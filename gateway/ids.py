@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from gateway.errors import BadUserInput
 from gateway.types import Vendor
 
+MAX_KEY_DIGITS = 30
+# Vendors number records from 1 in signed integer columns: a key of 0 or past the
+# column's range names nothing, and some vendors answer it with an error, not a 404.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class GlobalId:
@@ -26,9 +32,9 @@ class GlobalId:
         raw = f"{self.vendor.value}:{self.type_name}:{self.key}".encode()
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
-    def number(self) -> int:
-        """The key as a vendor's integer id, or BAD_USER_INPUT."""
-        return int(numeric_key(self.key, self.type_name))
+    def number(self, maximum: int = INT64_MAX) -> int:
+        """The key as a vendor's integer id (1 to ``maximum``), or BAD_USER_INPUT."""
+        return int(numeric_key(self.key, self.type_name, maximum))
 
     def parts(self, count: int) -> list[str]:
         """The composite key split into ``count`` parts, or BAD_USER_INPUT."""
@@ -38,13 +44,12 @@ class GlobalId:
         return pieces
 
 
-MAX_KEY_DIGITS = 30
-
-
-def numeric_key(value: str, type_name: str) -> str:
-    """``value`` if it is a plain ASCII run of digits, short enough for any vendor."""
+def numeric_key(value: str, type_name: str, maximum: int = INT64_MAX) -> str:
+    """``value`` if it is a plain ASCII run of digits naming 1 to ``maximum``."""
     if not (value.isascii() and value.isdigit() and len(value) <= MAX_KEY_DIGITS):
         raise BadUserInput(f"Malformed {type_name} id.", field="id")
+    if not 1 <= int(value) <= maximum:
+        raise BadUserInput(f"No {type_name} can have this id.", field="id")
     return value
 
 

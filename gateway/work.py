@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from gateway.errors import BadUserInput, GatewayError, UpstreamUnavailable
+from gateway.errors import BadUserInput, GatewayError, UpstreamBadResponse, UpstreamUnavailable
 from gateway.types import Vendor
 
 logger = logging.getLogger("gateway.work")
@@ -129,6 +129,9 @@ class WorkBatch:
     # Where this same batch is read again, when the source names it anew (a
     # snapshot it keeps, say); otherwise the position it was asked for.
     position: str | None = None
+    # Records of this read the source could not parse: they have no sort key and
+    # cannot be filtered, so they are left out of the merge and reported instead.
+    bad_records: tuple[UpstreamBadResponse, ...] = ()
 
 
 class WorkSource(Protocol):
@@ -173,6 +176,8 @@ class MergeResult:
     failures: dict[Vendor, GatewayError] = field(default_factory=dict)
     # Where the list resumes after this page, even when it has no records.
     end_state: MergeState = field(default_factory=dict)
+    # Records the vendors sent that could not be parsed, met by this page's reads.
+    bad_records: list[UpstreamBadResponse] = field(default_factory=list)
 
 
 @dataclass
@@ -187,9 +192,11 @@ class _Stream:
     next_position: str | None = None
     taken: int = 0
     failed: bool = False
+    bad_records: list[UpstreamBadResponse] = field(default_factory=list)
 
     async def load(self, query: WorkQuery, position: str | None, skip: int) -> None:
         batch = await self.source.work_batch(query, position)
+        self.bad_records.extend(batch.bad_records)
         self.loaded = True
         self.position = batch.position if batch.position is not None else position
         self.taken = skip
@@ -288,7 +295,8 @@ async def merge(
             # Pages read after the last record (filtered empty) are behind the
             # cursor too, or the next page would read them again.
             states[-1] = end
-        return MergeResult(records, states, has_next, failures, end)
+        bad = [error for stream in streams for error in stream.bad_records]
+        return MergeResult(records, states, has_next, failures, end, bad)
 
     records: list[WorkRecord] = []
     states: list[MergeState] = []

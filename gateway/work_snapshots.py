@@ -19,10 +19,11 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from gateway.errors import BadUserInput
+from gateway.records import BadRecord, bad, good
 from gateway.storage.base import SharedStore
 from gateway.storage.memory import MemoryStore
 from gateway.work import WorkBatch, WorkQuery, WorkRecord
@@ -165,7 +166,7 @@ class WorkSnapshots:
             entries.popitem(last=False)
 
 
-PageReader = Callable[[int], Awaitable[tuple[list[WorkRecord], bool]]]
+PageReader = Callable[[int], Awaitable[tuple[list[WorkRecord | BadRecord], bool]]]
 
 
 async def streamed_batch(
@@ -188,4 +189,6 @@ async def streamed_batch(
         if kept is not None:
             return kept
     records, more = await read_page(page)
-    return await snapshots.put_page(query, page, records, str(page + 1) if more else None)
+    # Only what parsed is kept; the rest is reported by the read that met it.
+    batch = await snapshots.put_page(query, page, good(records), str(page + 1) if more else None)
+    return replace(batch, bad_records=tuple(bad(records)))

@@ -200,8 +200,9 @@ async def test_upstream_timeout_and_garbage_are_clean_errors(gateway: Gateway) -
     body = await gateway.execute("{ tasks { totalCount } }")
     assert codes(body) == ["UPSTREAM_BAD_RESPONSE"]
     gateway.transport.faults[:] = [lambda request: httpx.Response(200, json=[{"id": "x"}])]
-    body = await gateway.execute("{ tasks { totalCount } }")
+    body = await gateway.execute("{ tasks { nodes { id } } }")
     assert codes(body) == ["UPSTREAM_BAD_RESPONSE"]
+    assert body["errors"][0]["path"] == ["tasks", "nodes", 0]
 
 
 async def test_a_reopened_task_has_no_completed_date(gateway: Gateway) -> None:

@@ -123,14 +123,16 @@ async def test_unexpected_bodies_and_statuses(
 ) -> None:
     answer(gateway, body, status)
     result = await gateway.execute(QUERY)
-    assert codes(result) == [code]
+    # A record that cannot be read fails in its place (and the count's answer apart).
+    assert set(codes(result)) == {code}
 
 
 async def test_unknown_enum_value_from_upstream_is_a_bad_response(gateway: Gateway) -> None:
     whole = await sandbox_body(gateway, "json")
     answer(gateway, whole.replace('"status":"PAID"', '"status":"VOID"'))
     result = await gateway.execute(QUERY)
-    assert codes(result) == ["UPSTREAM_BAD_RESPONSE"]
+    assert set(codes(result)) == {"UPSTREAM_BAD_RESPONSE"}
+    assert ["invoices", "nodes"] in [error["path"][:2] for error in result["errors"]]
 
 
 async def test_the_key_travels_in_the_query_string_and_nowhere_else(

@@ -6,11 +6,12 @@ import base64
 import binascii
 import enum
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import strawberry
 
 from gateway.errors import BadUserInput
+from gateway.records import BadRecord
 from gateway.types import Page
 
 T = TypeVar("T")
@@ -45,13 +46,30 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     cursor: str
-    node: T
+    node: T | None = strawberry.field(
+        description="Null, with an UPSTREAM_BAD_RESPONSE error at its path, when the "
+        "vendor's record could not be read; the edge keeps its place and cursor."
+    )
 
 
 CursorAt = Callable[[int], str]
 
 
-def edges_of(nodes: Sequence[T], cursor_at: CursorAt) -> list[Edge[T]]:
+def nodes_of(items: Sequence[M | BadRecord], convert: Callable[[M], T]) -> list[T | None]:
+    """Items as GraphQL nodes; a BadRecord becomes its error in its place.
+
+    graphql-core raises an exception it finds as a list item's value at that item's
+    path, so the error lands at e.g. ``["tasks", "nodes", 3]`` with that item null
+    and the rest of the list intact. Items are nullable for this alone: a non-null
+    item would carry the null up to the whole list, which is what must not happen.
+    """
+    return cast(
+        list[T | None],
+        [item.error if isinstance(item, BadRecord) else convert(item) for item in items],
+    )
+
+
+def edges_of(nodes: Sequence[T | None], cursor_at: CursorAt) -> list[Edge[T]]:
     """Edges built only when a client selects them: most ask for `nodes` alone, and a
     cursor per item is a base64 encoding (and an object) per item."""
     return [Edge(cursor=cursor_at(index), node=node) for index, node in enumerate(nodes)]
@@ -64,7 +82,10 @@ def _connection_edges(root: Connection[T]) -> list[Edge[T]]:
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(resolver=_connection_edges)
-    nodes: list[T]
+    nodes: list[T | None] = strawberry.field(
+        description="Null items, each with an UPSTREAM_BAD_RESPONSE error at its path, are "
+        "records the vendor sent in a shape the gateway cannot read."
+    )
     page_info: PageInfo
     total_count: int | None = strawberry.field(
         description="Items matching the filters, when the vendor reports it; else null."
@@ -99,9 +120,11 @@ def window(first: int | None, after: str | None, *, cap: int = MAX_PAGE_SIZE) ->
 
 
 def connection_from_page(
-    page: Page[M], convert: Callable[[M], T], connection: type[Connection[T]] = Connection
+    page: Page[M | BadRecord],
+    convert: Callable[[M], T],
+    connection: type[Connection[T]] = Connection,
 ) -> Connection[T]:
-    nodes = [convert(item) for item in page.items]
+    nodes = nodes_of(page.items, convert)
     offset = page.offset
 
     def cursor_at(index: int) -> str:

@@ -254,6 +254,10 @@ class WorkItemsQuery:
         missing.update(result.failures)
         for error in missing.values():
             context.report(error, info.path.as_list())
+        # A record that could not be read has no place in a merged order (no sort key,
+        # no filter can be applied to it): it is reported here, its vendor still counts.
+        for bad_record in result.bad_records:
+            context.report(bad_record, info.path.as_list())
         nodes = [_work_item_types[record.vendor](record.item) for record in result.records]
         edges = [
             WorkItemEdge(cursor=encode_cursor(fingerprint, snapshot), node=node)

@@ -19,6 +19,7 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured
+from gateway.records import BadRecord, bad, good
 from gateway.responses import json_body
 from gateway.storage.base import SharedStore
 from gateway.storage.tokens import SharedToken, credentials_key
@@ -163,9 +164,14 @@ class FakturoidAdapter:
         )
         if streamable:
 
-            async def read_page(number: int) -> tuple[list[WorkRecord], bool]:
+            async def read_page(number: int) -> tuple[list[WorkRecord | BadRecord], bool]:
                 page = await self.list_page(number)
-                records = [r for r in map(work_record, page.items) if query.matches(r)]
+                records: list[WorkRecord | BadRecord] = []
+                for todo in page.items:
+                    if isinstance(todo, BadRecord):
+                        records.append(todo)
+                    elif query.matches(record := work_record(todo)):
+                        records.append(record)
                 return records, not page.is_last
 
             # Each page is kept as read, so the list's next page resumes inside it.
@@ -173,13 +179,14 @@ class FakturoidAdapter:
         cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
+        todos = await self._newest_todos()
         records = sorted(
-            (r for r in map(work_record, await self._newest_todos()) if query.matches(r)),
-            key=query.sort_key,
+            (r for r in map(work_record, good(todos)) if query.matches(r)), key=query.sort_key
         )
-        return WorkBatch(records, None, await self._snapshots.put(query, records))
+        kept = await self._snapshots.put(query, records)
+        return WorkBatch(records, None, kept, bad_records=tuple(bad(todos)))
 
-    async def _newest_todos(self) -> list[FakturoidTodo]:
+    async def _newest_todos(self) -> list[FakturoidTodo | BadRecord]:
         """The newest MAX_SCAN_PAGES pages of todos, read ahead a growing window at a time.
 
         Fakturoid tells neither the count nor the last page, and a page read after
@@ -187,7 +194,7 @@ class FakturoidAdapter:
         reads twice as many pages at once (at most READ_AHEAD), so 100 todos cost
         two rounds, not three, at the price of at most one round of empty pages.
         """
-        todos: list[FakturoidTodo] = []
+        todos: list[FakturoidTodo | BadRecord] = []
         first, window = 1, 1
         while first <= MAX_SCAN_PAGES:
             numbers = range(first, min(first + window, MAX_SCAN_PAGES + 1))

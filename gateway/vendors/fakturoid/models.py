@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.errors import UpstreamBadResponse
+from gateway.records import BadRecord, parse_each
 
 from . import FAKTUROID
 
@@ -87,7 +88,8 @@ class TodoPage:
     """One upstream page; a short page (fewer than 40 todos) is the last one."""
 
     number: int
-    items: tuple[FakturoidTodo, ...]
+    # A todo that could not be read keeps its place, so positions stay Fakturoid's.
+    items: tuple[FakturoidTodo | BadRecord, ...]
 
     @property
     def is_last(self) -> bool:
@@ -106,7 +108,7 @@ class TodoParser:
         if len(body) > PAGE_SIZE:
             # Paging relies on 40 per page; a longer page means the contract changed.
             raise UpstreamBadResponse(VENDOR, "a todo page held more than 40 todos")
-        return TodoPage(number=number, items=tuple(self.todo(item) for item in body))
+        return TodoPage(number=number, items=tuple(parse_each(body, self.todo)))
 
     def todo(self, data: Any) -> FakturoidTodo:
         try:

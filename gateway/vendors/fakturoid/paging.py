@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.records import BadRecord, good
+
 from .models import PAGE_SIZE, FakturoidTodo, TodoPage
 
 PageLoader = Callable[[int], Awaitable[TodoPage]]
@@ -35,7 +37,7 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    todo: FakturoidTodo
+    todo: FakturoidTodo | BadRecord
     position: Position
 
 
@@ -72,7 +74,8 @@ async def read_window(
         page = await load_page(position.page)
         for index in range(position.index, len(page.items)):
             todo = page.items[index]
-            if not keep(todo):
+            # A todo that could not be read cannot be filtered: it is shown, as an error.
+            if not isinstance(todo, BadRecord) and not keep(todo):
                 continue
             if len(items) == size:
                 return Window(items, True, items[-1].position)
@@ -97,7 +100,7 @@ async def find_todos(
         if len(found) == len(wanted):
             break
         page = await load_page(number)
-        found.update((todo.id, todo) for todo in page.items if todo.id in wanted)
+        found.update((todo.id, todo) for todo in good(page.items) if todo.id in wanted)
         if page.is_last:
             break
     return [found.get(todo_id) for todo_id in ids]

@@ -15,6 +15,7 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.records import BadRecord, bad, good, parse_each
 from gateway.responses import json_body, raise_for_status
 from gateway.storage.base import SharedStore
 from gateway.types import Page, SortDirection
@@ -126,7 +127,9 @@ class InvoicedAdapter:
             return None
         return parse_task(json_body(VENDOR, response))
 
-    async def list_tasks(self, query: TaskQuery, *, offset: int, limit: int) -> Page[InvoicedTask]:
+    async def list_tasks(
+        self, query: TaskQuery, *, offset: int, limit: int
+    ) -> Page[InvoicedTask | BadRecord]:
         per_page, pages = plan_pages(offset, limit)
         params: dict[str, str | int] = {
             "per_page": per_page,
@@ -139,7 +142,7 @@ class InvoicedAdapter:
             "user_id": query.user_id,
         }
         params.update({f"filter[{k}]": v for k, v in filters.items() if v is not None})
-        items: list[InvoicedTask] = []
+        items: list[InvoicedTask | BadRecord] = []
         total: int | None = None
         has_next_link = False
         # Invoiced asks for pages to be fetched in order, so no gather here.
@@ -148,7 +151,7 @@ class InvoicedAdapter:
             body = json_body(VENDOR, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(VENDOR, "a task list was not a list")
-            items.extend(parse_task(item) for item in body)
+            items.extend(parse_each(body, parse_task))
             total = _total_count(response)
             has_next_link = "next" in response.links
             if not has_next_link:
@@ -186,13 +189,18 @@ class InvoicedAdapter:
         if query.completed is not None:
             params["filter[complete]"] = int(query.completed)
 
-        async def read_page(page: int) -> tuple[list[WorkRecord], bool]:
+        async def read_page(page: int) -> tuple[list[WorkRecord | BadRecord], bool]:
             response = await self._call("GET", "tasks", params={**params, "page": page})
             body = json_body(VENDOR, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(VENDOR, "a task list was not a list")
-            records = [work_record(parse_task(item)) for item in body]
-            return [r for r in records if query.matches(r)], "next" in response.links
+            records: list[WorkRecord | BadRecord] = []
+            for item in parse_each(body, parse_task):
+                if isinstance(item, BadRecord):
+                    records.append(item)
+                elif query.matches(record := work_record(item)):
+                    records.append(record)
+            return records, "next" in response.links
 
         # Each page is kept as read, so the list's next page resumes inside it.
         return await streamed_batch(self._snapshots, query, position, read_page)
@@ -208,19 +216,20 @@ class InvoicedAdapter:
         params: dict[str, str | int] = {"per_page": MAX_PER_PAGE, "sort": "id asc"}
         if query.completed is not None:
             params["filter[complete]"] = int(query.completed)
-        tasks: list[InvoicedTask] = []
+        tasks: list[InvoicedTask | BadRecord] = []
         for page in range(1, MAX_WORK_PAGES + 1):
             response = await self._call("GET", "tasks", params={**params, "page": page})
             body = json_body(VENDOR, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(VENDOR, "a task list was not a list")
-            tasks.extend(parse_task(item) for item in body)
+            tasks.extend(parse_each(body, parse_task))
             if "next" not in response.links:
                 break
         records = sorted(
-            (r for r in map(work_record, tasks) if query.matches(r)), key=query.sort_key
+            (r for r in map(work_record, good(tasks)) if query.matches(r)), key=query.sort_key
         )
-        return WorkBatch(records, None, await self._snapshots.put(query, records))
+        kept = await self._snapshots.put(query, records)
+        return WorkBatch(records, None, kept, bad_records=tuple(bad(tasks)))
 
     async def create_task(
         self, changes: TaskChanges, *, idempotency_key: str | None = None

@@ -42,6 +42,15 @@ class SortField(enum.Enum):
 
 DEFAULT_SORT = ((SortField.ID, SortDirection.ASC),)
 
+# Times travel as whole unix seconds. The docs give no range; the gateway writes only
+# instants from the epoch [guess: Invoiced's timestamps are not signed] to the end of
+# year 9999 UTC (the last it can read back), so a task it writes can always be read.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+# Task, customer and user ids are integers [doc]; the gateway assumes 64-bit columns.
+MAX_ID = 2**63 - 1
+NAME_MAX = 255
+
 
 @dataclass(frozen=True, slots=True)
 class InvoicedTask:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import UpstreamMisconfigured, UpstreamRejected
+from gateway.records import BadRecord, bad, good, parse_each
 from gateway.responses import raise_for_status
 from gateway.transport import vendor_transport
 from gateway.types import Page
@@ -174,16 +176,27 @@ class ReadyDeskAdapter:
             raise UpstreamRejected(VENDOR, "the request was redirected", status=status)
         return response.content
 
-    async def _invoice_rows(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice]:
+    async def _records(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice | BadRecord]:
+        """Invoices in the order listed; one that cannot be read is a BadRecord in place."""
         document = parse_document(await self._call("get_invoices", params))
         records = expect_records(document, "invoices")
-        invoices = [parse_invoice(r.fields, self.zone) for r in records]
+        invoices = parse_each((r.fields for r in records), partial(parse_invoice, zone=self.zone))
         if params.get(INCLUDE_LINE_ITEMS) != "Y":
             return invoices
         return [
-            read_included(invoice, record.children, self.zone)
+            invoice
+            if isinstance(invoice, BadRecord)
+            else read_included(invoice, record.children, self.zone)
             for invoice, record in zip(invoices, records, strict=True)
         ]
+
+    async def _invoice_rows(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice]:
+        """Every invoice listed, for reads that filter or order rows here (status, ties):
+        a row that cannot be read cannot be placed, so it still fails the read."""
+        rows = await self._records(params)
+        for error in bad(rows):
+            raise error
+        return good(rows)
 
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
@@ -200,7 +213,7 @@ class ReadyDeskAdapter:
         limit: int,
         with_total: bool = False,
         with_line_items: bool = False,
-    ) -> Page[ReadyDeskInvoice]:
+    ) -> Page[ReadyDeskInvoice | BadRecord]:
         """A page of invoices. ``with_total`` matters only with a status filter, which
         no count can apply: then every match is read once and the page carries its
         total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own.
@@ -221,13 +234,13 @@ class ReadyDeskAdapter:
                 for invoice in settled_prefix(everything, query.sort, exhausted=True)
                 if invoice.status is query.status
             ]
-            window = rows[offset : offset + need]
-            return Page(window[:limit], offset, len(window) > limit, len(rows))
+            matching: list[ReadyDeskInvoice | BadRecord] = list(rows[offset : offset + need])
+            return Page(matching[:limit], offset, len(matching) > limit, len(rows))
         # A status filter in ID order is walked by `scan_by_status`; here it is read
         # from the start, as any order whose pages are not stable.
         rows = await self._read_prefix(query, filters, offset + need)
-        window = rows[offset : offset + need]
-        return Page(window[:limit], offset, len(window) > limit)
+        prefix: list[ReadyDeskInvoice | BadRecord] = list(rows[offset : offset + need])
+        return Page(prefix[:limit], offset, len(prefix) > limit)
 
     def scans_by_position(self, query: InvoiceQuery) -> bool:
         """Whether ``query`` is walked by ReadyDesk page (``scan_by_status``): a status
@@ -279,13 +292,14 @@ class ReadyDeskAdapter:
 
     async def _window(
         self, filters: dict[str, str], offset: int, limit: int
-    ) -> Page[ReadyDeskInvoice]:
+    ) -> Page[ReadyDeskInvoice | BadRecord]:
         """Rows in a unique order: the pages that cover the window, read at once."""
         need = limit + 1
         per_page, pages = plan_pages(offset, need)
         skip = offset - (pages[0] - 1) * per_page
+        # In a unique order a row keeps its place unread, so it fails only itself.
         fetches = [
-            self._invoice_rows({**filters, "count": str(per_page), "page": str(p)}) for p in pages
+            self._records({**filters, "count": str(per_page), "page": str(p)}) for p in pages
         ]
         chunks = await asyncio.gather(*fetches)
         rows = [invoice for chunk in chunks for invoice in chunk]

@@ -27,6 +27,11 @@ from .wire import Fields
 VENDOR = READYDESK
 E = TypeVar("E", bound=enum.Enum)
 
+# ReadyDesk is an ASP.NET product on SQL Server [doc]; its dates are held as SQL
+# Server `datetime` [guess], which starts at 1753-01-01, so an earlier filter bound
+# would be refused by the server instead of matching nothing.
+EARLIEST_DAY = date(1753, 1, 1)
+
 
 class InvoiceStatus(enum.Enum):
     PENDING = "PENDING"

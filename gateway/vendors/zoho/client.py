@@ -17,6 +17,7 @@ import httpx
 
 from gateway.breaker import CircuitBreaker
 from gateway.errors import NotFound, UpstreamBadResponse
+from gateway.records import BadRecord, bad, good, parse_each
 from gateway.storage.base import SharedStore
 from gateway.storage.tokens import SharedToken, credentials_key
 from gateway.types import Page
@@ -180,7 +181,7 @@ class ZohoAdapter:
 
     async def list_projects(
         self, query: ProjectQuery, *, offset: int, limit: int
-    ) -> Page[ZohoProject]:
+    ) -> Page[ZohoProject | BadRecord]:
         per_page, pages = plan_pages(offset, limit)
         params: dict[str, str | int] = {
             "filter_by": _STATUS_FILTERS[query.status],
@@ -190,7 +191,7 @@ class ZohoAdapter:
         }
         if query.customer_id:
             params["customer_id"] = query.customer_id
-        items: list[ZohoProject] = []
+        items: list[ZohoProject | BadRecord] = []
         more = False
         # Pages in order: the second is only needed if the first says there is one.
         for page in pages:
@@ -200,7 +201,7 @@ class ZohoAdapter:
             rows = body.get("projects")
             if not isinstance(rows, list):
                 raise UpstreamBadResponse(VENDOR, "a project list was not a list")
-            items.extend(self._project(row) for row in rows)
+            items.extend(parse_each(rows, self._project))
             more = _has_more(body)
             if not more:
                 break
@@ -229,11 +230,11 @@ class ZohoAdapter:
 
     # Project tasks
 
-    async def list_project_tasks(self, project_id: str) -> list[ZohoTask] | None:
+    async def list_project_tasks(self, project_id: str) -> list[ZohoTask | BadRecord] | None:
         """Every task of a project (None if there is no such project): Zoho has no
         task count to page against, so the whole list is read and windows are cut
         from it; with up to 200 tasks per page that is one call per project."""
-        tasks: list[ZohoTask] = []
+        tasks: list[ZohoTask | BadRecord] = []
         for page in range(1, MAX_TASK_PAGES + 1):
             try:
                 body = await self._call(
@@ -247,12 +248,14 @@ class ZohoAdapter:
             rows = body.get("tasks")
             if not isinstance(rows, list):
                 raise UpstreamBadResponse(VENDOR, "a task list was not a list")
-            tasks.extend(self._task(row) for row in rows)
+            tasks.extend(parse_each(rows, self._task))
             if not _has_more(body):
                 break
         return tasks
 
-    async def get_project_tasks(self, project_ids: list[str]) -> list[list[ZohoTask] | None]:
+    async def get_project_tasks(
+        self, project_ids: list[str]
+    ) -> list[list[ZohoTask | BadRecord] | None]:
         return list(await asyncio.gather(*(self.list_project_tasks(p) for p in project_ids)))
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
@@ -270,7 +273,7 @@ class ZohoAdapter:
         cached = await self._snapshots.get(position, query)
         if cached is not None:
             return WorkBatch(cached, None, position)
-        projects: list[ZohoProject] = []
+        projects: list[ZohoProject | BadRecord] = []
         page_number = 1
         while True:
             body = await self._call(
@@ -286,16 +289,16 @@ class ZohoAdapter:
             rows = body.get("projects")
             if not isinstance(rows, list):
                 raise UpstreamBadResponse(VENDOR, "a project list was not a list")
-            projects.extend(self._project(row) for row in rows)
+            projects.extend(parse_each(rows, self._project))
             if not _has_more(body) or page_number >= MAX_TASK_PAGES:
                 break
             page_number += 1
-        task_lists = await self.get_project_tasks([project.id for project in projects])
-        records = [
-            work_record(task) for tasks in task_lists for task in tasks or [] if tasks is not None
-        ]
+        task_lists = await self.get_project_tasks([project.id for project in good(projects)])
+        tasks = [task for found in task_lists for task in found or []]
+        records = [work_record(task) for task in good(tasks)]
         matching = sorted((r for r in records if query.matches(r)), key=query.sort_key)
-        return WorkBatch(matching, None, await self._snapshots.put(query, matching))
+        kept = await self._snapshots.put(query, matching)
+        return WorkBatch(matching, None, kept, bad_records=tuple(bad(projects) + bad(tasks)))
 
     async def get_task(self, project_id: str, task_id: str) -> ZohoTask | None:
         try:

@@ -7,6 +7,7 @@ from functools import cached_property
 from aiodataloader import DataLoader
 
 from gateway.api.context import each_key
+from gateway.records import BadRecord
 
 from .client import ZohoAdapter
 from .models import ZohoProject, ZohoTask
@@ -21,7 +22,7 @@ class ZohoLoaders:
         return DataLoader(each_key(self._adapter.get_project))
 
     @cached_property
-    def project_tasks(self) -> DataLoader[str, list[ZohoTask] | None]:
+    def project_tasks(self) -> DataLoader[str, list[ZohoTask | BadRecord] | None]:
         """All tasks of a project, keyed by project id: one call per project."""
         return DataLoader(each_key(self._adapter.list_project_tasks))
 

@@ -9,10 +9,12 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
-from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo
+from gateway.api.inputs import instant_within
+from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo, nodes_of
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
+from gateway.records import good
 
 from .. import FAKTUROID, PLUGIN
 from ..models import FakturoidTodo
@@ -46,7 +48,8 @@ def _since(since: datetime | None) -> datetime | None:
         raise BadUserInput(
             "`since` needs a UTC offset, e.g. 2025-08-25T10:55:14+02:00.", field="since"
         )
-    return since
+    # Fakturoid reads ISO 8601 [doc]; a moment outside years 1-9999 in UTC is not one.
+    return instant_within(since, "since")
 
 
 @strawberry.type
@@ -85,8 +88,8 @@ class FakturoidQuery:
 
         window = await read_window(lambda number: pages.load((number, since)), start, size, keep)
         todo_loader = loaders.of(PLUGIN).todo
-        for located in window.items:
-            todo_loader.prime(located.todo.id, located.todo)
+        for todo in good([located.todo for located in window.items]):
+            todo_loader.prime(todo.id, todo)
         positions = [located.position for located in window.items]
 
         def cursor_at(index: int) -> str:
@@ -94,7 +97,7 @@ class FakturoidQuery:
 
         end = window.resume_after
         return Connection(
-            nodes=[Todo.from_model(located.todo) for located in window.items],
+            nodes=nodes_of([located.todo for located in window.items], Todo.from_model),
             page_info=PageInfo(
                 has_next_page=window.has_more,
                 has_previous_page=after is not None,

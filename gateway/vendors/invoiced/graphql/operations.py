@@ -9,14 +9,27 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
+from gateway.api.inputs import id_within, instant_within
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.errors import BadUserInput
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
+from gateway.records import good
 from gateway.types import SortDirection
 
 from .. import INVOICED, PLUGIN
-from ..models import DEFAULT_SORT, Action, InvoicedTask, SortField, TaskChanges, TaskQuery
+from ..models import (
+    DEFAULT_SORT,
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_ID,
+    NAME_MAX,
+    Action,
+    InvoicedTask,
+    SortField,
+    TaskChanges,
+    TaskQuery,
+)
 from .types import TYPE_NAME, Task, TaskAction, TaskSortField, require_task, task_key
 
 
@@ -40,10 +53,13 @@ def _wire_action(action: TaskAction | None) -> Action | None:
 
 
 def _due(value: datetime | None) -> datetime | None:
-    # Invoiced stores instants; a time without an offset would take the server's zone.
-    if value is not None and value.tzinfo is None:
-        raise BadUserInput("`dueDate` needs a time zone offset.", field="dueDate")
-    return value
+    # Invoiced stores instants; a time without an offset would take the server's zone,
+    # and one outside the unix seconds it holds would be written and never read back.
+    return instant_within(value, "dueDate", EARLIEST_TIME, LATEST_TIME)
+
+
+def _id(value: int | None, field: str) -> int | None:
+    return id_within(value, field, MAX_ID)
 
 
 def _name(value: str | None) -> str | None:
@@ -52,8 +68,8 @@ def _name(value: str | None) -> str | None:
     stripped = value.strip()
     if not stripped:
         raise BadUserInput("`name` must not be blank.", field="name")
-    if len(stripped) > 255:
-        raise BadUserInput("`name` must be at most 255 characters.", field="name")
+    if len(stripped) > NAME_MAX:
+        raise BadUserInput(f"`name` must be at most {NAME_MAX} characters.", field="name")
     return stripped
 
 
@@ -113,14 +129,14 @@ class InvoicedQuery:
         query = TaskQuery(
             action=_wire_action(criteria.action),
             complete=criteria.complete,
-            customer_id=criteria.customer_id,
-            user_id=criteria.user_id,
+            customer_id=_id(criteria.customer_id, "filter.customerId"),
+            user_id=_id(criteria.user_id, "filter.userId"),
             sort=order or DEFAULT_SORT,
         )
         context = info.context
         page = await context.adapters.of(PLUGIN).list_tasks(query, offset=offset, limit=limit)
         loader = context.loaders.of(PLUGIN).task
-        for item in page.items:
+        for item in good(page.items):
             loader.prime(item.id, item)
         return connection_from_page(page, Task.from_model)
 
@@ -141,8 +157,8 @@ class InvoicedMutation:
             name=_name(input.name),
             action=_wire_action(input.action),
             due_date=_due(input.due_date),
-            customer_id=input.customer_id,
-            user_id=input.user_id,
+            customer_id=_id(input.customer_id, "customerId"),
+            user_id=_id(input.user_id, "userId"),
         )
         context = info.context
         key = input.idempotency_key
@@ -172,7 +188,7 @@ class InvoicedMutation:
             name=_name(input.name),
             action=_wire_action(input.action),
             due_date=_due(input.due_date),
-            user_id=input.user_id,
+            user_id=_id(input.user_id, "userId"),
             complete=input.complete,
         )
         task = await info.context.adapters.of(PLUGIN).update_task(key, changes)

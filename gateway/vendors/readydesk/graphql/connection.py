@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 import strawberry
 
 from gateway.api.relay import CursorAt, Edge, PageInfo, connection_from_page, edges_of
+from gateway.records import BadRecord
 from gateway.types import Page
 
 from ..models import ReadyDeskInvoice
@@ -46,7 +47,10 @@ def _invoice_edges(root: InvoiceConnection) -> list[Edge[Invoice]]:
 class InvoiceConnection:
     # The shape of `Connection[Invoice]`, with `totalCount` resolved on its own.
     edges: list[Edge[Invoice]] = strawberry.field(resolver=_invoice_edges)
-    nodes: list[Invoice]
+    nodes: list[Invoice | None] = strawberry.field(
+        description="Null items, each with an UPSTREAM_BAD_RESPONSE error at its path, are "
+        "records the vendor sent in a shape the gateway cannot read."
+    )
     page_info: PageInfo
     cursor_at: strawberry.Private[CursorAt]
     known_total: strawberry.Private[int | None] = None
@@ -63,7 +67,7 @@ class InvoiceConnection:
 
     @classmethod
     def from_page(
-        cls, page: Page[ReadyDeskInvoice], counting: asyncio.Future[int] | None
+        cls, page: Page[ReadyDeskInvoice | BadRecord], counting: asyncio.Future[int] | None
     ) -> InvoiceConnection:
         plain = connection_from_page(page, Invoice.from_model)
         return cls(

@@ -16,9 +16,11 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.api.context import Context
+from gateway.api.inputs import day_within
 from gateway.api.relay import SortOrder, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import expect_id
+from gateway.records import BadRecord, good
 from gateway.types import SortDirection
 
 from .. import PLUGIN, READYDESK, models
@@ -124,7 +126,9 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         raise BadUserInput(
             "`invoiceIdFrom` is greater than `invoiceIdTo`.", field="filter.invoiceIdFrom"
         )
-    if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
+    date_from = day_within(criteria.date_from, "filter.dateFrom", models.EARLIEST_DAY, date.max)
+    date_to = day_within(criteria.date_to, "filter.dateTo", models.EARLIEST_DAY, date.max)
+    if date_from and date_to and date_from > date_to:
         raise BadUserInput("`dateFrom` is after `dateTo`.", field="filter.dateFrom")
     order = sort or InvoiceSort(field=InvoiceSortField.ID)
     return queries.InvoiceQuery(
@@ -133,8 +137,8 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         customer_id_to=customer_to,
         invoice_id_from=id_from,
         invoice_id_to=id_to,
-        date_from=criteria.date_from,
-        date_to=criteria.date_to,
+        date_from=date_from,
+        date_to=date_to,
         date_field=queries.DateField[criteria.date_field.name],
         status=models.InvoiceStatus[criteria.status.name] if criteria.status else None,
         sort=queries.InvoiceSortField[order.field.name],
@@ -178,9 +182,9 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
     )
 
 
-def _prime(context: Context, invoices: list[models.ReadyDeskInvoice]) -> None:
+def _prime(context: Context, invoices: list[models.ReadyDeskInvoice | BadRecord]) -> None:
     loaders = context.loaders
-    for invoice in invoices:
+    for invoice in good(invoices):
         loaders.of(PLUGIN).invoice.prime(invoice.id, invoice)
         if invoice.line_items is not None:
             loaders.of(PLUGIN).invoice_with_line_items.prime(invoice.id, invoice)

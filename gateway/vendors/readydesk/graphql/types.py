@@ -13,7 +13,7 @@ from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Node
 from gateway.errors import NotFound
-from gateway.ids import GlobalId, encode_id, expect_id
+from gateway.ids import INT32_MAX, GlobalId, encode_id, expect_id
 
 from .. import PLUGIN, READYDESK
 from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem
@@ -142,7 +142,9 @@ class Invoice(Node):
 
 
 def numeric_key(global_id: GlobalId) -> int:
-    return global_id.number()
+    # Invoice and line-item ids are served as GraphQL Ints [guess: ReadyDesk's SQL
+    # Server identity columns are 32-bit]; a larger one names nothing.
+    return global_id.number(INT32_MAX)
 
 
 @node_resolver(INVOICE, READYDESK)

@@ -18,6 +18,8 @@ from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.ids import numeric_key
+from gateway.records import good
 
 from .. import PLUGIN, ZOHO, models
 from ..models import (
@@ -125,8 +127,15 @@ def _budget_hours(value: float | None) -> float | None:
 
 
 def _customer_id(value: str | None) -> str | None:
-    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 30):
-        raise BadUserInput("`customerId` must be a Zoho customer id.", field="customerId")
+    # Zoho ids are long numeric strings [doc], Java longs [guess]: 1 to 2^63-1.
+    if value is None:
+        return None
+    try:
+        numeric_key(value, "customer")
+    except BadUserInput:
+        raise BadUserInput(
+            "`customerId` must be a Zoho customer id.", field="filter.customerId"
+        ) from None
     return value
 
 
@@ -161,7 +170,7 @@ class ZohoQuery:
         context = info.context
         page = await context.adapters.of(PLUGIN).list_projects(query, offset=offset, limit=limit)
         loader = context.loaders.of(PLUGIN).project
-        for item in page.items:
+        for item in good(page.items):
             # A row missing fields would be cached as if they were null.
             if not item.missing:
                 loader.prime(item.id, item)
@@ -272,9 +281,10 @@ async def _task_written_earlier(
     the project's tasks that already bear the new task's name; a retry after an
     ambiguous failure looks for a task of that name that is not among them.
     """
-    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
-    if tasks is None:
+    found = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
+    if found is None:
         raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
+    tasks = good(found)
     namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
     earlier = attempt.intent
     if isinstance(earlier, frozenset):

@@ -16,6 +16,7 @@ from gateway.api.relay import Connection, Node, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.errors import NotFound
 from gateway.ids import GlobalId, encode_id, expect_id, numeric_key
+from gateway.records import BadRecord, good
 from gateway.types import Page
 
 from .. import PLUGIN, ZOHO
@@ -215,13 +216,13 @@ class ProjectTask(WorkItem):
         return await load_task(info.context, expect_id(id, ZOHO, PROJECT_TASK))
 
 
-async def project_tasks(context: Context, project_id: str) -> list[ZohoTask]:
+async def project_tasks(context: Context, project_id: str) -> list[ZohoTask | BadRecord]:
     """A project's tasks through the per-request loader, priming the by-id loader."""
     tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_id)
     if tasks is None:
         raise NotFound(f"No Zoho project {project_id}.", vendor=ZOHO)
     by_id = context.loaders.of(PLUGIN).task
-    for task in tasks:
+    for task in good(tasks):
         by_id.prime((task.project_id, task.id), task)
     return tasks
 
