@@ -202,15 +202,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return response
 
     def parse_json(self, data: str | bytes) -> Any:
-        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
-        # error, where the standard library would raise RecursionError (a 500).
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest("The request body is not valid JSON in UTF-8.") from exc
-        if not isinstance(value, dict):
-            raise BadRequest("The request body (and `variables`) must be a JSON object.")
-        return value
+        return _json_object(data, "The request body")
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        data = dict(params)
+        for name in ("variables", "extensions"):
+            if data.get(name):
+                data[name] = _json_object(data[name], f"The `{name}` parameter")
+        return data
 
     async def execute_operation(
         self,
@@ -310,6 +309,18 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _json_object(data: str | bytes, what: str) -> dict[str, Any]:
+    # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
+    # error, where the standard library would raise RecursionError (a 500).
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"{what} is not valid JSON in UTF-8.") from exc
+    if not isinstance(value, dict):
+        raise BadRequest(f"{what} must be a JSON object.")
+    return value
 
 
 def _checked(data: GraphQLRequestData) -> GraphQLRequestData:
