@@ -393,8 +393,8 @@ def create_app(
         observing.shutdown()
 
     cors = cors_middleware(settings.gateway)
-    # CORS answers preflights itself; any other OPTIONS is refused like PUT.
-    methods = (*GRAPHQL_METHODS, "OPTIONS") if cors else GRAPHQL_METHODS
+    # CORS answers preflights before the guard, which refuses any other OPTIONS.
+    allow = (*GRAPHQL_METHODS, "OPTIONS") if cors else GRAPHQL_METHODS
     guarded: ASGIApp = MaskedFailures(
         HttpGuard(
             ClientGate(
@@ -406,7 +406,7 @@ def create_app(
             max_body_bytes=settings.gateway.max_body_bytes,
             body_timeout=settings.gateway.body_timeout,
             graphql_paths=None,
-            allowed_methods=methods,
+            allow=allow,
         )
     )
     app = GatewayApp(
@@ -428,7 +428,7 @@ def create_app(
                 HttpGuard,
                 max_body_bytes=settings.gateway.max_body_bytes,
                 body_timeout=settings.gateway.body_timeout,
-                allowed_methods=methods,
+                allow=allow,
             ),
         ],
     )

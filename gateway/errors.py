@@ -78,7 +78,7 @@ class MethodNotAllowed(BadRequest):
     status = 405
 
     def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(f"{method} is not served here: use {' or '.join(allowed)}.")
+        super().__init__(f"{method} is not served here: use GET or POST.")
         self.allowed = allowed
 
 

@@ -70,15 +70,16 @@ class HttpGuard:
         max_body_bytes: int,
         body_timeout: float,
         graphql_paths: Collection[str] | None = frozenset({"/graphql"}),
-        allowed_methods: tuple[str, ...] = GRAPHQL_METHODS,
+        allow: tuple[str, ...] = GRAPHQL_METHODS,
     ) -> None:
         """``graphql_paths``: where the method and CSRF rules apply (None: everywhere,
-        for a guard in front of the GraphQL view alone)."""
+        for a guard in front of the GraphQL view alone). ``allow``: the methods a 405
+        names, OPTIONS among them when CORS answers preflights before this guard."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.graphql_paths = graphql_paths
-        self.allowed_methods = allowed_methods
+        self.allow = allow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,8 +88,8 @@ class HttpGuard:
         headers = Headers(scope=scope)
         try:
             if self.graphql_paths is None or scope["path"] in self.graphql_paths:
-                if scope["method"] not in self.allowed_methods:
-                    raise MethodNotAllowed(scope["method"], self.allowed_methods)
+                if scope["method"] not in GRAPHQL_METHODS:
+                    raise MethodNotAllowed(scope["method"], self.allow)
                 check_csrf(scope, headers)
             body = await self.read_body(headers, receive)
         except BadRequest as error:

@@ -114,10 +114,15 @@ async def gateways(
     manifest holds QUERY under DOCUMENT_ID."""
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({DOCUMENT_ID: QUERY}))
-    auth = {"GATEWAY_AUTH": "true", "GATEWAY_API_KEYS": api_keys_setting()}
+    keys = api_keys_setting()
     async with (
-        gateway_with(monkeypatch, **auth) as apq,
-        gateway_with(monkeypatch, **auth, GATEWAY_PERSISTED_DOCUMENTS=str(manifest)) as listed,
+        gateway_with(monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=keys) as apq,
+        gateway_with(
+            monkeypatch,
+            GATEWAY_AUTH="true",
+            GATEWAY_API_KEYS=keys,
+            GATEWAY_PERSISTED_DOCUMENTS=str(manifest),
+        ) as listed,
     ):
         registered = await apq.client.post(
             "/graphql", json={"query": QUERY, "extensions": json.loads(APQ)}, headers=EVERYTHING
@@ -134,9 +139,7 @@ async def send(gateway: Gateway, way: Way, headers: dict[str, str]) -> httpx.Res
 
 
 @pytest.mark.parametrize("way", RUNNING, ids=str)
-async def test_each_way_really_runs_the_operation(
-    gateways: dict[bool, Gateway], way: Way
-) -> None:
+async def test_each_way_really_runs_the_operation(gateways: dict[bool, Gateway], way: Way) -> None:
     gateway = gateways[way.manifest]
     reached = gateway.record()
     response = await send(gateway, way, {**EVERYTHING, **PREFLIGHT})
@@ -274,4 +277,3 @@ async def test_with_authentication_off_each_address_is_a_client_of_its_own(
         again = await gateway.client.get(f"/graphql?%71uery={q(QUERY)}", headers=PREFLIGHT)
         assert again.status_code == 429
         assert codes(again.json()) == ["RATE_LIMITED"]
-
