@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 ACCOUNTING_HEADER = "x-upstream-accounting"
 # What a GET answer depends on besides its URL: the client (whichever header its
 # credential came in), the media type it asked for, and the accounting switch.
-VARY = (*CREDENTIAL_HEADERS, "Accept", ACCOUNTING_HEADER)
+VARY = (*CREDENTIAL_HEADERS, "Accept", "X-Upstream-Accounting")
 
 logger = logging.getLogger("gateway.app")
 
