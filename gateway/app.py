@@ -25,11 +25,12 @@ from strawberry.types import ExecutionResult
 
 from gateway.adapters import Adapters, Transports
 from gateway.api.context import Context, Loaders
-from gateway.api.errors import format_error, request_error_body
+from gateway.api.errors import MaskedFailures, format_error, refusal_response
 from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema_for
+from gateway.auth.authenticator import CREDENTIAL_HEADERS, credentials_required
 from gateway.auth.gate import PRINCIPAL, ClientGate
-from gateway.auth.principal import ClientAccess
+from gateway.auth.principal import ClientAccess, Principal
 from gateway.auth.protection import ClientProtection
 from gateway.cache import OperationReads, cache_scope, current_cache_scope, current_operation_reads
 from gateway.cache.http import cache_headers
@@ -41,12 +42,14 @@ from gateway.graphql_http import (
     GRAPHQL_RESPONSE_JSON,
     content_type,
     current_media_type,
+    is_explorer_page,
+    is_explorer_page_request,
     is_request_error,
     negotiate,
     request_refusal,
     status_code,
 )
-from gateway.http_guard import HttpGuard
+from gateway.http_guard import GRAPHQL_METHODS, HttpGuard
 from gateway.idempotency import Idempotency
 from gateway.observability.app import Observability, outcome_of
 from gateway.observability.scope import RequestScope, RequestScopes, current_request
@@ -60,6 +63,9 @@ if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
 ACCOUNTING_HEADER = "x-upstream-accounting"
+# What a GET answer depends on besides its URL: the client (whichever header its
+# credential came in), the media type it asked for, and the accounting switch.
+VARY = (*CREDENTIAL_HEADERS, "Accept", "X-Upstream-Accounting")
 
 logger = logging.getLogger("gateway.app")
 
@@ -133,8 +139,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, observed: RequestScope | None
     ) -> None:
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            # The same predicate let the request past the client gate without
+            # credentials: whatever it says is a page is never run as an operation.
+            if is_explorer_page_request(scope):
+                response = await self._explorer_page(request)
+            else:
+                response = await self.run(request)
         except HTTPException as exc:
             # Strawberry's own refusals (content type, GET mutation, ...) as GraphQL errors.
             response = self._refusal(BadRequest(exc.reason), exc.status_code, observed)
@@ -147,7 +159,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if scope["method"] == "GET" and isinstance(response, Response):
             reads = current_operation_reads.get() or OperationReads()
             validator = Headers(scope=scope).get("if-none-match")
-            response = cache_headers(response, reads, validator, caching=self.caching)
+            response = cache_headers(response, reads, validator, caching=self.caching, vary=VARY)
         await response(scope, receive, send)
 
     @staticmethod
@@ -155,12 +167,18 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if observed is not None:
             observed.outcome, observed.error_codes = "rejected", (error.code,)
         media = content_type(current_media_type.get())
-        return JSONResponse(request_error_body(error), status_code=status, media_type=media)
+        return refusal_response(error, status=status, media_type=media)
+
+    async def _explorer_page(self, request: Request) -> Response:
+        if self.graphql_ide is None:
+            raise HTTPException(404, "Not Found")
+        return await self.render_graphql_ide(request)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        # A GET with only a persisted query's hash is an operation, not a visit.
-        params = request.query_params
-        return "extensions" not in params and super().should_render_graphql_ide(request)
+        # The page is answered before strawberry runs (_answer); its own guess, which
+        # also takes */* for a visit, must not decide anything else.
+        accept = request.headers.get("accept")
+        return is_explorer_page(request.method, request.query_params.keys(), accept)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return explorer_page(request.url.path)
@@ -168,8 +186,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def parse_http_body(self, request_adapter: Any) -> Any:
         data = await super().parse_http_body(request_adapter)
         if isinstance(data, GraphQLRequestData):
-            return self.persisted.resolve(data)
-        return [self.persisted.resolve(item) for item in data]
+            return self.persisted.resolve(_checked(data))
+        return [self.persisted.resolve(_checked(item)) for item in data]
 
     def create_response(
         self,
@@ -184,15 +202,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return response
 
     def parse_json(self, data: str | bytes) -> Any:
-        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
-        # error, where the standard library would raise RecursionError (a 500).
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest("The request body is not valid JSON in UTF-8.") from exc
-        if not isinstance(value, dict):
-            raise BadRequest("The request body (and `variables`) must be a JSON object.")
-        return value
+        return _json_object(data, "The request body")
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        data = dict(params)
+        for name in ("variables", "extensions"):
+            if data.get(name):
+                data[name] = _json_object(data[name], f"The `{name}` parameter")
+        return data
 
     async def execute_operation(
         self,
@@ -237,6 +254,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        principal: Principal | None = getattr(request.state, PRINCIPAL, None)
+        if principal is None:
+            # Only the explorer page passes the client gate without a principal, and it
+            # is answered before this; anything else that got here runs nothing.
+            raise credentials_required()
         calls = current_call_log.get() or CallLog()
         context = Context(
             request=request,
@@ -245,7 +267,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             calls=calls,
             idempotency=self.idempotency,
             access=ClientAccess(
-                principal=getattr(request.state, PRINCIPAL, None) or ClientAccess().principal,
+                principal=principal,
                 calls=self.client_calls,
                 introspection=self.introspection,
             ),
@@ -287,6 +309,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _json_object(data: str | bytes, what: str) -> dict[str, Any]:
+    # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a decode
+    # error, where the standard library would raise RecursionError (a 500).
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"{what} is not valid JSON in UTF-8.") from exc
+    if not isinstance(value, dict):
+        raise BadRequest(f"{what} must be a JSON object.")
+    return value
+
+
+def _checked(data: GraphQLRequestData) -> GraphQLRequestData:
+    # Strawberry checks the types of `query`, `variables` and `extensions`, not this one.
+    if not isinstance(data.operation_name, str | None):
+        raise BadRequest("The GraphQL operation's `operationName` must be a string or null.")
+    return data
 
 
 async def _disconnect(request: Request) -> None:
@@ -352,9 +393,27 @@ def create_app(
         observing.shutdown()
 
     cors = cors_middleware(settings.gateway)
+    # CORS answers preflights before the guard, which refuses any other OPTIONS.
+    allow = (*GRAPHQL_METHODS, "OPTIONS") if cors else GRAPHQL_METHODS
+    guarded: ASGIApp = MaskedFailures(
+        HttpGuard(
+            ClientGate(
+                graphql_app,
+                authenticator=protection.authenticator,
+                requests=protection.requests,
+                graphiql=protection.graphiql,
+            ),
+            max_body_bytes=settings.gateway.max_body_bytes,
+            body_timeout=settings.gateway.body_timeout,
+            graphql_paths=None,
+            allow=allow,
+        )
+    )
     app = GatewayApp(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            # Routed only when the path is not literally /graphql (a root path): the
+            # same guards as the fast path below, never the bare view.
+            Route("/graphql", guarded),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *explorer_routes(),
@@ -369,6 +428,7 @@ def create_app(
                 HttpGuard,
                 max_body_bytes=settings.gateway.max_body_bytes,
                 body_timeout=settings.gateway.body_timeout,
+                allow=allow,
             ),
         ],
     )
@@ -378,16 +438,7 @@ def create_app(
     app.scoped = RequestScopes(app.dispatch, observing.telemetry)
     # /graphql is always answered here (see GatewayApp.dispatch): the client gate, the
     # HTTP guard and CORS around the view, without the router.
-    fast: ASGIApp = HttpGuard(
-        ClientGate(
-            graphql_app,
-            authenticator=protection.authenticator,
-            requests=protection.requests,
-            graphiql=protection.graphiql,
-        ),
-        max_body_bytes=settings.gateway.max_body_bytes,
-        body_timeout=settings.gateway.body_timeout,
-    )
+    fast = guarded
     if cors is not None:
         factory, args, kwargs = cors
         fast = factory(fast, *args, **kwargs)
@@ -398,7 +449,8 @@ def create_app(
 class GatewayApp(Starlette):
     """Starlette, with `/graphql` (the hot path) sent straight to its guarded view:
     the router and the error and exception middleware cost about a tenth of a
-    request's CPU, and the view handles its own errors."""
+    request's CPU, and the view handles its own errors (an unexpected one is
+    answered by gateway.api.errors.MaskedFailures)."""
 
     graphql: ASGIApp | None = None
     # The request id and telemetry scope around every request (gateway.observability).

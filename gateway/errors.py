@@ -7,6 +7,7 @@ Every failure a client can see is one of these, and each carries the
     ├── BadRequest                    BAD_REQUEST            (HTTP 400: not a GraphQL request)
     │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE      (HTTP 413: body over the limit)
     │   ├── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
+    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED     (HTTP 405: not GET or POST)
     │   ├── PersistedQueryNotFound    PERSISTED_QUERY_NOT_FOUND     (HTTP 200: resend with query)
     │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200: APQ is off)
     │   ├── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
@@ -68,6 +69,17 @@ class PayloadTooLarge(BadRequest):
 class RequestTimeout(BadRequest):
     code = "REQUEST_TIMEOUT"
     status = 408
+
+
+class MethodNotAllowed(BadRequest):
+    """A method the endpoint does not serve; answered with ``Allow``."""
+
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{method} is not served here: use GET or POST.")
+        self.allowed = allowed
 
 
 class PersistedQueryNotFound(BadRequest):

@@ -5,14 +5,22 @@ status codes: a request error (the document does not parse or validate, its
 variables do not coerce, it is refused before execution) is HTTP 400 with no
 ``data`` entry. Everyone else gets the legacy ``application/json`` behaviour:
 HTTP 200 with ``"data": null`` beside the errors.
+
+It also says, in one place, whether a request is a visit to the explorer page
+(GraphiQL) rather than an operation: the client gate lets such a visit in without
+credentials, the CSRF rule exempts it and the view renders the page for it, so
+the three must never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Scope
 from strawberry.types import ExecutionResult
 
 from gateway.errors import BadRequest, OperationTooComplex
@@ -51,6 +59,39 @@ def negotiate(accept: str | None) -> str:
         if quality > best_quality or (quality == best_quality and media == GRAPHQL_RESPONSE_JSON):
             best, best_quality = media, quality
     return best if best_quality > 0 else LEGACY_JSON
+
+
+def accepts_html(accept: str | None) -> bool:
+    for item in (accept or "").split(","):
+        media, *parameters = (part.strip() for part in item.split(";"))
+        if media.lower() == "text/html" and _quality(parameters) > 0:
+            return True
+    return False
+
+
+# Every query-string parameter an operation can be read from: the document, its
+# variables, name and extensions (an APQ hash or a manifest id rides in
+# ``extensions.persistedQuery``, gateway/persisted.py), and the persisted-document
+# id of the GraphQL-over-HTTP draft, so that adding it later cannot open a gap.
+OPERATION_PARAMETERS = frozenset(
+    {"query", "variables", "operationName", "extensions", "documentId"}
+)
+
+
+def is_explorer_page(method: str, parameters: Iterable[str], accept: str | None) -> bool:
+    """A browser's visit to the explorer page: a GET that asks for HTML and carries
+    nothing an operation could be read from. ``parameters`` are the names of the
+    query string's parameters, decoded (``%71uery`` is ``query``), as the view
+    reads them."""
+    return method == "GET" and OPERATION_PARAMETERS.isdisjoint(parameters) and accepts_html(accept)
+
+
+def is_explorer_page_request(scope: Scope) -> bool:
+    """:func:`is_explorer_page` for an ASGI request, its parameters parsed as Starlette
+    (and so strawberry) parses them."""
+    parameters = QueryParams(scope.get("query_string", b""))
+    accept = Headers(scope=scope).get("accept")
+    return is_explorer_page(scope["method"], parameters.keys(), accept)
 
 
 def content_type(media: str) -> str:

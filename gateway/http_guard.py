@@ -1,4 +1,5 @@
-"""HTTP hygiene in front of the app: body size and read time, and CSRF prevention.
+"""HTTP hygiene in front of the app: methods, body size and read time, and CSRF
+prevention.
 
 The guard reads the whole request body itself before the app sees the request,
 so a body over the limit (announced by ``Content-Length`` or grown chunk by
@@ -6,31 +7,34 @@ chunk) is refused with 413 and a body that arrives too slowly with 408, before
 any GraphQL work. The app then gets the body in one message, and later
 ``receive()`` calls reach the server, so it can still notice a disconnect.
 
-On the GraphQL path it applies Apollo's CSRF prevention rule: a request is let
+On the GraphQL path any method but GET and POST (and OPTIONS, when CORS answers
+preflights) is refused with 405 and ``Allow`` before anything else; then it
+applies Apollo's CSRF prevention rule: a request is let
 through only if a browser could not have sent it without a CORS preflight,
 i.e. it has a ``Content-Type`` other than the three "simple" ones, or a
 non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header.
-The GraphiQL page (a browser GET with no query, nor a persisted query's hash)
-executes nothing and is exempt. CORS preflights are answered before this guard
+The explorer page (gateway.graphql_http.is_explorer_page: a browser GET that
+carries no operation) executes nothing and is exempt. CORS preflights are answered before this guard
 (gateway/cors.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import parse_qs
+from collections.abc import Collection
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.errors import request_error_body
-from gateway.errors import BadRequest, PayloadTooLarge, RequestTimeout
+from gateway.api.errors import refusal_response
+from gateway.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, RequestTimeout
+from gateway.graphql_http import is_explorer_page_request
 
 SIMPLE_CONTENT_TYPES = frozenset(
     {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
 )
 PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+GRAPHQL_METHODS = ("GET", "POST")
 
 
 class ClientGone(Exception):
@@ -48,18 +52,8 @@ def is_preflighted(headers: Headers) -> bool:
     return bool(essence) and essence not in SIMPLE_CONTENT_TYPES
 
 
-def is_graphiql_page_request(scope: Scope, headers: Headers) -> bool:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (
-        scope["method"] == "GET"
-        and "query" not in query
-        and "extensions" not in query
-        and "text/html" in headers.get("accept", "")
-    )
-
-
 def check_csrf(scope: Scope, headers: Headers) -> None:
-    if is_graphiql_page_request(scope, headers) or is_preflighted(headers):
+    if is_explorer_page_request(scope) or is_preflighted(headers):
         return
     raise BadRequest(
         "This request has been blocked as a possible cross-site request forgery. "
@@ -75,12 +69,17 @@ class HttpGuard:
         *,
         max_body_bytes: int,
         body_timeout: float,
-        csrf_paths: frozenset[str] = frozenset({"/graphql"}),
+        graphql_paths: Collection[str] | None = frozenset({"/graphql"}),
+        allow: tuple[str, ...] = GRAPHQL_METHODS,
     ) -> None:
+        """``graphql_paths``: where the method and CSRF rules apply (None: everywhere,
+        for a guard in front of the GraphQL view alone). ``allow``: the methods a 405
+        names, OPTIONS among them when CORS answers preflights before this guard."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
-        self.csrf_paths = csrf_paths
+        self.graphql_paths = graphql_paths
+        self.allow = allow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,12 +87,13 @@ class HttpGuard:
             return
         headers = Headers(scope=scope)
         try:
-            if scope["path"] in self.csrf_paths:
+            if self.graphql_paths is None or scope["path"] in self.graphql_paths:
+                if scope["method"] not in GRAPHQL_METHODS:
+                    raise MethodNotAllowed(scope["method"], self.allow)
                 check_csrf(scope, headers)
             body = await self.read_body(headers, receive)
         except BadRequest as error:
-            response = JSONResponse(request_error_body(error), status_code=error.status)
-            await response(scope, receive, send)
+            await refusal_response(error)(scope, receive, send)
             return
         except ClientGone:
             return

@@ -56,8 +56,10 @@ def _guard(root: GraphQLObjectType, name: str, vendor: Vendor, access: Access) -
 
     def guarded(source: Any, info: Any, **arguments: Any) -> Any:
         context = info.context
-        if isinstance(context, Context):
-            context.access.principal.require(vendor, access)
+        if not isinstance(context, Context):
+            # No client to check: refused (and masked), never let through.
+            raise TypeError("a vendor field was resolved without the gateway's context")
+        context.access.principal.require(vendor, access)
         return resolve(source, info, **arguments)
 
     field.resolve = guarded

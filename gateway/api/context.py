@@ -77,9 +77,9 @@ class Context:
     calls: CallLog
     # Process-wide: a retried write may arrive in any later request.
     idempotency: Idempotency
+    # The client's scopes and budget (every scope when authentication is off).
+    access: ClientAccess
     partial_errors: list[tuple[GatewayError, list[str | int]]] = field(default_factory=list)
-    # The client's scopes and budget (unrestricted when authentication is off).
-    access: ClientAccess = field(default_factory=ClientAccess)
 
     def report(self, error: GatewayError, path: list[str | int]) -> None:
         """Add an error to the response while the field still returns its data."""

@@ -3,19 +3,31 @@
 Gateway errors keep their message and ``extensions`` (``code`` and details);
 the parser's token limit becomes ``OPERATION_TOO_COMPLEX``;
 errors that never reached a resolver get the standard GraphQL codes; anything
-else is logged with its traceback and masked. Requests refused before GraphQL
-(``BadRequest``) get a body of the same shape from :func:`request_error_body`.
+else is logged with its traceback and masked, including an exception that
+escapes the GraphQL view itself (:class:`MaskedFailures`). Requests refused before GraphQL
+(``BadRequest``) get a body of the same shape from :func:`request_error_body`, in
+the answer :func:`refusal_response` makes.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import BadRequest, GatewayError, OperationTooComplex
+from gateway.errors import (
+    BadRequest,
+    ClientRateLimited,
+    GatewayError,
+    MethodNotAllowed,
+    OperationTooComplex,
+    Unauthenticated,
+)
 
 logger = logging.getLogger("gateway.errors")
 
@@ -51,6 +63,28 @@ def request_error_body(error: BadRequest) -> dict[str, Any]:
     return {"errors": [{"message": error.message, "extensions": error.extensions}]}
 
 
+def refusal_response(
+    error: BadRequest, *, status: int | None = None, media_type: str | None = None
+) -> JSONResponse:
+    """The HTTP answer to a request refused before GraphQL, with the headers its
+    status calls for (a challenge with 401, when to retry with 429, what is allowed
+    with 405)."""
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = error.challenge
+    if isinstance(error, ClientRateLimited):
+        # Whole seconds (RFC 9110), rounded up so that waiting that long suffices.
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    return JSONResponse(
+        request_error_body(error),
+        status_code=status or error.status,
+        headers=headers,
+        media_type=media_type,
+    )
+
+
 def _request_error_code(error: GraphQLError) -> str:
     message = error.message
     if message.startswith("Syntax Error"):
@@ -84,3 +118,29 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         masked["path"] = error.path
     masked["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
     return masked
+
+
+class MaskedFailures:
+    """ASGI: ``app``, whose unexpected exceptions are logged and answered with a
+    masked 500 in GraphQL's error format (when no answer has begun), not left to the
+    server, which would send a bare 500 and close the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if scope["type"] != "http" or started:
+                raise
+            logger.exception("Unexpected error answering %s %s", scope["method"], scope["path"])
+            masked = {"message": MASKED_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            await JSONResponse({"errors": [masked]}, status_code=500)(scope, receive, send)

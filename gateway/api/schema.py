@@ -20,7 +20,6 @@ from gateway.api.limits import limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
 from gateway.api.work import WorkItemsQuery
-from gateway.auth.principal import ClientAccess
 from gateway.observability.scope import current_request
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
@@ -54,7 +53,7 @@ class GatewaySchema(strawberry.federation.Schema):
             representations,
             self._entity_type_names,
             lambda valid: super(GatewaySchema, self).entities_resolver(info, valid),
-            getattr(info.context, "access", ClientAccess()).principal,
+            info.context.access.principal,
         )
 
     @cached_property

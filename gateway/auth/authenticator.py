@@ -17,6 +17,15 @@ from gateway.errors import Unauthenticated
 REALM = 'Bearer realm="task-gateway"'
 INVALID = f'{REALM}, error="invalid_token"'
 MIN_SECRET_BYTES = 32
+# Every request header a client's credential can travel in.
+CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
+
+
+def credentials_required() -> Unauthenticated:
+    return Unauthenticated(
+        "Authentication is required: send an API key (X-API-Key) or a bearer token.",
+        challenge=REALM,
+    )
 
 
 class Authenticator:
@@ -71,10 +80,7 @@ class Authenticator:
                 return await self._token(credential)
             api_key = credential
         if api_key is None:
-            raise Unauthenticated(
-                "Authentication is required: send an API key (X-API-Key) or a bearer token.",
-                challenge=REALM,
-            )
+            raise credentials_required()
         principal = self.api_keys.verify(api_key.strip())
         if principal is None:
             raise Unauthenticated("The API key is not valid.", challenge=INVALID)

@@ -4,20 +4,21 @@ is read or anything is parsed, so a refused request costs next to nothing.
 
 The client (a :class:`Principal`) is left in the request's state for the
 GraphQL layer, which checks each field's vendor and access against its scopes.
+With authentication on, the only request let in without one is a visit to the
+explorer page (gateway.graphql_http.is_explorer_page), which runs nothing; the
+view refuses to run an operation for a request that has no principal.
 """
 
 from __future__ import annotations
 
-import math
-
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.errors import request_error_body
+from gateway.api.errors import refusal_response
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.principal import Principal, unauthenticated_client
 from gateway.errors import BadRequest, ClientRateLimited, Unauthenticated
+from gateway.graphql_http import is_explorer_page_request
 from gateway.ratelimit import CallBudget, retry_after
 
 PRINCIPAL = "principal"
@@ -47,7 +48,7 @@ class ClientGate:
             if principal is not None and self.requests is not None:
                 await self._spend_request(principal)
         except BadRequest as refusal:
-            await _refuse(refusal)(scope, receive, send)
+            await refusal_response(refusal)(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL] = principal
         await self.app(scope, receive, send)
@@ -59,17 +60,9 @@ class ClientGate:
         try:
             return await self.authenticator.authenticate(headers)
         except Unauthenticated:
-            if self._ide_page(scope, headers):
+            if self.graphiql and is_explorer_page_request(scope):
                 return None  # the page holds no data; its queries must authenticate
             raise
-
-    def _ide_page(self, scope: Scope, headers: Headers) -> bool:
-        return (
-            self.graphiql
-            and scope["method"] == "GET"
-            and b"query=" not in scope.get("query_string", b"")
-            and "text/html" in headers.get("accept", "")
-        )
 
     async def _spend_request(self, principal: Principal) -> None:
         assert self.requests is not None
@@ -80,13 +73,3 @@ class ClientGate:
                 f"Too many requests from this client (at most {limit}); retry later.",
                 retry_after=retry_after(wait),
             )
-
-
-def _refuse(refusal: BadRequest) -> JSONResponse:
-    headers: dict[str, str] = {}
-    if isinstance(refusal, Unauthenticated):
-        headers["WWW-Authenticate"] = refusal.challenge
-    if isinstance(refusal, ClientRateLimited):
-        # Whole seconds (RFC 9110), rounded up so that waiting that long suffices.
-        headers["Retry-After"] = str(max(1, math.ceil(refusal.retry_after)))
-    return JSONResponse(request_error_body(refusal), status_code=refusal.status, headers=headers)

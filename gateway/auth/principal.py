@@ -75,14 +75,12 @@ def unauthenticated_client(address: str) -> Principal:
     return Principal(f"address:{address}", EVERY_SCOPE)
 
 
-UNRESTRICTED = unauthenticated_client("local")
-
-
 @dataclass(frozen=True, slots=True)
 class ClientAccess:
     """What the GraphQL layer needs to know of the client: its scopes, its
-    upstream-call budget (None: unlimited) and whether it may introspect."""
+    upstream-call budget (None: unlimited) and whether it may introspect. There is
+    no default client: every request names the one it comes from."""
 
-    principal: Principal = UNRESTRICTED
+    principal: Principal
     calls: CallBudget | None = None
     introspection: bool = True

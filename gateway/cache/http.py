@@ -8,6 +8,7 @@ never keeps an answer the gateway would not give it now.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 import orjson
 from starlette.responses import Response
@@ -33,9 +34,15 @@ def _has_errors(body: bytes) -> bool:
 
 
 def cache_headers(
-    response: Response, reads: OperationReads, if_none_match: str | None, *, caching: bool
+    response: Response,
+    reads: OperationReads,
+    if_none_match: str | None,
+    *,
+    caching: bool,
+    vary: Iterable[str],
 ) -> Response:
-    """``response`` (a GET query's) with its validators, or a 304 when the client has it."""
+    """``response`` (a GET query's) with its validators, or a 304 when the client has it.
+    ``vary``: every request header the answer depends on besides the URL."""
     if "json" not in response.headers.get("content-type", ""):
         return response  # the GraphiQL page, not an answer
     body = bytes(response.body)
@@ -48,8 +55,10 @@ def cache_headers(
     etag = etag_of(body)
     response.headers["Cache-Control"] = control
     response.headers["ETag"] = etag
-    # Answers depend on the client's credentials: a browser must not reuse one across them.
-    response.headers.add_vary_header("Authorization")
+    # A browser must not reuse an answer for another client (whatever header its
+    # credential travels in) or another media type.
+    for header in vary:
+        response.headers.add_vary_header(header)
     if if_none_match is None or not _matches(if_none_match, etag):
         return response
     headers = {"Cache-Control": control, "ETag": etag, "Vary": response.headers["Vary"]}

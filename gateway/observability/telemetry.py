@@ -193,8 +193,12 @@ def operation_name(scope: RequestScope) -> str | None:
     execution = scope.execution
     if execution is None:
         return None
-    name: str | None = execution.operation_name
-    if name is not None and _OPERATION_NAME.fullmatch(name) is None:
+    name: object = execution.operation_name
+    if name is None:
+        return None
+    # The view refuses a name that is not a string; this runs in a `finally` and
+    # must not raise whatever reached it.
+    if not isinstance(name, str) or _OPERATION_NAME.fullmatch(name) is None:
         return UNNAMEABLE_OPERATION
     return name
 
