@@ -56,7 +56,7 @@ from gateway.observability.scope import RequestScope, RequestScopes, current_req
 from gateway.observability.telemetry import Telemetry
 from gateway.persisted import PersistedQueries, load_manifest
 from gateway.readiness import Readiness
-from gateway.storage.idempotency import idempotency_store
+from gateway.storage.idempotency import idempotency_store, item_locks
 from gateway.upstream import CallLog, current_call_log
 
 if TYPE_CHECKING:
@@ -91,7 +91,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.adapters = adapters
         self.telemetry = telemetry
         self.accounting_default = settings.gateway.upstream_accounting
-        self.idempotency = Idempotency(idempotency_store(settings.gateway, adapters.store))
+        self.idempotency = Idempotency(
+            idempotency_store(settings.gateway, adapters.store),
+            item_locks(settings.gateway, adapters.store),
+        )
         self.limits = OperationLimits.from_settings(settings.gateway)
         self.operation_timeout = settings.gateway.operation_timeout
         manifest = settings.gateway.persisted_documents

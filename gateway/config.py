@@ -71,6 +71,9 @@ class GatewaySettings(BaseSettings):
 
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
+    # Seconds a running write's lease lasts (renewed while its process lives): other
+    # processes see a dead writer's key and item lock freed within about this long.
+    write_lease: float = Field(default=5.0, gt=0)
 
     # Browsers: origins allowed to call the gateway across sites (a comma list, `*` for any)
     # and whether they may send cookies or HTTP auth with it.

@@ -26,6 +26,7 @@ Every failure a client can see is one of these, and each carries the
         ├── UpstreamMisconfigured     UPSTREAM_MISCONFIGURED (our vendor settings are wrong)
         ├── RateLimited               RATE_LIMITED           (429; retryAfter seconds when known)
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE   (5xx, timeout, connection refused)
+        ├── OutcomeUnknown            OUTCOME_UNKNOWN        (a write sent, applied or not)
         └── UpstreamBadResponse       UPSTREAM_BAD_RESPONSE  (a body we cannot parse)
 
 Messages are written by the gateway, never copied from an upstream body, so
@@ -228,6 +229,14 @@ class RateLimited(UpstreamError):
 
 class UpstreamUnavailable(UpstreamError):
     code = "UPSTREAM_UNAVAILABLE"
+
+
+class OutcomeUnknown(UpstreamError):
+    """A write was sent to the vendor and the gateway cannot tell whether it was
+    applied (no answer in time, or a retry that finds more than one candidate).
+    Never answered with a second write: the message says what to check first."""
+
+    code = "OUTCOME_UNKNOWN"
 
 
 class UpstreamBadResponse(UpstreamError):

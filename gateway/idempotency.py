@@ -14,36 +14,52 @@ completes the same write instead of repeating it, so a toggle cannot flip back a
 create cannot duplicate. Failures that certainly changed nothing upstream (input or
 auth refused, not found, rate limited) are forgotten, so the key can be used again.
 
+Keys are scoped by the client (its principal's key): another client sending the
+same key with the same input gets its own write, never the first client's answer.
+
 A slot's life::
 
     (none) ──claim──▶ RUNNING ──finish──▶ DONE       replayed until the window ends
                         │  ├──release(maybe applied)──▶ IN_DOUBT ──claim──▶ RUNNING (a retry)
-                        │  └──release(not applied)───▶ (none), or back to IN_DOUBT for a retry
+                        │  ├──release(not applied)───▶ (none), or back to IN_DOUBT for a retry
+                        │  └──owner died (its lease lapsed)──claim──▶ RUNNING (a retry, in doubt)
                         └── duplicates with the same input wait; other input is refused
 
-``IdempotencyStore`` is the seam for keeping slots elsewhere (e.g. Redis); the
-in-process ``MemoryIdempotencyStore`` is bounded in entries and in time.
+A retry in doubt gets the recorded intent and resolves it against the vendor's own
+state before anything is sent again; where the vendor cannot tell, the write
+answers OUTCOME_UNKNOWN rather than risk a second write. Writes to one item also
+run one at a time (gateway.storage.item_locks), and every read a write makes goes
+to the vendor, not to the read cache (gateway.cache.vendor_state).
+
+``IdempotencyStore`` is the seam for keeping slots: in this process
+(gateway.storage.idempotency_memory) or in the shared store, where an intent
+outlives the process that recorded it (gateway.storage.idempotency).
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
+import contextlib
 import hashlib
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar, cast
 
+from gateway.cache.reads import vendor_state
 from gateway.errors import (
     BadUserInput,
+    GatewayError,
     NotFound,
     OperationTooComplex,
+    OutcomeUnknown,
     RateLimited,
     UpstreamAuthError,
     UpstreamRejected,
     VendorNotConfigured,
 )
+from gateway.storage.item_locks import ItemLocks
+from gateway.types import Vendor
+from gateway.upstream import current_call_log
 
 KEY_FIELD = "idempotencyKey"
 KEY_MIN_LENGTH = 6
@@ -67,6 +83,9 @@ NOT_APPLIED: tuple[type[Exception], ...] = (
     UpstreamRejected,
     VendorNotConfigured,
 )
+
+# Failures that already say what became of the write: passed on as they are.
+SETTLED: tuple[type[Exception], ...] = (*NOT_APPLIED, OutcomeUnknown)
 
 T = TypeVar("T")
 
@@ -98,6 +117,8 @@ def fingerprint(*parts: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
+    # The principal's key: one client's key never reaches another client's slot.
+    client: str
     mutation: str
     key: str
 
@@ -136,112 +157,6 @@ class IdempotencyStore(Protocol):
         ...
 
 
-class _State(enum.Enum):
-    RUNNING = "running"
-    DONE = "done"
-    IN_DOUBT = "in doubt"
-
-
-@dataclass(slots=True)
-class _Entry:
-    fingerprint: str
-    state: _State = _State.RUNNING
-    answer: object = None
-    intent: object | None = None
-    # The running attempt is a retry of one in doubt: its failure keeps the doubt.
-    inherited: bool = False
-    expires_at: float = float("inf")
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class MemoryIdempotencyStore:
-    """Slots in this process, for ``window`` seconds after they settle and at most
-    ``max_entries`` of them: past that the oldest settled slots are dropped first."""
-
-    def __init__(
-        self,
-        *,
-        window: float,
-        max_entries: int = DEFAULT_MAX_ENTRIES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._window, self._max_entries, self._clock = window, max_entries, clock
-        self._entries: dict[Slot, _Entry] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    async def claim(self, slot: Slot, fingerprint: str) -> Replay | Claimed:
-        while True:
-            entry = self._live(slot)
-            if entry is None:
-                self._make_room()
-                self._entries[slot] = _Entry(fingerprint)
-                return Claimed(None)
-            if entry.fingerprint != fingerprint:
-                raise BadUserInput(
-                    f"`{KEY_FIELD}` was already used for a {slot.mutation} with different "
-                    "input; use a new key for a new write.",
-                    field=KEY_FIELD,
-                )
-            if entry.state is _State.DONE:
-                return Replay(entry.answer)
-            if entry.state is _State.IN_DOUBT:
-                entry.state, entry.inherited = _State.RUNNING, True
-                entry.expires_at, entry.settled = float("inf"), asyncio.Event()
-                return Claimed(entry.intent)
-            await entry.settled.wait()
-
-    async def record_intent(self, slot: Slot, intent: object) -> None:
-        entry = self._entries.get(slot)
-        if entry is not None and entry.state is _State.RUNNING:
-            entry.intent = intent
-
-    async def finish(self, slot: Slot, answer: object) -> None:
-        entry = self._entries.get(slot)
-        if entry is None:
-            return  # dropped to make room while running; nothing to replay then
-        entry.state, entry.answer = _State.DONE, answer
-        self._settle(entry)
-
-    async def release(self, slot: Slot, *, maybe_applied: bool) -> None:
-        entry = self._entries.get(slot)
-        if entry is None:
-            return
-        if maybe_applied or entry.inherited:
-            entry.state = _State.IN_DOUBT
-            self._settle(entry)
-        else:
-            del self._entries[slot]
-            entry.settled.set()
-
-    def _settle(self, entry: _Entry) -> None:
-        entry.expires_at = self._clock() + self._window
-        entry.settled.set()
-
-    def _live(self, slot: Slot) -> _Entry | None:
-        entry = self._entries.get(slot)
-        if entry is not None and entry.expires_at <= self._clock():
-            del self._entries[slot]
-            return None
-        return entry
-
-    def _make_room(self) -> None:
-        if len(self._entries) < self._max_entries:
-            return
-        now = self._clock()
-        for slot in [slot for slot, entry in self._entries.items() if entry.expires_at <= now]:
-            del self._entries[slot]
-        # Dicts keep insertion order: the oldest settled slots go first. A running
-        # slot is dropped only if nothing else can be; its waiters then run anew.
-        while len(self._entries) >= self._max_entries:
-            victim = next(
-                (s for s, e in self._entries.items() if e.state is not _State.RUNNING),
-                next(iter(self._entries)),
-            )
-            self._entries.pop(victim).settled.set()
-
-
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """What a write is told when it runs under a key."""
@@ -257,12 +172,13 @@ class Attempt:
 
     async def toggled_state(self, current: Callable[[], Awaitable[bool]]) -> bool:
         """The state a toggle aims for: the one an earlier attempt under this key
-        recorded, else the opposite of ``current()``, recorded before writing. So a
-        retry of an attempt that may have landed sets that state again instead of
-        flipping it back."""
+        recorded, else the opposite of ``current()`` (read from the vendor, never a
+        cache), recorded before writing. So a retry of an attempt that may have
+        landed sets that state again instead of flipping it back."""
         if isinstance(self.intent, bool):
             return self.intent
-        target = not await current()
+        with vendor_state():
+            target = not await current()
         await self.intend(target)
         return target
 
@@ -271,11 +187,51 @@ async def _no_record(intent: object) -> None:
     del intent
 
 
-class Idempotency:
-    """What mutations use: validate the key, then run a write at most once per key."""
+def _writes_sent() -> int | None:
+    """Calls other than reads this operation has sent so far (its call log keeps
+    failed ones too); None without a call log, when nothing can be told."""
+    log = current_call_log.get()
+    return sum(call.method != "GET" for call in log.calls) if log is not None else None
 
-    def __init__(self, store: IdempotencyStore) -> None:
+
+def _sent_since(before: int | None) -> bool:
+    """Whether a write may have gone out since ``before``: a failure with none sent
+    certainly changed nothing. A token grant counts, which errs on the side of doubt."""
+    now = _writes_sent()
+    return before is None or now is None or now > before
+
+
+def _unknown(error: Exception, vendor: Vendor, mutation: str, *, keyed: bool) -> OutcomeUnknown:
+    then = (
+        "Retry with the same `idempotencyKey`: the gateway checks what the vendor applied "
+        "and completes the write without repeating it."
+        if keyed
+        else "Check the vendor's state (read the item, or list by the values sent) before "
+        "sending it again; with an `idempotencyKey` a retry does that check itself."
+    )
+    reason = error.message if isinstance(error, GatewayError) else "the write failed"
+    return OutcomeUnknown(
+        vendor,
+        f"`{mutation}` was sent but may or may not have been applied ({reason}). {then}",
+        mutation=mutation,
+    )
+
+
+class Idempotency:
+    """What mutations use: validate the key, then run a write at most once per
+    (client, mutation, key), one write at a time per item."""
+
+    def __init__(self, store: IdempotencyStore, locks: ItemLocks | None = None) -> None:
         self.store = store
+        self.locks = locks or ItemLocks(None)
+
+    @contextlib.asynccontextmanager
+    async def deciding(self, vendor: Vendor, item: object) -> AsyncIterator[None]:
+        """For a write decided by a read of ``item`` (set-state): the item's lock, and
+        reads from the vendor itself, so concurrent writes see each other's results."""
+        async with self.locks.hold(vendor, item):
+            with vendor_state():
+                yield
 
     async def run(
         self,
@@ -283,11 +239,28 @@ class Idempotency:
         key: str | None,
         input_fingerprint: str,
         write: Callable[[Attempt], Awaitable[T]],
+        *,
+        vendor: Vendor,
+        client: str,
+        item: object | None = None,
     ) -> T:
+        """``write`` under the key (if any) and, given ``item``, that item's lock.
+        Every read inside goes to the vendor: it decides the write."""
         key = validate_key(key)
+        lock = self.locks.hold(vendor, item) if item is not None else contextlib.nullcontext()
+        sent_before = _writes_sent()
         if key is None:
-            return await write(Attempt(keyed=False, intent=None, _record=_no_record))
-        slot = Slot(mutation, key)
+            try:
+                async with lock:
+                    with vendor_state():
+                        return await write(Attempt(keyed=False, intent=None, _record=_no_record))
+            except SETTLED:
+                raise
+            except Exception as exc:
+                if _sent_since(sent_before):
+                    raise _unknown(exc, vendor, mutation, keyed=False) from exc
+                raise
+        slot = Slot(client, mutation, key)
         claim = await self.store.claim(slot, input_fingerprint)
         if isinstance(claim, Replay):
             return cast(T, claim.answer)
@@ -296,13 +269,25 @@ class Idempotency:
             await self.store.record_intent(slot, intent)
 
         try:
-            answer = await write(Attempt(keyed=True, intent=claim.intent, _record=record))
+            async with lock:
+                with vendor_state():
+                    answer = await write(Attempt(keyed=True, intent=claim.intent, _record=record))
         except NOT_APPLIED:
             await self.store.release(slot, maybe_applied=False)
             raise
-        except BaseException:
-            # Timeouts, 5xx, unreadable answers, cancellation: the write may have landed.
+        except OutcomeUnknown:
             await self.store.release(slot, maybe_applied=True)
+            raise
+        except Exception as exc:
+            # Timeouts, 5xx, unreadable answers after a write went out: it may have landed.
+            sent = _sent_since(sent_before)
+            await self.store.release(slot, maybe_applied=sent)
+            if sent:
+                raise _unknown(exc, vendor, mutation, keyed=True) from exc
+            raise
+        except BaseException:
+            # Cancelled (time limit, client gone): kept in doubt, the retry resolves it.
+            await asyncio.shield(self.store.release(slot, maybe_applied=True))
             raise
         await self.store.finish(slot, answer)
         return answer

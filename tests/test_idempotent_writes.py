@@ -134,7 +134,7 @@ async def test_timed_out_toggle_retried_with_its_key_keeps_the_intended_state(
     time_out_after_applying(gateway, toggle.method, toggle.path_end(subject))
 
     first = await gateway.execute(toggle.mutation, variables)
-    assert codes(first) == ["UPSTREAM_UNAVAILABLE"]
+    assert codes(first) == ["OUTCOME_UNKNOWN"]
     assert toggle.state(gateway, subject) is True  # the vendor applied it all the same
 
     retried = await gateway.execute(toggle.mutation, variables, accounting=True)
@@ -190,7 +190,7 @@ async def test_timed_out_creates_retried_with_their_key_do_not_duplicate(
         time_out_after_applying(gateway, "POST", path_end)
         keyed = {"input": {**task_input, "idempotencyKey": "late-create-01"}}
         first = await gateway.execute(mutation, keyed)
-        assert codes(first) == ["UPSTREAM_UNAVAILABLE"]
+        assert codes(first) == ["OUTCOME_UNKNOWN"]
         answers.append(await gateway.execute(mutation, keyed))
     assert (len(tasks), len(project[STOREFRONT].tasks)) == (before[0] + 1, before[1] + 1)
     # The retries answered with the tasks the timed-out attempts wrote.
@@ -273,7 +273,7 @@ async def test_a_timed_out_write_drops_the_work_list_snapshot(
     after = {**variables, "after": first["data"]["workItems"]["pageInfo"]["endCursor"]}
     time_out_after_applying(gateway, toggle.method, toggle.path_end(subject))
     failed = await gateway.execute(toggle.mutation, {"id": toggle.global_id(subject)})
-    assert codes(failed) == ["UPSTREAM_UNAVAILABLE"]
+    assert codes(failed) == ["OUTCOME_UNKNOWN"]
     second = await gateway.execute(PAGE, after, accounting=True)
     assert total_calls(second) > 0
 

@@ -17,6 +17,7 @@ from gateway.cache.reads import (
     cache_scope,
     current_cache_scope,
     current_operation_reads,
+    vendor_state,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "cache_scope",
     "current_cache_scope",
     "current_operation_reads",
+    "vendor_state",
 ]

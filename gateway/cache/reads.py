@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,22 @@ if TYPE_CHECKING:
 # Who the current operation runs for, as a cache key part; None (no client, e.g. a
 # readiness probe): reads go to the vendor uncached.
 current_cache_scope: ContextVar[str | None] = ContextVar("current_cache_scope", default=None)
+
+
+# Set while a read decides a write (is the todo open? which tasks exist?): such a
+# read goes to the vendor, never to an entry that may predate a change made
+# outside the gateway, or the write would be decided on a stale state.
+deciding_a_write: ContextVar[bool] = ContextVar("deciding_a_write", default=False)
+
+
+@contextmanager
+def vendor_state() -> Iterator[None]:
+    """Reads inside go to the vendor itself (their answers refresh the cache)."""
+    token = deciding_a_write.set(True)
+    try:
+        yield
+    finally:
+        deciding_a_write.reset(token)
 
 
 def cache_scope(principal: Principal) -> str:
@@ -168,7 +185,7 @@ class VendorReadCache:
         if scope is None:
             return await fetch()
         key = (self.vendor, scope, str(httpx.URL(url, params=kwargs.get("params"))))
-        cached = self.cache.get(key)
+        cached = None if deciding_a_write.get() else self.cache.get(key)
         if cached is not None:
             return cached
         generation = self.cache.generation(self.vendor)

@@ -3,16 +3,21 @@ replays the first answer (or completes the write it was doing) there too.
 
 The slot's life is gateway.idempotency's; here each step is one atomic store
 operation (add a running slot, compare-and-set its next state), and a duplicate
-waits by polling rather than on an in-process event. A running slot expires
-after ``running_ttl``, so a process that died mid-write does not block its key
-for ever: the next attempt with that key then runs (as after a dropped slot).
+waits by polling rather than on an in-process event.
+
+A slot, intent included, lives for the whole window: it outlives the process that
+runs the write. Whether that process still lives is told by its lease (one per
+owner, see gateway.storage.leases), taken before the slot and renewed while it
+runs. A retry that finds a running slot whose owner's lease has lapsed takes the
+slot over as a retry in doubt: it gets the intent and resolves it against the
+vendor -- about a lease period after the owner died, not after a long expiry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,18 +25,13 @@ import orjson
 
 from gateway.config import GatewaySettings
 from gateway.errors import BadUserInput
-from gateway.idempotency import (
-    KEY_FIELD,
-    Claimed,
-    IdempotencyStore,
-    MemoryIdempotencyStore,
-    Replay,
-    Slot,
-)
+from gateway.idempotency import KEY_FIELD, Claimed, IdempotencyStore, Replay, Slot
 from gateway.storage.base import SharedStore
 from gateway.storage.codec import NotSerialisable, decode, encode
+from gateway.storage.idempotency_memory import MemoryIdempotencyStore
+from gateway.storage.item_locks import ItemLocks
+from gateway.storage.leases import POLL_INTERVAL, Leases, new_owner
 
-POLL_INTERVAL = 0.02
 RUNNING, DONE, IN_DOUBT = "running", "done", "in doubt"
 
 logger = logging.getLogger("gateway.idempotency")
@@ -73,12 +73,19 @@ class _Entry:
 
 
 def _key(slot: Slot) -> str:
-    return f"idempotency:{slot.mutation}:{slot.key}"
+    # The client's key is hashed: it names a principal, which has no place in key names.
+    client = hashlib.sha256(slot.client.encode()).hexdigest()[:24]
+    return f"idempotency:{client}:{slot.mutation}:{slot.key}"
+
+
+def _lease(key: str, owner: str) -> str:
+    return f"{key}:lease:{owner}"
 
 
 class SharedIdempotencyStore:
-    def __init__(self, store: SharedStore, *, window: float, running_ttl: float) -> None:
-        self._store, self._window, self._running_ttl = store, window, running_ttl
+    def __init__(self, store: SharedStore, *, window: float, lease: float) -> None:
+        self._store, self._window = store, window
+        self._leases = Leases(store, period=lease)
         # The owner mark of each slot this process is running.
         self._owned: dict[Slot, str] = {}
 
@@ -87,11 +94,14 @@ class SharedIdempotencyStore:
         while True:
             raw = await self._store.get(key)
             if raw is None:
-                owner = secrets.token_hex(8)
+                owner = new_owner()
+                # The lease first: a slot is never seen running without a live owner.
+                await self._leases.take(_lease(key, owner), owner)
                 running = _Entry(fingerprint, RUNNING, owner)
-                if await self._store.add(key, running.dump(), ttl=self._running_ttl):
+                if await self._store.add(key, running.dump(), ttl=self._window):
                     self._owned[slot] = owner
                     return Claimed(None)
+                await self._leases.give_up(_lease(key, owner), owner)
                 continue
             entry = _Entry.load(raw)
             if entry.fingerprint != fingerprint:
@@ -102,18 +112,23 @@ class SharedIdempotencyStore:
                 )
             if entry.state == DONE and entry.answer is not None:
                 return Replay(decode(entry.answer))
-            if entry.state == IN_DOUBT:
-                owner = secrets.token_hex(8)
+            owner_gone = entry.state == RUNNING and not await self._leases.held(
+                _lease(key, entry.owner)
+            )
+            if entry.state == IN_DOUBT or owner_gone:
+                owner = new_owner()
+                await self._leases.take(_lease(key, owner), owner)
                 retry = _Entry(fingerprint, RUNNING, owner, intent=entry.intent, inherited=True)
-                if await self._store.replace(key, raw, retry.dump(), ttl=self._running_ttl):
+                if await self._store.replace(key, raw, retry.dump(), ttl=self._window):
                     self._owned[slot] = owner
                     intent = decode(entry.intent) if entry.intent is not None else None
                     return Claimed(intent)
+                await self._leases.give_up(_lease(key, owner), owner)
                 continue
             await asyncio.sleep(POLL_INTERVAL)
 
     async def record_intent(self, slot: Slot, intent: object) -> None:
-        await self._update(slot, lambda entry: _with(entry, intent=encode(intent)), None)
+        await self._update(slot, lambda entry: _with(entry, intent=encode(intent)))
 
     async def finish(self, slot: Slot, answer: object) -> None:
         try:
@@ -123,42 +138,50 @@ class SharedIdempotencyStore:
             logger.warning("An idempotent %s answer cannot be kept for replay.", slot.mutation)
             await self._drop(slot)
             return
-        await self._update(slot, lambda entry: _with(entry, state=DONE, answer=kept), self._window)
-        self._owned.pop(slot, None)
+        await self._update(slot, lambda entry: _with(entry, state=DONE, answer=kept))
+        await self._end_lease(slot, self._owned.pop(slot, None))
 
     async def release(self, slot: Slot, *, maybe_applied: bool) -> None:
         key = _key(slot)
         raw = await self._store.get(key)
         owner = self._owned.pop(slot, None)
-        if raw is None or owner is None:
-            return
-        entry = _Entry.load(raw)
-        if entry.owner != owner:
-            return
-        if maybe_applied or entry.inherited:
-            await self._store.replace(
-                key, raw, _with(entry, state=IN_DOUBT).dump(), ttl=self._window
-            )
-        else:
-            await self._store.delete(key, expected=raw)
+        try:
+            if raw is None or owner is None:
+                return
+            entry = _Entry.load(raw)
+            if entry.owner != owner:
+                return
+            if maybe_applied or entry.inherited:
+                await self._store.replace(
+                    key, raw, _with(entry, state=IN_DOUBT).dump(), ttl=self._window
+                )
+            else:
+                await self._store.delete(key, expected=raw)
+        finally:
+            await self._end_lease(slot, owner)
 
-    async def _update(self, slot: Slot, change: Any, ttl: float | None) -> None:
+    async def _update(self, slot: Slot, change: Any) -> None:
         key = _key(slot)
         owner = self._owned.get(slot)
         raw = await self._store.get(key)
         if raw is None or owner is None:
-            return  # expired while running: nothing to replay then
+            return  # dropped while running: nothing to replay then
         entry = _Entry.load(raw)
         if entry.owner != owner or entry.state != RUNNING:
             return
         new: _Entry = change(entry)
-        await self._store.replace(key, raw, new.dump(), ttl=ttl or self._running_ttl)
+        await self._store.replace(key, raw, new.dump(), ttl=self._window)
+
+    async def _end_lease(self, slot: Slot, owner: str | None) -> None:
+        if owner is not None:
+            await self._leases.give_up(_lease(_key(slot), owner), owner)
 
     async def _drop(self, slot: Slot) -> None:
         owner = self._owned.pop(slot, None)
         raw = await self._store.get(_key(slot))
         if raw is not None and owner is not None and _Entry.load(raw).owner == owner:
             await self._store.delete(_key(slot), expected=raw)
+        await self._end_lease(slot, owner)
 
 
 def _with(entry: _Entry, **changes: Any) -> _Entry:
@@ -172,11 +195,24 @@ def _with(entry: _Entry, **changes: Any) -> _Entry:
     )
 
 
+def _lease_period(settings: GatewaySettings) -> float:
+    # Never longer than a write's deadline: a lock outliving it would hold the next
+    # writer for nothing.
+    return min(settings.write_lease, settings.operation_timeout)
+
+
 def idempotency_store(settings: GatewaySettings, store: SharedStore) -> IdempotencyStore:
     """Slots in the shared store when the gateway shares state (GATEWAY_REDIS_URL), else
     in this process, where waiting duplicates are woken at once instead of polling."""
     window = settings.idempotency_window
     if settings.redis_url is None:
         return MemoryIdempotencyStore(window=window)
-    # A write runs within its operation's time limit; past that its slot is abandoned.
-    return SharedIdempotencyStore(store, window=window, running_ttl=settings.operation_timeout + 5)
+    return SharedIdempotencyStore(store, window=window, lease=_lease_period(settings))
+
+
+def item_locks(settings: GatewaySettings, store: SharedStore) -> ItemLocks:
+    """Per-item write locks: in this process, and across processes through the
+    shared store when there is one."""
+    if settings.redis_url is None:
+        return ItemLocks(None)
+    return ItemLocks(Leases(store, period=_lease_period(settings)))

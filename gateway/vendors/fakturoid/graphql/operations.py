@@ -18,7 +18,7 @@ from gateway.records import good
 
 from .. import FAKTUROID, PLUGIN
 from ..models import FakturoidTodo
-from ..paging import Position, read_window
+from ..paging import Position, find_todos, read_window
 from .cursor import decode_cursor, encode_cursor
 from .types import HOW_A_TODO_IS_FOUND, SCAN_LIMIT, TYPE_NAME, Todo, todo_key
 
@@ -124,7 +124,10 @@ class FakturoidQuery:
 
 
 async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
-    todo = await context.loaders.of(PLUGIN).todo.load(todo_id)
+    """The todo as Fakturoid has it now: its pages are read afresh, not through the
+    operation's loaders, since this read decides a write."""
+    adapter = context.adapters.of(PLUGIN)
+    (todo,) = await find_todos(lambda number: adapter.list_page(number), [todo_id])
     if todo is None:
         raise NotFound(
             f"No Todo with id {raw_id!r} among the {SCAN_LIMIT:,} newest todos.",
@@ -148,7 +151,8 @@ async def _toggle(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
 async def _set_completed(
     context: Context, raw_id: str, todo_id: int, completed: bool
 ) -> FakturoidTodo:
-    # Fakturoid can only toggle, so the state is read first and toggled only if needed.
+    # Fakturoid can only toggle, so the state is read first and toggled only if needed;
+    # callers hold the todo's write lock, so no other write slips in between.
     current = await _read_todo(context, raw_id, todo_id)
     if current.completed is completed:
         return current
@@ -184,8 +188,15 @@ class FakturoidMutation:
             target = await attempt.toggled_state(completed)
             return await _set_completed(context, id, todo_id, target)
 
-        run = context.idempotency.run
-        todo = await run("toggleTodoCompletion", idempotency_key, fingerprint(todo_id), toggle)
+        todo = await context.idempotency.run(
+            "toggleTodoCompletion",
+            idempotency_key,
+            fingerprint(todo_id),
+            toggle,
+            vendor=FAKTUROID,
+            client=context.access.principal.key,
+            item=todo_id,
+        )
         return TodoPayload(todo=Todo.from_model(todo))
 
     @strawberry.mutation(
@@ -197,5 +208,6 @@ class FakturoidMutation:
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TodoPayload | None:
         todo_id = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
-        todo = await _set_completed(info.context, id, todo_id, completed)
+        async with info.context.idempotency.deciding(FAKTUROID, todo_id):
+            todo = await _set_completed(info.context, id, todo_id, completed)
         return TodoPayload(todo=Todo.from_model(todo))

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.errors import BadUserInput
+from gateway.errors import BadUserInput, NotFound
 from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 from gateway.ids import expect_id
 from gateway.records import good
@@ -141,6 +141,14 @@ class InvoicedQuery:
         return connection_from_page(page, Task.from_model)
 
 
+async def _current(context: Context, raw_id: str, task_id: int) -> InvoicedTask:
+    """The task as Invoiced has it now (not the operation's loader): it decides a write."""
+    task = await context.adapters.of(PLUGIN).get_task(task_id)
+    if task is None:
+        raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
+    return task
+
+
 async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
     task = await context.adapters.of(PLUGIN).update_task(task_id, TaskChanges(complete=complete))
     context.loaders.of(PLUGIN).task.clear(task_id).prime(task_id, task)
@@ -162,21 +170,27 @@ class InvoicedMutation:
         )
         context = info.context
         key = input.idempotency_key
+        client = context.access.principal.key
         # Invoiced replays a key for longer than the gateway's window, so it gets a key
-        # bound to the input too: reusing a client key for other input after the window
-        # creates a task instead of silently answering with the old one.
-        invoiced_key = fingerprint(key, changes) if key else None
+        # bound to the client and the input too: another client's same key, or a key
+        # reused for other input after the window, creates a task instead of being
+        # answered with the old one.
+        invoiced_key = fingerprint(client, key, changes) if key else None
 
         async def create(attempt: Attempt) -> InvoicedTask:
-            # A retry after an ambiguous failure just posts again: Invoiced answers
-            # the same Idempotency-Key with the task the first attempt created.
+            # Invoiced's own Idempotency-Key resolves a retry in doubt (even after the
+            # first attempt's process died): posting again with the same key is
+            # answered with the task the first attempt created, never a second one.
+            await attempt.intend(invoiced_key)
             task = await context.adapters.of(PLUGIN).create_task(
                 changes, idempotency_key=invoiced_key
             )
             context.loaders.of(PLUGIN).task.prime(task.id, task)
             return task
 
-        task = await context.idempotency.run("createTask", key, fingerprint(changes), create)
+        task = await context.idempotency.run(
+            "createTask", key, fingerprint(changes), create, vendor=INVOICED, client=client
+        )
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Change an Invoiced task.")
@@ -208,13 +222,20 @@ class InvoicedMutation:
         task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
 
         async def complete() -> bool:
-            return (await require_task(context, id)).complete
+            return (await _current(context, id, task_id)).complete
 
         async def toggle(attempt: Attempt) -> InvoicedTask:
             return await _set_completion(context, task_id, await attempt.toggled_state(complete))
 
-        run = context.idempotency.run
-        task = await run("toggleTaskCompletion", idempotency_key, fingerprint(task_id), toggle)
+        task = await context.idempotency.run(
+            "toggleTaskCompletion",
+            idempotency_key,
+            fingerprint(task_id),
+            toggle,
+            vendor=INVOICED,
+            client=context.access.principal.key,
+            item=task_id,
+        )
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(
@@ -224,10 +245,13 @@ class InvoicedMutation:
     async def set_task_completed(
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TaskPayload | None:
-        current = await require_task(info.context, id)
-        if current.complete is completed:
-            return TaskPayload(task=Task.from_model(current))
-        task = await _set_completion(info.context, current.id, completed)
+        context = info.context
+        task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
+        async with context.idempotency.deciding(INVOICED, task_id):
+            current = await _current(context, id, task_id)
+            if current.complete is completed:
+                return TaskPayload(task=Task.from_model(current))
+            task = await _set_completion(context, task_id, completed)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Delete an Invoiced task.")

@@ -38,6 +38,7 @@ from .types import (
     require_task,
     task_key,
 )
+from .writes import task_written_earlier
 
 
 @strawberry.enum
@@ -205,7 +206,7 @@ class ZohoMutation:
 
         async def create(attempt: Attempt) -> ZohoTask:
             if attempt.keyed:
-                written = await _task_written_earlier(context, input.project_id, changes, attempt)
+                written = await task_written_earlier(context, input.project_id, changes, attempt)
                 if written is not None:
                     return written
             task = await context.adapters.of(PLUGIN).create_task(project_id, changes)
@@ -213,9 +214,14 @@ class ZohoMutation:
             context.loaders.of(PLUGIN).task.prime((task.project_id, task.id), task)
             return task
 
-        run = context.idempotency.run
-        key = input.idempotency_key
-        task = await run("createProjectTask", key, fingerprint(project_id, changes), create)
+        task = await context.idempotency.run(
+            "createProjectTask",
+            input.idempotency_key,
+            fingerprint(project_id, changes),
+            create,
+            vendor=ZOHO,
+            client=context.access.principal.key,
+        )
         return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
 
     @strawberry.mutation(description="Change a Zoho project task.")
@@ -261,40 +267,26 @@ class ZohoMutation:
         project_id = project_key(id)
 
         async def active() -> bool:
-            return (await require_project(context, id)).status is models.ProjectStatus.ACTIVE
+            # From Zoho itself, not the operation's loader: it decides the write.
+            project = await context.adapters.of(PLUGIN).get_project(project_id)
+            if project is None:
+                raise NotFound(f"No Project with id {id!r}.", vendor=ZOHO)
+            return project.status is models.ProjectStatus.ACTIVE
 
         async def toggle(attempt: Attempt) -> ZohoProject:
             target = await attempt.toggled_state(active)
             return await context.adapters.of(PLUGIN).set_project_active(project_id, target)
 
-        run = context.idempotency.run
-        project = await run("toggleProjectActive", idempotency_key, fingerprint(project_id), toggle)
+        project = await context.idempotency.run(
+            "toggleProjectActive",
+            idempotency_key,
+            fingerprint(project_id),
+            toggle,
+            vendor=ZOHO,
+            client=context.access.principal.key,
+            item=project_id,
+        )
         return _project_payload(context, project)
-
-
-async def _task_written_earlier(
-    context: Context, raw_project_id: str, changes: TaskChanges, attempt: Attempt
-) -> ZohoTask | None:
-    """The task an earlier attempt under the same key may have created, if any.
-
-    Zoho has no idempotency keys. So before creating, an attempt records the ids of
-    the project's tasks that already bear the new task's name; a retry after an
-    ambiguous failure looks for a task of that name that is not among them.
-    """
-    found = await context.loaders.of(PLUGIN).project_tasks.load(project_key(raw_project_id))
-    if found is None:
-        raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
-    tasks = good(found)
-    namesakes = frozenset(task.id for task in tasks if task.name == changes.name)
-    earlier = attempt.intent
-    if isinstance(earlier, frozenset):
-        written = sorted(namesakes - earlier, key=lambda task_id: (len(task_id), task_id))
-        if written:
-            by_id = {task.id: task for task in tasks}
-            return by_id[written[0]]
-    else:
-        await attempt.intend(namesakes)
-    return None
 
 
 def _changed_tasks_of(context: Context, project_id: str) -> None:
