@@ -67,9 +67,10 @@ KEY_MAX_LENGTH = 64  # a vendor's own Idempotency-Key bounds: the key may be sen
 DEFAULT_MAX_ENTRIES = 10_000
 # What the API tells clients about the key, wherever a write takes one.
 KEY_DESCRIPTION = (
-    "Optional, 6-64 visible ASCII characters. A retry with the same key within the "
-    "idempotency window replays the first answer without writing again; after a "
-    "timeout it completes the same write and never undoes it. Another input with the "
+    "Optional, 6-64 visible ASCII characters, scoped to the client that sends it. A "
+    "retry with the same key within the idempotency window replays the first answer "
+    "without writing again; after a timeout it completes the same write and never undoes "
+    "it, or answers OUTCOME_UNKNOWN when the vendor cannot tell. Another input with the "
     "same key is refused."
 )
 
