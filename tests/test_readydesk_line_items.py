@@ -66,6 +66,10 @@ ITEMS = [
 NO_JOBS = {**INVOICE, "invoice_id": "2", "jobs": ""}
 
 
+def without_uid(item: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in item.items() if name != "uid"}
+
+
 def xml_fields(fields: dict[str, str]) -> str:
     return "".join(f"<{name}>{value}</{name}>" for name, value in fields.items())
 
@@ -169,6 +173,14 @@ VARIANTS: dict[str, tuple[str, list[list[int]]]] = {
                 *(url_line({"tid": i["tid"], **{k: v for k, v in i.items()}}) for i in ITEMS),
                 "",
             ]
+        ),
+        [[7, 8]],
+    ),
+    "url_write_family_lines_without_a_technician": (
+        # Named as add_line_item names them: `id` is the line item, `uid` (the
+        # technician) may be left out; such a line still belongs to its invoice.
+        "\r\n".join(
+            [url_line(INVOICE), *(url_line({"id": i["uid"], **without_uid(i)}) for i in ITEMS)]
         ),
         [[7, 8]],
     ),

@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from gateway.breaker import CircuitBreaker
-from gateway.errors import UpstreamMisconfigured, UpstreamRejected
+from gateway.errors import UpstreamBadResponse, UpstreamMisconfigured, UpstreamRejected
 from gateway.records import BadRecord, bad, good, parse_each
 from gateway.responses import raise_for_status
 from gateway.transport import vendor_transport
-from gateway.types import Page
 from gateway.upstream import VENDOR_LIMITS, Upstream, UpstreamPolicy, create_client
 
 from . import READYDESK
@@ -44,6 +43,7 @@ from .query import (
     plan_pages,
     wire_filters,
 )
+from .rows import InvoicePage, Row, bad_invoice, pick_by_id, unplaced_between
 from .scan import (
     KeptPages,
     Scanned,
@@ -176,27 +176,20 @@ class ReadyDeskAdapter:
             raise UpstreamRejected(VENDOR, "the request was redirected", status=status)
         return response.content
 
-    async def _records(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice | BadRecord]:
-        """Invoices in the order listed; one that cannot be read is a BadRecord in place."""
+    async def _records(self, params: Mapping[str, str]) -> list[Row]:
+        """Invoices in the order listed; one that cannot be read is a BadInvoice in place."""
         document = parse_document(await self._call("get_invoices", params))
         records = expect_records(document, "invoices")
         invoices = parse_each((r.fields for r in records), partial(parse_invoice, zone=self.zone))
-        if params.get(INCLUDE_LINE_ITEMS) != "Y":
-            return invoices
+        with_line_items = params.get(INCLUDE_LINE_ITEMS) == "Y"
         return [
-            invoice
+            bad_invoice(invoice.error, record.fields)
             if isinstance(invoice, BadRecord)
             else read_included(invoice, record.children, self.zone)
+            if with_line_items
+            else invoice
             for invoice, record in zip(invoices, records, strict=True)
         ]
-
-    async def _invoice_rows(self, params: Mapping[str, str]) -> list[ReadyDeskInvoice]:
-        """Every invoice listed, for reads that filter or order rows here (status, ties):
-        a row that cannot be read cannot be placed, so it still fails the read."""
-        rows = await self._records(params)
-        for error in bad(rows):
-            raise error
-        return good(rows)
 
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
@@ -213,7 +206,7 @@ class ReadyDeskAdapter:
         limit: int,
         with_total: bool = False,
         with_line_items: bool = False,
-    ) -> Page[ReadyDeskInvoice | BadRecord]:
+    ) -> InvoicePage:
         """A page of invoices. ``with_total`` matters only with a status filter, which
         no count can apply: then every match is read once and the page carries its
         total. Otherwise ``total`` is None and ``count_invoices`` is a call of its own.
@@ -228,19 +221,25 @@ class ReadyDeskAdapter:
         if query.status is not None and with_total:
             # No count can filter by status: the total needs every row, and the
             # one full read serves the window as well.
-            everything = await self._invoice_rows(filters)
+            everything = await self._records(filters)
             rows = [
                 invoice
-                for invoice in settled_prefix(everything, query.sort, exhausted=True)
+                for invoice in settled_prefix(good(everything), query.sort, exhausted=True)
                 if invoice.status is query.status
             ]
-            matching: list[ReadyDeskInvoice | BadRecord] = list(rows[offset : offset + need])
-            return Page(matching[:limit], offset, len(matching) > limit, len(rows))
+            matching: list[Row] = list(rows[offset : offset + need])
+            return InvoicePage(
+                matching[:limit],
+                offset,
+                len(matching) > limit,
+                len(rows),
+                unplaced=tuple(bad(everything)),
+            )
         # A status filter in ID order is walked by `scan_by_status`; here it is read
         # from the start, as any order whose pages are not stable.
-        rows = await self._read_prefix(query, filters, offset + need)
-        prefix: list[ReadyDeskInvoice | BadRecord] = list(rows[offset : offset + need])
-        return Page(prefix[:limit], offset, len(prefix) > limit)
+        prefix, unplaced = await self._read_prefix(query, filters, offset + need)
+        window = prefix[offset : offset + need]
+        return InvoicePage(window[:limit], offset, len(window) > limit, unplaced=unplaced)
 
     def scans_by_position(self, query: InvoiceQuery) -> bool:
         """Whether ``query`` is walked by ReadyDesk page (``scan_by_status``): a status
@@ -271,16 +270,19 @@ class ReadyDeskAdapter:
         if with_total:
             # No count can filter by status: the total needs every row, and the one
             # full read serves the page as well.
-            everything = await self._invoice_rows(filters)
+            everything = await self._records(filters)
             matches = [
                 Scanned(invoice, row)
                 for row, invoice in enumerate(everything)
-                if invoice.status is status
+                if not isinstance(invoice, BadRecord) and invoice.status is status
             ]
             window = [match for match in matches if match.row >= start][: limit + 1]
-            return ScanPage(window[:limit], per_page, len(window) > limit, len(matches))
+            has_next = len(window) > limit
+            last = window[limit - 1].row if has_next else None
+            unplaced = unplaced_between(enumerate(everything), start, last)
+            return ScanPage(window[:limit], per_page, has_next, len(matches), unplaced)
         return await scan_pages(
-            self._invoice_rows,
+            self._records,
             self.kept_pages,
             filters,
             status,
@@ -290,9 +292,7 @@ class ReadyDeskAdapter:
             resuming=after is not None,
         )
 
-    async def _window(
-        self, filters: dict[str, str], offset: int, limit: int
-    ) -> Page[ReadyDeskInvoice | BadRecord]:
+    async def _window(self, filters: dict[str, str], offset: int, limit: int) -> InvoicePage:
         """Rows in a unique order: the pages that cover the window, read at once."""
         need = limit + 1
         per_page, pages = plan_pages(offset, need)
@@ -304,12 +304,13 @@ class ReadyDeskAdapter:
         chunks = await asyncio.gather(*fetches)
         rows = [invoice for chunk in chunks for invoice in chunk]
         window = rows[skip : skip + need]
-        return Page(window[:limit], offset, len(window) > limit)
+        return InvoicePage(window[:limit], offset, len(window) > limit)
 
     async def _read_prefix(
         self, query: InvoiceQuery, filters: dict[str, str], end: int
-    ) -> list[ReadyDeskInvoice]:
-        """The first ``end`` matching rows from the start of the list, ties by ID.
+    ) -> tuple[list[Row], tuple[UpstreamBadResponse, ...]]:
+        """The first ``end`` matching rows from the start of the list, ties by ID, and
+        the errors of the bad rows the read could not place.
 
         Used when pages would not be stable (a column with repeated values) or
         cannot be had (an exact cid). Each read asks for more rows than the
@@ -318,21 +319,27 @@ class ReadyDeskAdapter:
         """
         # One row past the window shows whether its last run of ties goes on.
         count = end if query.sort in UNIQUE_COLUMNS else end + 1
+        in_place = query.sort in UNIQUE_COLUMNS and query.status is None
         while True:
-            rows = await self._invoice_rows({**filters, "count": str(count)})
+            rows = await self._records({**filters, "count": str(count)})
             exhausted = len(rows) < count
-            settled = settled_prefix(rows, query.sort, exhausted=exhausted)
+            if in_place:
+                # ReadyDesk's order is the page's own: a bad row keeps its place.
+                return rows, ()
+            settled = settled_prefix(good(rows), query.sort, exhausted=exhausted)
             if query.status is not None:
                 settled = [invoice for invoice in settled if invoice.status is query.status]
             if exhausted or len(settled) >= end:
-                return settled
+                # Placed nowhere, a bad row is reported by every page whose read met it.
+                return list(settled), tuple(bad(rows))
             count *= PREFIX_GROWTH
 
     async def get_invoices(
         self, invoice_ids: list[int], *, with_line_items: bool = False
-    ) -> list[ReadyDeskInvoice | None]:
-        """Invoices by ID, None where absent: one ID-range call per cluster of IDs,
-        carrying their line items when ``with_line_items``."""
+    ) -> list[ReadyDeskInvoice | UpstreamBadResponse | None]:
+        """Invoices by ID, None where absent, the error where the row cannot be read
+        (see rows.pick_by_id): one ID-range call per cluster of IDs, carrying their
+        line items when ``with_line_items``."""
         extra = {INCLUDE_LINE_ITEMS: "Y"} if with_line_items else {}
         spans: list[tuple[int, int]] = []
         for invoice_id in sorted(set(invoice_ids)):
@@ -342,14 +349,11 @@ class ReadyDeskAdapter:
                 spans.append((invoice_id, invoice_id))
         chunks = await asyncio.gather(
             *(
-                self._invoice_rows(
-                    {"cid": "*", "start_tid": str(low), "end_tid": str(high), **extra}
-                )
+                self._records({"cid": "*", "start_tid": str(low), "end_tid": str(high), **extra})
                 for low, high in spans
             )
         )
-        found = {invoice.id: invoice for chunk in chunks for invoice in chunk}
-        return [found.get(invoice_id) for invoice_id in invoice_ids]
+        return pick_by_id(invoice_ids, zip(spans, chunks, strict=True))
 
     async def get_line_item(self, uid: int) -> ReadyDeskLineItem | None:
         """One line item by uid, with the documented ``get_line_items`` ``id`` variable;

@@ -1,9 +1,9 @@
 """ReadyDesk invoices and line items as typed values, and how wire records become them.
 
 Every wire value is a string. customer_id and company_name are percent-encoded
-in every format [doc], as are a line item's cid, title, category and notes
-[guess]; the encoder is ASP.NET's (space as ``+``) [guess], so ``unquote_plus``
-decodes them. Dates are US-style wall times of the server (``3/31/2014 6:30:55
+in every format [doc], as are a line item's cid, title, category, notes and
+technician [guess]; the encoder is ASP.NET's (space as ``+``) [guess], so
+``unquote_plus`` decodes them. Dates are US-style wall times of the server (``3/31/2014 6:30:55
 PM``, ``3/1/2014``) and become aware datetimes in ``READYDESK_TIMEZONE``.
 Amounts become ``Decimal`` straight from their text, never through a float.
 """
@@ -83,6 +83,8 @@ class ReadyDeskLineItem:
     duration: Decimal
     time_unit: TimeUnit
     notes: str
+    # Only in the write-name family (see parse_line_item); None when not sent.
+    technician_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +208,25 @@ def parse_invoice(fields: Fields, zone: ZoneInfo) -> ReadyDeskInvoice:
         raise UpstreamBadResponse(VENDOR, "an invoice had an unexpected shape") from exc
 
 
+# [guess] How a listed line item names its fields is undocumented, and servers may
+# use either of two families, so each item is read by the keys it carries:
+# - listing: `uid` is the line item's own ID (what the gateway has always read);
+# - write: the names add_line_item/update_line_item take [doc], where `uid` is
+#   the technician and the line item's own ID is `id` (get_line_items' filter name).
+# Every other name (tid, cid, cost, date, title, category, duration, time_unit,
+# notes) is the same in both, so only the ID and the technician depend on it.
+WRITE_FAMILY_ID = "id"
+
+
 def parse_line_item(fields: Fields, zone: ZoneInfo) -> ReadyDeskLineItem:
     try:
+        if WRITE_FAMILY_ID in fields:
+            item_id = _integer(fields[WRITE_FAMILY_ID])
+            technician: str | None = decode(fields.get("uid", "")) or None
+        else:
+            item_id, technician = _integer(fields["uid"]), None
         return ReadyDeskLineItem(
-            id=_integer(fields["uid"]),
+            id=item_id,
             ticket_id=_integer(fields["tid"]),
             customer_id=decode(fields.get("cid", "")),
             cost=_amount(fields["cost"]),
@@ -219,6 +236,7 @@ def parse_line_item(fields: Fields, zone: ZoneInfo) -> ReadyDeskLineItem:
             duration=_amount(fields["duration"]),
             time_unit=_enum_value(TimeUnit, fields["time_unit"]),
             notes=decode(fields.get("notes", "")),
+            technician_id=technician,
         )
     except (KeyError, ValueError) as exc:
         raise UpstreamBadResponse(VENDOR, "a line item had an unexpected shape") from exc

@@ -22,8 +22,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from gateway.errors import UpstreamBadResponse
+from gateway.records import BadRecord
+
 from .models import InvoiceStatus, ReadyDeskInvoice
 from .query import MAX_CHUNK
+from .rows import Row, unplaced_between
 
 # Rows per ReadyDesk page when the gateway filters by status: no smaller than the
 # window, so one page usually fills it.
@@ -59,6 +63,8 @@ class ScanPage:
     has_next: bool
     # Every match, when the whole list was read to count them; else None.
     total: int | None = None
+    # Rows of this page's stretch of ReadyDesk's list whose status cannot be read.
+    unplaced: tuple[UpstreamBadResponse, ...] = ()
 
 
 PageKey = tuple[tuple[str, str], ...]
@@ -81,9 +87,9 @@ class KeptPages:
         self._seconds = seconds
         self._max_pages = max_pages
         self._clock = clock
-        self._pages: OrderedDict[PageKey, tuple[float, list[ReadyDeskInvoice]]] = OrderedDict()
+        self._pages: OrderedDict[PageKey, tuple[float, list[Row]]] = OrderedDict()
 
-    def get(self, key: PageKey) -> list[ReadyDeskInvoice] | None:
+    def get(self, key: PageKey) -> list[Row] | None:
         kept = self._pages.get(key)
         if kept is None:
             return None
@@ -93,7 +99,7 @@ class KeptPages:
             return None
         return rows
 
-    def put(self, key: PageKey, rows: list[ReadyDeskInvoice]) -> None:
+    def put(self, key: PageKey, rows: list[Row]) -> None:
         self._pages[key] = (self._clock() + self._seconds, rows)
         self._pages.move_to_end(key)
         while len(self._pages) > self._max_pages:
@@ -103,7 +109,7 @@ class KeptPages:
         self._pages.clear()
 
 
-ReadRows = Callable[[Mapping[str, str]], Awaitable[list[ReadyDeskInvoice]]]
+ReadRows = Callable[[Mapping[str, str]], Awaitable[list[Row]]]
 
 
 async def scan_pages(
@@ -120,7 +126,7 @@ async def scan_pages(
     """Read ReadyDesk pages of ``per_page`` from the one holding row ``start`` until
     ``limit`` invoices of ``status`` and one more are found, or the list ends."""
     kept: list[Scanned] = []
-    read: list[tuple[int, PageKey, list[ReadyDeskInvoice]]] = []
+    read: list[tuple[int, PageKey, list[Row]]] = []
     page = start // per_page + 1
     while True:
         params = {**filters, "count": str(per_page), "page": str(page)}
@@ -134,13 +140,18 @@ async def scan_pages(
         kept.extend(
             Scanned(invoice, first_row + index)
             for index, invoice in enumerate(rows)
-            if first_row + index >= start and invoice.status is status
+            if first_row + index >= start
+            and not isinstance(invoice, BadRecord)
+            and invoice.status is status
         )
         if len(rows) < per_page or len(kept) > limit:
             break
         page += 1
     items = kept[:limit]
     has_next = len(kept) > limit
+    # A bad row after the last invoice handed out is the next page's to report.
+    positions = ((first + i, row) for first, _, rows in read for i, row in enumerate(rows))
+    unplaced = unplaced_between(positions, start, items[-1].row if has_next else None)
     if has_next:
         # Keep the pages that hold rows after the last invoice handed out: the
         # next page of the walk starts in them.
@@ -148,4 +159,4 @@ async def scan_pages(
         for first_row, key, rows in read:
             if first_row + len(rows) > resume:
                 kept_pages.put(key, rows)
-    return ScanPage(items, per_page, has_next)
+    return ScanPage(items, per_page, has_next, unplaced=unplaced)

@@ -205,10 +205,11 @@ def _parse_url(text: str) -> Document:
     items: list[Record] = []
     for row in rows:
         # [guess] An invoice's line items follow it on their own lines, told
-        # apart by their "uid" (in any place on the line); a line-item document
-        # is nothing but such lines.
+        # apart by their "uid" or "id" (either name family, see models; in any
+        # place on the line); a line-item document is nothing but such lines.
         parent = items[-1] if items else None
-        if "uid" in row and parent is not None and parent.children is not None:
+        is_line_item = ("uid" in row or "id" in row) and "invoice_id" not in row
+        if is_line_item and parent is not None and parent.children is not None:
             parent.children.append(row)
         elif "invoice_id" in row:
             items.append(Record(row, []))

@@ -18,7 +18,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from gateway.api.context import Context
 from gateway.api.inputs import day_within
 from gateway.api.relay import SortOrder, window
-from gateway.errors import BadUserInput, NotFound
+from gateway.errors import BadUserInput, NotFound, UpstreamBadResponse
 from gateway.ids import expect_id
 from gateway.records import BadRecord, good
 from gateway.types import SortDirection
@@ -190,6 +190,13 @@ def _prime(context: Context, invoices: list[models.ReadyDeskInvoice | BadRecord]
             loaders.of(PLUGIN).invoice_with_line_items.prime(invoice.id, invoice)
 
 
+def _report_unplaced(info: Info[Context, None], errors: Iterable[UpstreamBadResponse]) -> None:
+    # A row with no readable status or sort value has no place in a page the gateway
+    # filtered or ordered: it is reported at the list's path, as workItems does.
+    for error in errors:
+        info.context.report(error, info.path.as_list())
+
+
 @strawberry.type
 class ReadyDeskQuery:
     @strawberry.field(description="One ReadyDesk invoice; null with a NOT_FOUND error if absent.")
@@ -241,6 +248,7 @@ class ReadyDeskQuery:
                 with_line_items=with_line_items,
             )
             _prime(context, [scanned.invoice for scanned in scan.items])
+            _report_unplaced(info, scan.unplaced)
             return InvoiceConnection.from_scan(scan, query, resumed=after is not None)
         offset, _ = window(first, after)
         # With a status filter the total needs every match read (no count can filter
@@ -264,4 +272,5 @@ class ReadyDeskQuery:
                 counting.cancel()
             raise
         _prime(context, page.items)
+        _report_unplaced(info, page.unplaced)
         return InvoiceConnection.from_page(page, counting)

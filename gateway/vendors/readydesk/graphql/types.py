@@ -45,7 +45,7 @@ class LineItemTimeUnit(enum.Enum):
 @strawberry.type(description="One piece of billed work (a job) on a ReadyDesk ticket.")
 class LineItem(Node):
     id: strawberry.ID
-    line_item_id: int = strawberry.field(description="The line item's uid in ReadyDesk.")
+    line_item_id: int = strawberry.field(description="The line item's own ID in ReadyDesk.")
     ticket_id: int
     customer_id: str
     cost: Decimal
@@ -55,6 +55,10 @@ class LineItem(Node):
     duration: Decimal = strawberry.field(description="How long, in `timeUnit`s.")
     time_unit: LineItemTimeUnit
     notes: str
+    technician_id: str | None = strawberry.field(
+        description="The technician who logged the work, decoded; null when ReadyDesk does "
+        "not send it (it names line-item fields in two ways, and only one carries it)."
+    )
 
     @classmethod
     def from_model(cls, item: ReadyDeskLineItem) -> LineItem:
@@ -70,6 +74,7 @@ class LineItem(Node):
             duration=item.duration,
             time_unit=LineItemTimeUnit[item.time_unit.name],
             notes=item.notes,
+            technician_id=item.technician_id,
         )
 
 

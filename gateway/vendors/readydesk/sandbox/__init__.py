@@ -51,7 +51,10 @@ get_line_items
 Invoice fields, in order: invoice_id, customer_id, ticket_id, company_id, company_name,
 invoice_date, from_date, to_date, sub_total, tax (percent), total, billing_type
 (FT|FJ|V), status (PENDING|PAID), jobs. Line-item fields: uid, tid, cid, cost, date,
-title, category, duration, time_unit (Minutes|Hours|Days), notes. All values are
+title, category, duration, time_unit (Minutes|Hours|Days), notes; under
+``line_item_names="write"`` (``READYDESK_SANDBOX_LINE_ITEM_NAMES``) ``id`` is the line
+item and ``uid`` its technician, as add_line_item names them [guess: see
+wire.LineItemNames]; ``mixed`` alternates the two. All values are
 strings: numbers like ``0``, ``8.875``, ``152.5``; ``invoice_date`` and a line item's
 ``date`` like ``3/31/2014 6:30:55 PM`` in server local time; from/to dates like
 ``3/1/2014``; jobs like ``1|2|`` (empty when none); absent IDs empty.

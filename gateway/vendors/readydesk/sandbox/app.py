@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,8 +25,10 @@ from .wire import (
     COUNT_SHAPES,
     FORMATS,
     INVOICES,
+    LINE_ITEM_NAMES,
     LINE_ITEMS,
     Format,
+    LineItemNames,
     invoice_record,
     line_item_record,
     render_records,
@@ -36,30 +40,43 @@ ENDPOINT = "/API/default.aspx"
 # [guess] A hand-written .aspx response keeps the page default content type, so
 # clients have to recognise the format from the body, as VENDORS.md advises.
 MEDIA_TYPE = "text/html"
+LINE_ITEM_NAMES_ENV = "READYDESK_SANDBOX_LINE_ITEM_NAMES"
 
 
-def get_invoices(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How this sandbox writes what the docs leave open; tests switch them on app.state."""
+
+    count_shape: str
+    line_item_names: LineItemNames
+
+
+def get_invoices(store: Store, params: Params, fmt: Format, options: Options) -> str:
     selection = select_invoices(store, params)
     if selection.count_only:
-        return COUNT_SHAPES[count_shape](fmt, str(selection.total))
+        return COUNT_SHAPES[options.count_shape](fmt, str(selection.total))
     by_uid = {item.uid: item for item in store.line_items} if selection.include_line_items else {}
     records = [
         invoice_record(
             invoice,
             store.zone,
             [by_uid[uid] for uid in invoice.jobs] if selection.include_line_items else None,
+            options.line_item_names,
         )
         for invoice in selection.invoices
     ]
     return render_records(fmt, INVOICES, records)
 
 
-def get_line_items(store: Store, params: Params, fmt: Format, count_shape: str) -> str:
-    records = [line_item_record(item, store.zone) for item in select_line_items(store, params)]
+def get_line_items(store: Store, params: Params, fmt: Format, options: Options) -> str:
+    records = [
+        line_item_record(item, store.zone, options.line_item_names)
+        for item in select_line_items(store, params)
+    ]
     return render_records(fmt, LINE_ITEMS, records)
 
 
-ACTIONS: dict[str, Callable[[Store, Params, Format, str], str]] = {
+ACTIONS: dict[str, Callable[[Store, Params, Format, Options], str]] = {
     "get_invoices": get_invoices,
     "get_line_items": get_line_items,
 }
@@ -93,22 +110,36 @@ async def default_aspx(request: Request) -> Response:
         action = ACTIONS.get(params.get("action", "").strip())
         if action is None:
             raise QueryError("Invalid action")
-        body = action(store, params, fmt, request.app.state.count_shape)
+        state = request.app.state
+        body = action(store, params, fmt, Options(state.count_shape, state.line_item_names))
     except QueryError as error:
         body = render_single(fmt, "error", str(error))
     # Errors included: the product always answers 200 and puts failures in the body.
     return _reply(body)
 
 
+def _names_from_env() -> LineItemNames:
+    wanted = os.environ.get(LINE_ITEM_NAMES_ENV, "").strip().lower() or "listing"
+    for names in LINE_ITEM_NAMES:
+        if names == wanted:
+            return names
+    raise ValueError(f"{LINE_ITEM_NAMES_ENV} must be one of {', '.join(LINE_ITEM_NAMES)}")
+
+
 def _reply(body: str) -> Response:
     return Response(body, media_type=MEDIA_TYPE)
 
 
-def create_app(*, clock: Clock | None = None) -> Starlette:
+def create_app(
+    *, clock: Clock | None = None, line_item_names: LineItemNames | None = None
+) -> Starlette:
+    """``line_item_names`` (else ``READYDESK_SANDBOX_LINE_ITEM_NAMES``, else
+    ``listing``) picks the field names line items are written with (see LineItemNames)."""
     app = Starlette(routes=[Route(ENDPOINT, default_aspx, methods=["GET", "POST"])])
     app.state.store = seed_store()
     # Which of COUNT_SHAPES answers count_only=Y; tests switch it.
     app.state.count_shape = "response"
+    app.state.line_item_names = line_item_names or _names_from_env()
     # No write action (add_invoice, ...) is emulated yet; when one is, it stamps
     # invoice_date with this clock, which tests can move.
     app.state.clock = clock or Clock()

@@ -41,6 +41,8 @@ class LineItem:
     duration: Decimal
     time_unit: str
     notes: str
+    # The technician who logged the work; written only under the write-name family.
+    technician: str = ""
 
 
 @dataclass(slots=True)
@@ -93,6 +95,9 @@ TITLES = (
     "Backup restore = partial?",
     "New hire setup: laptop + phone",
 )
+# Technician IDs as ReadyDesk's own (login names) [guess]; one with a space and a
+# "+" so a reader that does not decode them shows it.
+TECHNICIANS = ("admin", "jsmith", "m.kovar+helpdesk", "Ann Lee")
 CATEGORIES = ("Hardware", "Software & Licensing", "Network/Security", "On-site visit")
 NOTES = (
     "",
@@ -162,6 +167,7 @@ def _line_items(
                 duration=amount,
                 time_unit=unit,
                 notes=NOTES[(i + 2 * k) % len(NOTES)],
+                technician=TECHNICIANS[(i + k) % len(TECHNICIANS)],
             )
         )
     return items
