@@ -65,7 +65,8 @@ class VendorTransport(AiohttpTransport):
         except Exception as exc:
             failure = _failure(exc, request)
         else:
-            response.stream = _Body(response.stream, request)
+            if isinstance(response.stream, httpx.AsyncByteStream):
+                response.stream = _Body(response.stream, request)
             return response
         # Raised outside the handler: no context, so no aiohttp message in tracebacks.
         raise failure

@@ -114,7 +114,8 @@ FAKTUROID_GRANT = Expected(
     {
         "accept": JSON,
         "user-agent": FAKTUROID_AGENT,
-        "authorization": "Basic ZmFrdHVyb2lkLXNhbmRib3gtY2xpZW50OmZha3R1cm9pZC1zYW5kYm94LXNlY3JldA==",
+        "authorization": "Basic "
+        + "ZmFrdHVyb2lkLXNhbmRib3gtY2xpZW50OmZha3R1cm9pZC1zYW5kYm94LXNlY3JldA==",
         "content-type": JSON,
         "content-length": "35",
     },
@@ -154,7 +155,8 @@ STEPS: dict[str, list[Step]] = {
         ),
         Step(
             "update",
-            f'mutation {{ updateTask(input: {{id: "{TASK}", action: EMAIL}}) {{ task {{ id }} }} }}',
+            f'mutation {{ updateTask(input: {{id: "{TASK}", action: EMAIL}})'
+            " { task { id } } }",
             [invoiced("PATCH /invoiced/tasks/700 HTTP/1.1", {"action": "email"})],
         ),
         Step(
@@ -219,7 +221,8 @@ STEPS: dict[str, list[Step]] = {
         ),
         Step(
             "set state",
-            f'mutation {{ setProjectActive(id: "{PROJECT}", active: false) {{ project {{ id }} }} }}',
+            f'mutation {{ setProjectActive(id: "{PROJECT}", active: false)'
+            " { project { id } } }",
             [
                 # No body and no made-up content type: an empty POST says so by its length.
                 zoho(f"POST {ZOHO_PROJECTS}/inactive HTTP/1.1", **{"content-length": "0"}),
