@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from typing import Any
 
 import httpx
@@ -34,7 +35,7 @@ from gateway.observability.telemetry import (
 )
 from gateway.ratelimit import Quota, RateLimiter, retry_after
 from gateway.storage.base import SharedStore
-from gateway.transport import vendor_transport
+from gateway.transport import UnreadableResponse, vendor_transport
 from gateway.types import Vendor
 
 logger = logging.getLogger("gateway.upstream")
@@ -78,6 +79,11 @@ def recording_calls(log: CallLog) -> Iterator[CallLog]:
 VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 
 
+# Names the gateway to vendors instead of httpx's default; a vendor that wants its
+# own form (Fakturoid: an app and a contact) gets it from its adapter.
+USER_AGENT = f"task-gateway/{package_version('task-gateway')}"
+
+
 def create_client(
     base_url: str,
     *,
@@ -90,7 +96,7 @@ def create_client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         limits=VENDOR_LIMITS,
         transport=transport or vendor_transport(VENDOR_LIMITS),
-        headers=headers,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
         follow_redirects=False,
     )
 
@@ -266,6 +272,10 @@ class Upstream:
         except httpx.DecodingError as exc:
             healthy = True
             raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
+        except UnreadableResponse as exc:
+            # Not healthy: bytes that are not HTTP come from a broken vendor or the
+            # wrong address, and go on coming until someone fixes it.
+            raise UpstreamBadResponse(self.vendor, "the response was not valid HTTP") from exc
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
         finally:

@@ -73,6 +73,7 @@ class FakturoidAdapter:
             raise ValueError("Fakturoid needs an account slug, a client id and a client secret")
         # A client-wide default header, so no request (the token grant included) lacks it.
         client.headers["User-Agent"] = user_agent
+        client.headers["Accept"] = "application/json"
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
         shared = None
         if store is not None:

@@ -77,6 +77,8 @@ class InvoicedAdapter:
     ) -> None:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         client.auth = httpx.BasicAuth(key, "")
+        # Every answer, errors included, is JSON.
+        client.headers["Accept"] = "application/json"
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self._snapshots = work_snapshots(store, VENDOR.value, settings.api_url, key)
 

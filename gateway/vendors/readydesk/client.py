@@ -97,11 +97,12 @@ class _KeyInQuery(httpx.AsyncBaseTransport):
         self._key = key
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # The body goes over as bytes: a stream would be sent chunked, GETs included.
         outgoing = httpx.Request(
             request.method,
             request.url.copy_set_param("key", self._key),
             headers=request.headers,
-            stream=request.stream,
+            content=await request.aread(),
             extensions=request.extensions,
         )
         return await self._inner.handle_async_request(outgoing)

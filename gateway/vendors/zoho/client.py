@@ -96,6 +96,8 @@ class ZohoAdapter:
         breaker: CircuitBreaker | None = None,
         store: SharedStore | None = None,
     ) -> None:
+        # The API and the accounts server answer JSON, refusals included.
+        client.headers["Accept"] = "application/json"
         self.upstream = Upstream(VENDOR, client, breaker=breaker)
         self.organization_id = settings.organization_id or ""
         self.auth: TokenSource
