@@ -192,12 +192,14 @@ def _writes_sent() -> int | None:
     """Calls other than reads this operation has sent so far (its call log keeps
     failed ones too); None without a call log, when nothing can be told."""
     log = current_call_log.get()
-    return sum(call.method != "GET" for call in log.calls) if log is not None else None
+    if log is None:
+        return None
+    return sum(call.method != "GET" and not call.grant for call in log.calls)
 
 
 def _sent_since(before: int | None) -> bool:
     """Whether a write may have gone out since ``before``: a failure with none sent
-    certainly changed nothing. A token grant counts, which errs on the side of doubt."""
+    certainly changed nothing. A token grant is no write: it changes no vendor data."""
     now = _writes_sent()
     return before is None or now is None or now > before
 

@@ -52,6 +52,8 @@ class UpstreamCall:
     duration_ms: float
     # When the call was sent, in ms since its operation's call log began (a waterfall's x).
     start_ms: float = 0.0
+    # A credential grant (an OAuth token request): a POST that changes no vendor data.
+    grant: bool = False
 
 
 @dataclass
@@ -188,7 +190,13 @@ class Upstream:
         # Strong references: the loop keeps only weak ones to running tasks.
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
-    async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def send(
+        self, method: str, url: str, *, grant: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One call to the vendor. ``grant`` marks a token request: it neither passes
+        through the read cache nor drops it, and no write's outcome hangs on it."""
+        if grant:
+            return await self._send(method, url, kwargs, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
             return await self.cache.send(
@@ -198,7 +206,9 @@ class Upstream:
             note_read(0.0)
         return await self._send(method, url, kwargs)
 
-    async def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, kwargs: dict[str, Any], *, grant: bool = False
+    ) -> httpx.Response:
         telemetry = current_telemetry()
         if self.outbound is not None:
             # Before the breaker: a refused call is neither a probe nor a failure.
@@ -241,7 +251,9 @@ class Upstream:
             log = current_call_log.get()
             if log is not None:
                 offset = round((started - log.started) * 1000, 2)
-                call = UpstreamCall(self.vendor, method, path, status, round(elapsed, 2), offset)
+                call = UpstreamCall(
+                    self.vendor, method, path, status, round(elapsed, 2), offset, grant
+                )
                 log.calls.append(call)
             if telemetry is not None:
                 label = _STATUS_LABELS.get(status, failure) if status is not None else failure

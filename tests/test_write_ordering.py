@@ -197,3 +197,26 @@ async def test_an_unkeyed_create_applied_but_unanswered_says_its_outcome_is_unkn
     assert error["extensions"]["vendor"] == "invoiced"
     assert "idempotencyKey" in error["message"]  # says what makes a retry safe
     assert len(tasks) == before + 1  # Invoiced applied it all the same
+
+
+async def test_a_token_grant_that_times_out_is_no_write_of_unknown_outcome(
+    gateway: Gateway,
+) -> None:
+    # The keyed toggle's first call needs a Zoho token; the grant times out, so nothing
+    # was written: an ordinary UPSTREAM_UNAVAILABLE, and the key stays free for a retry.
+    timed_out: list[httpx.Request] = []
+
+    def token_times_out(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/oauth/v2/token") and not timed_out:
+            timed_out.append(request)
+            raise httpx.ReadTimeout("timed out", request=request)
+        return None
+
+    gateway.inject(token_times_out)
+    variables = {"id": encode_id(ZOHO, "Project", ZOHO_ACTIVE), "key": "grant-timeout-01"}
+    body = await gateway.execute(TOGGLE_PROJECT, variables)
+    assert timed_out
+    assert codes(body) == ["UPSTREAM_UNAVAILABLE"]
+    assert store(gateway, "/zoho").projects[ZOHO_ACTIVE].status == "active"
+    retried = await gateway.execute(TOGGLE_PROJECT, variables)
+    assert retried["data"]["toggleProjectActive"]["project"]["status"] == "INACTIVE"

@@ -94,7 +94,11 @@ class TokenCache:
         # The lifetime runs from when the server issued the token, so start counting before.
         requested_at = self.clock()
         response = await self._upstream.send(
-            "POST", TOKEN_PATH, json={"grant_type": "client_credentials"}, auth=self._auth
+            "POST",
+            TOKEN_PATH,
+            json={"grant_type": "client_credentials"},
+            auth=self._auth,
+            grant=True,
         )
         # The response body is never repeated: it may echo what was sent.
         if response.status_code in (401, 403):

@@ -136,7 +136,7 @@ class RefreshingToken:
         started = self.clock()
         # A form body rather than Zoho's query-string examples: secrets in a URL
         # end up in proxy and server logs.
-        response = await self._upstream.send("POST", self._url, data=self._grant)
+        response = await self._upstream.send("POST", self._url, data=self._grant, grant=True)
         body = _token_body(response)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
