@@ -22,8 +22,8 @@ tests/federation/node_modules/.package-lock.json: tests/federation/package.json 
 	cd tests/federation && npm ci --no-audit --no-fund --loglevel=error
 
 # GraphiQL, React and Monaco, pinned by the lock file and bundled by esbuild into the
-# git-ignored gateway/explorer_assets/, which the gateway serves (no CDN at run time).
-EXPLORER_ASSETS := gateway/explorer_assets/main.js
+# git-ignored gateway/http/explorer_assets/, which the gateway serves (no CDN at run time).
+EXPLORER_ASSETS := gateway/http/explorer_assets/main.js
 explorer/node_modules/.package-lock.json: explorer/package.json explorer/package-lock.json
 	cd explorer && npm ci --no-audit --no-fund --loglevel=error
 
@@ -78,4 +78,4 @@ bench-peer: install benchmarks/peer/node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.peer
 
 clean:
-	rm -rf $(VENV) gateway/explorer_assets explorer/node_modules
+	rm -rf $(VENV) gateway/http/explorer_assets explorer/node_modules

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import httpx
 
 from benchmarks.settings import settings_with
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 
 LIMITS_OFF = {
     "GATEWAY_MAX_DEPTH": "1000",

@@ -17,10 +17,10 @@ import httpx
 from starlette.applications import Starlette
 
 from benchmarks.settings import settings_with
-from gateway.app import create_app
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 from gateway.vendors.invoiced import INVOICED
 from tests.servers import slow_vendor
 

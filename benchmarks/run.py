@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 
 from benchmarks.settings import UNPROTECTED
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app, sandbox_env
 
 SLOW_VENDOR_DELAY = 0.3
 # Every vendor's added latency in the fan-out latency section, and its runs per sort.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from gateway.config import Settings
-from gateway.sandbox import sandbox_env
+from gateway.http.sandboxes import sandbox_env
 
 # The benchmarks measure the gateway's work, not its client protection: one anonymous
 # client sends thousands of requests a minute to sandboxes that have no real quota.

@@ -1,12 +1,12 @@
 // Bundles GraphiQL, its Monaco workers and the upstream-calls panel into
-// ../gateway/explorer_assets (git-ignored), which the gateway serves at /graphiql/.
+// ../gateway/http/explorer_assets (git-ignored), which the gateway serves at /graphiql/.
 // Everything comes from the pinned packages in package-lock.json: nothing from a CDN.
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const outdir = fileURLToPath(new URL('../gateway/explorer_assets/', import.meta.url));
+const outdir = fileURLToPath(new URL('../gateway/http/explorer_assets/', import.meta.url));
 await rm(outdir, { recursive: true, force: true });
 
 const common = {

@@ -12,17 +12,17 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.cache.setup import open_read_cache
 from gateway.config import Settings
-from gateway.errors import VendorNotConfigured
+from gateway.core.errors import VendorNotConfigured
+from gateway.core.ratelimit import RateLimiter
+from gateway.core.types import Vendor
+from gateway.core.work import WorkSource
 from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
-from gateway.ratelimit import RateLimiter
-from gateway.storage import SharedStore, open_store
-from gateway.storage.rate_budget import shared_rate_limiter
-from gateway.types import Vendor
-from gateway.upstream import OutboundBudget, UpstreamPolicy
-from gateway.work import WorkSource
+from gateway.state.storage import SharedStore, open_store
+from gateway.state.storage.rate_budget import shared_rate_limiter
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.cache.setup import open_read_cache
+from gateway.upstream.client import OutboundBudget, UpstreamPolicy
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]
 A = TypeVar("A", bound=VendorAdapter)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from gateway import server
 from gateway.config import Settings
+from gateway.http import server
 from gateway.observability.tracing import TracingConfigError
 from gateway.registry import PLUGINS
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 # What each `serve --workers N` process imports and calls to build its app.
-WORKER_APP_FACTORY = "gateway.app:create_app"
+WORKER_APP_FACTORY = "gateway.http.app:create_app"
 
 
 def _settings() -> Settings:
@@ -67,8 +67,8 @@ def _check_client_auth(settings: Settings) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from gateway.app import create_app
-    from gateway.readiness import warn_if_nothing_configured
+    from gateway.http.app import create_app
+    from gateway.http.readiness import warn_if_nothing_configured
 
     settings = _settings()
     warn_if_nothing_configured(settings)
@@ -94,8 +94,8 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def demo(_: argparse.Namespace) -> None:
-    from gateway.app import create_app
-    from gateway.sandbox import sandbox_env, sandbox_mounts
+    from gateway.http.app import create_app
+    from gateway.http.sandboxes import sandbox_env, sandbox_mounts
 
     # The demo is for trying the graph on one's own machine: no client authentication
     # unless it is asked for explicitly.
@@ -120,7 +120,7 @@ def demo(_: argparse.Namespace) -> None:
 
 
 def sandbox(args: argparse.Namespace) -> None:
-    from gateway.sandbox import create_sandbox_app, sandbox_env
+    from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 
     base_url = f"http://{args.host}:{args.port}"
     if args.print_env:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.types import Vendor
+from gateway.core.types import Vendor
 
 if TYPE_CHECKING:
     from gateway.plugin import AnyPlugin, VendorPlugin, VendorSettings

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from gateway.ratelimit import Quota
-from gateway.types import Vendor
+from gateway.core.ratelimit import Quota
+from gateway.core.types import Vendor
 
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
     from gateway.api.cost import CostRule
-    from gateway.upstream import Upstream, UpstreamPolicy
-    from gateway.work import WorkSource
+    from gateway.core.work import WorkSource
+    from gateway.upstream.client import Upstream, UpstreamPolicy
 
 
 class VendorSettings(BaseSettings):
@@ -96,7 +96,7 @@ class VendorPlugin(Generic[S, A, L]):
     import the vendor's GraphQL module and emulator. ``probe_query`` is a cheap
     query that reaches the vendor, for the contract and breaker test suites.
     ``readiness_probe`` is the vendor's cheapest authenticated read, which
-    `/readyz` runs (rarely, see gateway.readiness); it raises a GatewayError
+    `/readyz` runs (rarely, see gateway.http.readiness); it raises a GatewayError
     when the vendor cannot serve. A vendor without one is judged by its breaker.
     """
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from gateway.core.types import Vendor
 from gateway.plugin import AnyPlugin, VendorPlugin
-from gateway.types import Vendor
 
 VENDOR_PACKAGES = (
     "gateway.vendors.invoiced",

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
-from gateway.sandbox import create_sandbox_app, sandbox_env
 
 SANDBOX_BASE = "http://sandbox"
 

@@ -22,8 +22,8 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 
 
 @dataclass(frozen=True)

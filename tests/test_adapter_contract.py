@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS, VENDORS
-from gateway.sandbox import create_sandbox_app
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 
 LEAK = "db-password=hunter2 Traceback"

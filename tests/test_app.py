@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from gateway.api.schema import schema
-from gateway.app import create_app
 from gateway.config import Settings
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
+from gateway.http.app import create_app
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 

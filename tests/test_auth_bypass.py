@@ -236,7 +236,7 @@ async def test_a_request_let_in_without_a_client_runs_nothing(
     """Should the client gate ever let an operation in without a principal, the view
     refuses it: there is no principal to fall back on."""
     gateway = gateways[False]
-    monkeypatch.setattr("gateway.auth.gate.is_explorer_page_request", lambda scope: True)
+    monkeypatch.setattr("gateway.http.gate.is_explorer_page_request", lambda scope: True)
     reached = gateway.record()
     response = await gateway.client.get(f"/graphql?query={q(QUERY)}", headers=PREFLIGHT)
     assert response.status_code == 401

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.breaker import CircuitBreaker
+from gateway.upstream.breaker import CircuitBreaker
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 from tests.test_adapter_contract import CASES, VendorCase

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.app import create_app
-from gateway.sandbox import create_sandbox_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from tests.conftest import gateway_settings
 from tests.servers import serve_in_thread
 from tests.test_container import compose, settings_env_names

@@ -16,11 +16,11 @@ import httpx
 import pytest
 import yaml
 
-from gateway.app import create_app
 from gateway.cli import _check_client_auth, main
 from gateway.config import GatewaySettings, Settings
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import PLUGINS
-from gateway.sandbox import create_sandbox_app
 from tests.servers import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent

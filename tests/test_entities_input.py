@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway

@@ -18,7 +18,7 @@ from graphql import parse
 
 from gateway.api import expansion
 from gateway.api.expansion import measure
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import explorer
+from gateway.http import explorer
 from tests.conftest import Gateway
 
 HTML = {"Accept": "text/html"}

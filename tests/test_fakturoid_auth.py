@@ -18,10 +18,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.app import create_app
 from gateway.cli import main
+from gateway.core.sandbox import Clock
+from gateway.http.app import create_app
 from gateway.registry import VENDORS
-from gateway.sandbox._common import Clock
 from gateway.vendors.fakturoid import PLUGIN as FAKTUROID_PLUGIN
 from gateway.vendors.fakturoid import sandbox as fakturoid
 from gateway.vendors.fakturoid.client import FakturoidAdapter

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.api.schema import schema, schema_for
 from gateway.config import Settings
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.registry import PLUGINS
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 from tests.fixtures.acme_vendor import ACME

@@ -7,7 +7,7 @@ import base64
 import orjson
 import pytest
 
-from gateway.ids import GlobalId
+from gateway.core.ids import GlobalId
 from gateway.registry import VENDORS
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho.settings import ZohoSettings
@@ -124,7 +124,7 @@ async def test_filters_vendors_cannot_meet_cost_no_page_walks(gateway: Gateway) 
 async def test_no_secret_reaches_the_logs_on_the_happy_path(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from gateway.sandbox import sandbox_env
+    from gateway.http.sandboxes import sandbox_env
 
     body = await gateway.execute(
         """{ tasks(first: 1) { nodes { id } } projects(first: 1) { nodes { id } }
@@ -158,8 +158,8 @@ async def test_refused_credentials_are_not_presented_again_at_once(
 ) -> None:
     import httpx
 
-    from gateway.app import create_app
-    from gateway.sandbox import create_sandbox_app
+    from gateway.http.app import create_app
+    from gateway.http.sandboxes import create_sandbox_app
     from tests.conftest import gateway_settings
 
     settings = gateway_settings(monkeypatch, **{override: "wrong-secret"})

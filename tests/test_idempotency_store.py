@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from gateway.errors import BadUserInput, OutcomeUnknown, UpstreamRejected, UpstreamUnavailable
-from gateway.idempotency import Attempt, Claimed, Idempotency, Replay, Slot, fingerprint
-from gateway.storage.idempotency_memory import MemoryIdempotencyStore
+from gateway.core.errors import BadUserInput, OutcomeUnknown, UpstreamRejected, UpstreamUnavailable
+from gateway.state.idempotency import Attempt, Claimed, Idempotency, Replay, Slot, fingerprint
+from gateway.state.storage.idempotency_memory import MemoryIdempotencyStore
 from gateway.vendors.zoho import ZOHO
 
 

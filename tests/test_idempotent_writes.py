@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO

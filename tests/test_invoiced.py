@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
@@ -172,7 +172,7 @@ async def test_blank_name_and_bad_ids_refused_before_upstream(gateway: Gateway) 
 
 
 async def test_unknown_id_is_null_with_not_found(gateway: Gateway) -> None:
-    from gateway.ids import encode_id
+    from gateway.core.ids import encode_id
 
     missing = encode_id(INVOICED, "Task", 99999)
     body = await gateway.execute("query($id: ID!) { task(id: $id) { name } }", {"id": missing})

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.http.sandboxes import sandbox_env, sandbox_mounts
 from gateway.observability.logs import JsonFormatter, TextFormatter
-from gateway.sandbox import sandbox_env, sandbox_mounts
 from gateway.vendors.readydesk import PLUGIN as READYDESK_PLUGIN
 from tests.conftest import Gateway
 from tests.test_server import free_port, running

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 from tests.conftest import Gateway, codes, gateway_settings
 
 LISTS = """{

@@ -9,7 +9,7 @@ from graphql import parse
 
 from gateway.api.cost import estimate_upstream_calls
 from gateway.api.schema import schema
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes

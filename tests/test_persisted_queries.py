@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.persisted import DocumentStore, load_manifest
+from gateway.http.persisted import DocumentStore, load_manifest
 from tests.conftest import Gateway, gateway_settings, running_gateway
 from tests.harness import gateway_with
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.auth.api_keys import hash_key
-from gateway.ratelimit import MINUTE, MemoryRateLimiter, Quota
+from gateway.core.ratelimit import MINUTE, MemoryRateLimiter, Quota
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.readiness import Readiness
+from gateway.http.readiness import Readiness
+from gateway.http.sandboxes import sandbox_env
 from gateway.registry import VENDORS
-from gateway.sandbox import sandbox_env
 from tests.conftest import SANDBOX_BASE, Gateway, running_gateway
 from tests.harness import gateway_with
 from tests.test_adapter_contract import CASES, FAULTS, LEAK, VendorCase
@@ -148,7 +148,7 @@ async def test_a_hanging_vendor_is_not_ready_within_the_probe_timeout(
                 await release.wait()
             return await self.inner.handle_async_request(request)
 
-    from gateway.sandbox import create_sandbox_app
+    from gateway.http.sandboxes import create_sandbox_app
 
     inner = Hanging(httpx.ASGITransport(app=create_sandbox_app()))
     async with gateway_with(monkeypatch, inner, GATEWAY_READY_TIMEOUT="0.2") as gateway:

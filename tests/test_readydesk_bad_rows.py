@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.readydesk import READYDESK
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with

@@ -8,9 +8,9 @@ import logging
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 from gateway.vendors.readydesk.sandbox import API_KEY, PREFIX
 from gateway.vendors.readydesk.sandbox.wire import render_single
 from gateway.vendors.readydesk.wire import OUTPUT_FORMATS

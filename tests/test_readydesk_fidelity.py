@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import UpstreamAuthError, UpstreamBadResponse
+from gateway.core.errors import UpstreamAuthError, UpstreamBadResponse
 from gateway.vendors.readydesk import client
 from gateway.vendors.readydesk.count import read_count
 from gateway.vendors.readydesk.sandbox import PREFIX

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.readydesk import READYDESK
 from gateway.vendors.readydesk.query import ORDER_COLUMNS

@@ -16,8 +16,8 @@ import httpx
 import orjson
 import pytest
 
-from gateway.errors import UpstreamBadResponse
-from gateway.upstream import UpstreamPolicy
+from gateway.core.errors import UpstreamBadResponse
+from gateway.upstream.client import UpstreamPolicy
 from gateway.vendors.readydesk.client import ReadyDeskAdapter
 from gateway.vendors.readydesk.models import ReadyDeskInvoice
 from gateway.vendors.readydesk.query import InvoiceQuery

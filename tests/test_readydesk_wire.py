@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.errors import UpstreamBadResponse
-from gateway.upstream import UpstreamPolicy
+from gateway.core.errors import UpstreamBadResponse
+from gateway.upstream.client import UpstreamPolicy
 from gateway.vendors.readydesk import query
 from gateway.vendors.readydesk.client import ReadyDeskAdapter, _endpoint_url
 from gateway.vendors.readydesk.count import read_count

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.sandbox import create_sandbox_app, sandbox_env
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from tests.redis_server import redis_server
 from tests.servers import serve_in_thread
 

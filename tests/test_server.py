@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway import server
-from gateway.app import create_app
 from gateway.config import Settings
-from gateway.sandbox import create_sandbox_app, sandbox_env, sandbox_mounts
+from gateway.http import server
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env, sandbox_mounts
 from gateway.vendors.readydesk import PLUGIN as READYDESK_PLUGIN
 
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from gateway import breaker
 from gateway.auth.api_keys import hash_key
-from gateway.breaker import SYNC_INTERVAL
 from gateway.config import Settings
+from gateway.upstream import breaker
+from gateway.upstream.breaker import SYNC_INTERVAL
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.redis_server import RedisServer, redis_server
 from tests.test_breaker import VendorCalls

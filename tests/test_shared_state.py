@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
-from gateway.ids import encode_id
-from gateway.sandbox import create_sandbox_app
+from gateway.core.ids import encode_id
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.vendors.zoho import ZOHO
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 from tests.redis_server import RedisServer, redis_server

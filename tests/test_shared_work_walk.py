@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from gateway.storage.codec import decode, encode
-from gateway.storage.memory import MemoryStore
-from gateway.storage.work_snapshots import KeptRead, SharedWorkSnapshots
-from gateway.work import WorkBatch, WorkQuery, WorkSort
+from gateway.core.work import WorkBatch, WorkQuery, WorkSort
+from gateway.state.storage.codec import decode, encode
+from gateway.state.storage.memory import MemoryStore
+from gateway.state.storage.work_snapshots import KeptRead, SharedWorkSnapshots
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.redis_server import RedisServer, redis_server
 from tests.test_shared_state import gateways
@@ -150,7 +150,7 @@ class KeyedStore(MemoryStore):
     "forged",
     [
         b'{"$t": "dataclass", "class": "subprocess:CompletedProcess", "fields": {}}',
-        b'{"$t": "dataclass", "class": "gateway.work:WorkQuery", "fields": {"nope": 1}}',
+        b'{"$t": "dataclass", "class": "gateway.core.work:WorkQuery", "fields": {"nope": 1}}',
         b"not json",
     ],
 )

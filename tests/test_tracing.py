@@ -16,10 +16,10 @@ from opentelemetry.trace import StatusCode
 
 from gateway.api.schema import schema_for
 from gateway.api.tracing import ResolverSpans
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.observability.tracing import TracingConfigError, provider_from_env
-from gateway.sandbox import create_sandbox_app
 from tests.conftest import FaultyTransport
 
 WORK_ITEMS = """query OpenWork {

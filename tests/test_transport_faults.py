@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from gateway.observability.logs import JsonFormatter, TextFormatter
-from gateway.sandbox import create_sandbox_app, sandbox_env
 from tests.conftest import gateway_settings
 from tests.raw_vendor import Fault, RawVendor, raw_vendor, reset, served_gateway
 

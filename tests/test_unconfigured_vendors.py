@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.config import Settings
-from gateway.sandbox import sandbox_env
+from gateway.http.sandboxes import sandbox_env
 from tests.conftest import SANDBOX_BASE, codes, running_gateway
 
 WORK = """

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.errors import UpstreamUnavailable
-from gateway.ids import encode_id
-from gateway.upstream import Upstream, create_client
+from gateway.core.errors import UpstreamUnavailable
+from gateway.core.ids import encode_id
+from gateway.http.app import create_app
+from gateway.upstream.client import Upstream, create_client
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import codes, gateway_settings
 from tests.servers import SlowVendor, slow_vendor

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from gateway.ids import encode_id
-from gateway.sandbox import create_sandbox_app, sandbox_env
-from gateway.upstream import USER_AGENT
+from gateway.core.ids import encode_id
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
+from gateway.upstream.client import USER_AGENT
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.readydesk import READYDESK

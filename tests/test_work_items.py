@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 

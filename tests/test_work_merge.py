@@ -11,12 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.errors import UpstreamUnavailable
-from gateway.types import Vendor
-from gateway.vendors.fakturoid import FAKTUROID
-from gateway.vendors.invoiced import INVOICED
-from gateway.vendors.zoho import ZOHO
-from gateway.work import (
+from gateway.core.errors import UpstreamUnavailable
+from gateway.core.types import Vendor
+from gateway.core.work import (
     MergeState,
     SourceState,
     WorkBatch,
@@ -26,6 +23,9 @@ from gateway.work import (
     WorkSource,
     merge,
 )
+from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -122,7 +122,7 @@ async def test_a_vendor_failing_mid_pagination_leaves_the_rest() -> None:
 
 
 async def test_snapshots_expire_and_are_bounded() -> None:
-    from gateway.work_snapshots import WorkSnapshots
+    from gateway.state.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
@@ -138,7 +138,7 @@ async def test_snapshots_expire_and_are_bounded() -> None:
 
 
 async def test_a_source_yielding_only_empty_pages_is_not_walked_to_the_end() -> None:
-    from gateway.work import MAX_BATCHES_PER_SOURCE
+    from gateway.core.work import MAX_BATCHES_PER_SOURCE
 
     class EmptyPages:
         vendor = INVOICED
@@ -167,7 +167,7 @@ class StreamedSource:
     sorts_without_values: frozenset[WorkSort] = frozenset()
 
     def __init__(self, vendor: Vendor, days: list[int | None], page_size: int) -> None:
-        from gateway.work_snapshots import WorkSnapshots
+        from gateway.state.work_snapshots import WorkSnapshots
 
         self.vendor = vendor
         self.records = sorted(
@@ -178,7 +178,7 @@ class StreamedSource:
         self.read: list[int] = []
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
-        from gateway.work_snapshots import streamed_batch
+        from gateway.state.work_snapshots import streamed_batch
 
         async def read_page(page: int) -> tuple[list[WorkRecord], bool]:
             self.read.append(page)
@@ -212,7 +212,7 @@ async def test_a_kept_page_that_is_gone_is_read_again_from_its_number() -> None:
 
 
 async def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> None:
-    from gateway.work_snapshots import WorkSnapshots
+    from gateway.state.work_snapshots import WorkSnapshots
 
     now = [0.0]
     snapshots = WorkSnapshots(clock=lambda: now[0])
@@ -236,8 +236,8 @@ async def test_kept_pages_answer_only_their_query_and_page_and_are_bounded() -> 
     "position", ["0", "1.short", "1.AAAAAAAAAAAAAAAA.x", "snapshot:x", "-1", "1 ", "\uff11"]
 )
 def test_positions_of_a_form_never_handed_out_are_refused(position: str) -> None:
-    from gateway.errors import BadUserInput
-    from gateway.work_snapshots import check_position
+    from gateway.core.errors import BadUserInput
+    from gateway.state.work_snapshots import check_position
 
     with pytest.raises(BadUserInput):
         check_position(position)

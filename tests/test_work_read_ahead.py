@@ -11,7 +11,7 @@ import asyncio
 import httpx
 import pytest
 
-from gateway.sandbox import create_sandbox_app
+from gateway.http.sandboxes import create_sandbox_app
 from tests.harness import gateway_with
 
 TODO_PAGES = "/fakturoid/api/v3/accounts/applecorp/todos.json"

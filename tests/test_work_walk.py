@@ -17,7 +17,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway.ids import decode_id
+from gateway.core.ids import decode_id
 from tests.conftest import Gateway, codes
 
 PAGE = """query($first: Int!, $after: String, $sort: WorkItemSort) {
@@ -66,7 +66,7 @@ def add_invoiced_tasks(gateway: Gateway) -> None:
 
 
 def reference_key(sort: dict[str, Any], node: dict[str, Any]) -> tuple[Any, ...]:
-    """The documented order, written out independently of gateway.work."""
+    """The documented order, written out independently of gateway.core.work."""
     key = decode_id(node["id"]).key
     field = {"DUE_AT": "dueAt", "CREATED_AT": "createdAt", "UPDATED_AT": "updatedAt"}.get(
         sort["field"]

@@ -26,8 +26,8 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ids import encode_id
-from gateway.sandbox import create_sandbox_app, sandbox_env
+from gateway.core.ids import encode_id
+from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO

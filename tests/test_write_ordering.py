@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from gateway.auth.api_keys import hash_key
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO

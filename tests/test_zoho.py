@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO
 from gateway.vendors.zoho.sandbox import ORGANIZATION_ID

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import VENDORS
-from gateway.sandbox import create_sandbox_app
 from gateway.vendors.zoho import PLUGIN as ZOHO_PLUGIN
 from gateway.vendors.zoho.sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from tests.conftest import Gateway, codes, gateway_settings

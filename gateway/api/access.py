@@ -27,11 +27,11 @@ from strawberry.types.base import get_object_definition
 from gateway.api.context import Context
 from gateway.api.cost import CostTable
 from gateway.api.limits import estimated_calls
-from gateway.auth.principal import Access
-from gateway.errors import ClientBudgetSpent
+from gateway.core.errors import ClientBudgetSpent
+from gateway.core.principal import Access
+from gateway.core.ratelimit import retry_after
+from gateway.core.types import Vendor
 from gateway.plugin import AnyPlugin, VendorGraphQL
-from gateway.ratelimit import retry_after
-from gateway.types import Vendor
 
 
 def guard_vendor_fields(schema: Schema, parts: Sequence[tuple[AnyPlugin, VendorGraphQL]]) -> None:

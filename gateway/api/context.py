@@ -15,12 +15,12 @@ from typing import Any, TypeVar, cast
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
-from gateway.auth.principal import ClientAccess
-from gateway.errors import GatewayError
-from gateway.idempotency import Idempotency
+from gateway.core.errors import GatewayError
+from gateway.core.principal import ClientAccess
+from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
-from gateway.types import Vendor
-from gateway.upstream import CallLog
+from gateway.state.idempotency import Idempotency
+from gateway.upstream.client import CallLog
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -47,9 +47,9 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from gateway.api.relay import MAX_PAGE_SIZE
+from gateway.core.types import Vendor
+from gateway.core.work import MAX_BATCHES_PER_SOURCE
 from gateway.plugin import AnyPlugin, VendorGraphQL
-from gateway.types import Vendor
-from gateway.work import MAX_BATCHES_PER_SOURCE
 
 MUTATION_CALLS = 2
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from gateway.api.node import node_id
-from gateway.auth.principal import Access, Principal
-from gateway.errors import BadUserInput, GatewayError
-from gateway.ids import decode_id
+from gateway.core.errors import BadUserInput, GatewayError
+from gateway.core.ids import decode_id
+from gateway.core.principal import Access, Principal
 
 FIELD = "representations"
 KEYS = frozenset({"__typename", "id"})

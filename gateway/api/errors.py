@@ -20,7 +20,7 @@ from graphql import GraphQLError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import (
+from gateway.core.errors import (
     BadRequest,
     ClientRateLimited,
     GatewayError,

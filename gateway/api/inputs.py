@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 
 # The widest instants the gateway itself can read back and serve: years 1 to 9999 in UTC.
 EARLIEST_INSTANT = datetime.min.replace(tzinfo=UTC)

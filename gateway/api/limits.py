@@ -26,7 +26,7 @@ from strawberry.types import ExecutionContext
 from gateway.api.cost import CostTable, estimate_upstream_calls
 from gateway.api.expansion import DocumentSize, measure
 from gateway.config import GatewaySettings
-from gateway.errors import OperationTooComplex
+from gateway.core.errors import OperationTooComplex
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import Node
-from gateway.auth.principal import Access
-from gateway.errors import BadUserInput, NotFound
-from gateway.ids import GlobalId, decode_id
-from gateway.types import Vendor
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import GlobalId, decode_id
+from gateway.core.principal import Access
+from gateway.core.types import Vendor
 
 NodeResolver = Callable[[Context, GlobalId], Awaitable[Any]]
 

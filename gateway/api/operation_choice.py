@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import BadRequest
+from gateway.core.errors import BadRequest
 
 
 class RequireOperationName(SchemaExtension):

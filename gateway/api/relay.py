@@ -10,9 +10,9 @@ from typing import Generic, TypeVar, cast
 
 import strawberry
 
-from gateway.errors import BadUserInput
-from gateway.records import BadRecord
-from gateway.types import Page
+from gateway.core.errors import BadUserInput
+from gateway.core.records import BadRecord
+from gateway.core.types import Page
 
 T = TypeVar("T")
 M = TypeVar("M")

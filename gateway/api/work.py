@@ -22,12 +22,12 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
-from gateway.auth.principal import Access, scope_for
-from gateway.errors import BadUserInput, Forbidden, GatewayError, VendorNotConfigured
+from gateway.core.errors import BadUserInput, Forbidden, GatewayError, VendorNotConfigured
+from gateway.core.principal import Access, scope_for
+from gateway.core.types import Vendor
+from gateway.core.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
 from gateway.registry import VENDORS
-from gateway.types import Vendor
-from gateway.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
-from gateway.work_snapshots import check_position
+from gateway.state.work_snapshots import check_position
 
 if TYPE_CHECKING:
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from gateway.auth.principal import Principal, parse_scopes
+from gateway.core.principal import Principal, parse_scopes
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

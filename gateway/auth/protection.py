@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from gateway.auth.authenticator import Authenticator
 from gateway.config import Settings
-from gateway.ratelimit import CallBudget, MemoryRateLimiter, RateLimiter, per_minute
+from gateway.core.ratelimit import CallBudget, MemoryRateLimiter, RateLimiter, per_minute
 
 
 @dataclass(frozen=True, slots=True)

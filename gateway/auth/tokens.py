@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 
 from gateway.auth.jwks import ASYMMETRIC_ALGORITHMS, JwksCache, JwksUnavailable
-from gateway.auth.principal import Principal, parse_scopes
+from gateway.core.principal import Principal, parse_scopes
 
 SHARED_SECRET_ALGORITHMS = ("HS256",)
 # Clocks of the provider and the gateway differ a little.

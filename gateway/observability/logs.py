@@ -1,7 +1,7 @@
 """Log lines as JSON (or plain text), each with the id of the request it belongs to.
 
 :func:`logging_config` is the one logging setup of ``serve``, ``demo`` and
-``sandbox`` (applied by uvicorn from ``gateway.server``): uvicorn's own loggers and
+``sandbox`` (applied by uvicorn from ``gateway.http.server``): uvicorn's own loggers and
 the ``gateway`` logger, whose INFO records (operation lines, breaker changes, token
 refreshes) would otherwise be dropped by the root logger's WARNING level.
 

@@ -28,11 +28,11 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.breaker import BreakerState
+from gateway.upstream.breaker import BreakerState
 
 if TYPE_CHECKING:
-    from gateway.breaker import CircuitBreaker
-    from gateway.types import Vendor
+    from gateway.core.types import Vendor
+    from gateway.upstream.breaker import CircuitBreaker
 
 # Operation names come from clients (checked as plain names by the caller): only
 # this many distinct ones become labels, so a client cannot grow the series.

@@ -16,14 +16,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from gateway.errors import UpstreamAuthError
+from gateway.core.errors import UpstreamAuthError
 from gateway.observability.scope import RequestScope, current_request
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
+    from gateway.core.types import Vendor
     from gateway.observability.metrics import GatewayMetrics
-    from gateway.types import Vendor
 
 operation_logger = logging.getLogger("gateway.operations")
 

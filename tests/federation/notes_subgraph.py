@@ -9,7 +9,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.asgi import GraphQL
 
-from gateway.ids import encode_id
+from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 
 PINNED = [encode_id(INVOICED, "Task", 700), encode_id(INVOICED, "Task", 702)]

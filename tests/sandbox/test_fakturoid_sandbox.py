@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 from gateway.vendors.fakturoid.sandbox import (
     ACCOUNT_SLUG,
     CLIENT_ID,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 from gateway.vendors.zoho.sandbox import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 
-from gateway.credentials import RefusedCredentials
-from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
-from gateway.responses import json_body
-from gateway.single_flight import SingleFlight
-from gateway.storage.tokens import Granted, SharedToken
-from gateway.upstream import Upstream
+from gateway.core.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.state.storage.tokens import Granted, SharedToken
+from gateway.upstream.client import Upstream
+from gateway.upstream.credentials import RefusedCredentials
+from gateway.upstream.responses import json_body
+from gateway.upstream.single_flight import SingleFlight
 
 from .models import VENDOR
 from .status import raise_for_fakturoid

@@ -17,15 +17,15 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.errors import UpstreamMisconfigured
-from gateway.records import BadRecord, bad, good
-from gateway.responses import json_body
-from gateway.storage.base import SharedStore
-from gateway.storage.tokens import SharedToken, credentials_key
-from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import streamed_batch, work_snapshots
+from gateway.core.errors import UpstreamMisconfigured
+from gateway.core.records import BadRecord, bad, good
+from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.state.storage.base import SharedStore
+from gateway.state.storage.tokens import SharedToken, credentials_key
+from gateway.state.work_snapshots import streamed_batch, work_snapshots
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
+from gateway.upstream.responses import json_body
 
 from .auth import TokenCache
 from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser

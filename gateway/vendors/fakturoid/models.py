@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from gateway.errors import UpstreamBadResponse
-from gateway.records import BadRecord, parse_each
+from gateway.core.errors import UpstreamBadResponse
+from gateway.core.records import BadRecord, parse_each
 
 from . import FAKTUROID
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from gateway.records import BadRecord, good
+from gateway.core.records import BadRecord, good
 
 from .models import PAGE_SIZE, FakturoidTodo, TodoPage
 

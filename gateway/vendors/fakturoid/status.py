@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.errors import (
+from gateway.core.errors import (
     NotFound,
     RateLimited,
     UpstreamAuthError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.responses import raise_for_status, retry_after_seconds
+from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
 from .models import VENDOR
 

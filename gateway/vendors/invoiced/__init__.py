@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
-from gateway.types import Vendor
 
 from .settings import InvoicedSettings
 
 if TYPE_CHECKING:
     import httpx
 
+    from gateway.core.work import WorkSource
     from gateway.plugin import Sandbox, VendorGraphQL
-    from gateway.upstream import UpstreamPolicy
-    from gateway.work import WorkSource
+    from gateway.upstream.client import UpstreamPolicy
 
     from .client import InvoicedAdapter
     from .loaders import InvoicedLoaders

@@ -13,15 +13,15 @@ from typing import Any
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
-from gateway.records import BadRecord, bad, good, parse_each
-from gateway.responses import json_body, raise_for_status
-from gateway.storage.base import SharedStore
-from gateway.types import Page, SortDirection
-from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import streamed_batch, work_snapshots
+from gateway.core.errors import NotFound, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.core.records import BadRecord, bad, good, parse_each
+from gateway.core.types import Page, SortDirection
+from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.state.storage.base import SharedStore
+from gateway.state.work_snapshots import streamed_batch, work_snapshots
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
+from gateway.upstream.responses import json_body, raise_for_status
 
 from .models import VENDOR, InvoicedTask, TaskChanges, TaskQuery, parse_task
 from .settings import InvoicedSettings

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.errors import UpstreamBadResponse
-from gateway.types import SortDirection
+from gateway.core.errors import UpstreamBadResponse
+from gateway.core.types import SortDirection
 
 from . import INVOICED
 

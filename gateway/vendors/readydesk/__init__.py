@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
-from gateway.types import Vendor
 
 from .settings import ReadyDeskSettings
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gateway.plugin import Sandbox, VendorGraphQL
-    from gateway.upstream import UpstreamPolicy
+    from gateway.upstream.client import UpstreamPolicy
 
     from .client import ReadyDeskAdapter
     from .loaders import ReadyDeskLoaders

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.errors import UpstreamBadResponse, UpstreamMisconfigured, UpstreamRejected
-from gateway.records import BadRecord, bad, good, parse_each
-from gateway.responses import raise_for_status
-from gateway.transport import vendor_transport
-from gateway.upstream import VENDOR_LIMITS, Upstream, UpstreamPolicy, create_client
+from gateway.core.errors import UpstreamBadResponse, UpstreamMisconfigured, UpstreamRejected
+from gateway.core.records import BadRecord, bad, good, parse_each
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.client import VENDOR_LIMITS, Upstream, UpstreamPolicy, create_client
+from gateway.upstream.responses import raise_for_status
+from gateway.upstream.transport import vendor_transport
 
 from . import READYDESK
 from .count import read_count

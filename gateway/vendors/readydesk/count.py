@@ -25,7 +25,7 @@ import orjson
 from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
 from defusedxml.ElementTree import fromstring as safe_fromstring  # type: ignore[import-untyped]
 
-from gateway.errors import UpstreamBadResponse
+from gateway.core.errors import UpstreamBadResponse
 
 from . import READYDESK
 from .wire import Single, error_from_wrapper

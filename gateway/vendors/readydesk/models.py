@@ -19,7 +19,7 @@ from typing import TypeVar
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
-from gateway.errors import UpstreamBadResponse
+from gateway.core.errors import UpstreamBadResponse
 
 from . import READYDESK
 from .wire import Fields

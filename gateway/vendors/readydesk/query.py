@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from gateway.types import SortDirection
+from gateway.core.types import SortDirection
 
 from .models import InvoiceStatus
 

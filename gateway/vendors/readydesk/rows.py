@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.errors import UpstreamBadResponse
-from gateway.records import BadRecord
-from gateway.types import Page
+from gateway.core.errors import UpstreamBadResponse
+from gateway.core.records import BadRecord
+from gateway.core.types import Page
 
 from .models import ReadyDeskInvoice
 from .wire import Fields

@@ -22,8 +22,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.errors import UpstreamBadResponse
-from gateway.records import BadRecord
+from gateway.core.errors import UpstreamBadResponse
+from gateway.core.records import BadRecord
 
 from .models import InvoiceStatus, ReadyDeskInvoice
 from .query import MAX_CHUNK

@@ -10,7 +10,7 @@ One token serves the whole process. It is renewed a little before it expires,
 and at most one refresh is in flight: every request that needs a token while a
 refresh runs waits for that same refresh instead of starting its own. With a
 shared store (``GATEWAY_REDIS_URL``) that holds across processes too: one process
-refreshes under a lock and the others reuse its token (gateway.storage.tokens).
+refreshes under a lock and the others reuse its token (gateway.state.storage.tokens).
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ from typing import Any, Protocol
 
 import httpx
 
-from gateway.credentials import RefusedCredentials
-from gateway.errors import RateLimited, UpstreamAuthError, UpstreamBadResponse, UpstreamUnavailable
-from gateway.responses import retry_after_seconds
-from gateway.single_flight import SingleFlight
-from gateway.storage.tokens import Granted, SharedToken
-from gateway.upstream import Upstream
+from gateway.core.errors import (
+    RateLimited,
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamUnavailable,
+)
+from gateway.state.storage.tokens import Granted, SharedToken
+from gateway.upstream.client import Upstream
+from gateway.upstream.credentials import RefusedCredentials
+from gateway.upstream.responses import retry_after_seconds
+from gateway.upstream.single_flight import SingleFlight
 
 from . import ZOHO
 

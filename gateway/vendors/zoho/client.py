@@ -15,15 +15,15 @@ from typing import Any
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.errors import NotFound, UpstreamBadResponse
-from gateway.records import BadRecord, bad, good, parse_each
-from gateway.storage.base import SharedStore
-from gateway.storage.tokens import SharedToken, credentials_key
-from gateway.types import Page
-from gateway.upstream import Upstream, UpstreamPolicy, create_client
-from gateway.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
-from gateway.work_snapshots import work_snapshots
+from gateway.core.errors import NotFound, UpstreamBadResponse
+from gateway.core.records import BadRecord, bad, good, parse_each
+from gateway.core.types import Page
+from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.state.storage.base import SharedStore
+from gateway.state.storage.tokens import SharedToken, credentials_key
+from gateway.state.work_snapshots import work_snapshots
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
 from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource

@@ -7,7 +7,7 @@ from functools import cached_property
 from aiodataloader import DataLoader
 
 from gateway.api.context import each_key
-from gateway.records import BadRecord
+from gateway.core.records import BadRecord
 
 from .client import ZohoAdapter
 from .models import ZohoProject, ZohoTask

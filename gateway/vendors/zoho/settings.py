@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from gateway.core.ratelimit import DAY, Quota, per_minute
 from gateway.plugin import VendorSettings
-from gateway.ratelimit import DAY, Quota, per_minute
 
 
 class ZohoSettings(VendorSettings):

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import httpx
 
-from gateway.errors import (
+from gateway.core.errors import (
     NotFound,
     RateLimited,
     UpstreamAuthError,
@@ -22,7 +22,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.responses import raise_for_status, retry_after_seconds
+from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
 from . import ZOHO
 

@@ -15,7 +15,7 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 
 from ..models import PAGE_SIZE
 from ..paging import Position

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.sandbox._common import Clock, json_response
+from gateway.core.sandbox import Clock, json_response
 
 from . import errors
 from .seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from gateway.sandbox._common import json_response
+from gateway.core.sandbox import json_response
 
 MISSING_USER_AGENT = 'Required header "User-Agent" is missing'
 

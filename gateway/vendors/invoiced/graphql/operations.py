@@ -11,11 +11,11 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.errors import BadUserInput, NotFound
-from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
-from gateway.ids import expect_id
-from gateway.records import good
-from gateway.types import SortDirection
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import expect_id
+from gateway.core.records import good
+from gateway.core.types import SortDirection
+from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
 from .. import INVOICED, PLUGIN
 from ..models import (

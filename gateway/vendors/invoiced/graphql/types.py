@@ -11,8 +11,8 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
-from gateway.errors import NotFound
-from gateway.ids import GlobalId, encode_id, expect_id
+from gateway.core.errors import NotFound
+from gateway.core.ids import GlobalId, encode_id, expect_id
 
 from .. import INVOICED, PLUGIN
 from ..models import InvoicedTask

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.sandbox._common import Clock, json_response
+from gateway.core.sandbox import Clock, json_response
 
 from .store import SANDBOX_USER_ID, ApiError, Store, seed
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.sandbox._common import Clock, json_response
+from gateway.core.sandbox import Clock, json_response
 
 SANDBOX_USER_ID = 1976
 

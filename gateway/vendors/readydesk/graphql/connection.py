@@ -14,8 +14,8 @@ from collections.abc import Awaitable
 import strawberry
 
 from gateway.api.relay import CursorAt, Edge, PageInfo, connection_from_page, edges_of
-from gateway.records import BadRecord
-from gateway.types import Page
+from gateway.core.records import BadRecord
+from gateway.core.types import Page
 
 from ..models import ReadyDeskInvoice
 from ..query import InvoiceQuery

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 
 from ..query import MAX_CHUNK, InvoiceQuery
 from ..scan import ScanPosition

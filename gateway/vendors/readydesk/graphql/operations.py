@@ -18,10 +18,10 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from gateway.api.context import Context
 from gateway.api.inputs import day_within
 from gateway.api.relay import SortOrder, window
-from gateway.errors import BadUserInput, NotFound, UpstreamBadResponse
-from gateway.ids import expect_id
-from gateway.records import BadRecord, good
-from gateway.types import SortDirection
+from gateway.core.errors import BadUserInput, NotFound, UpstreamBadResponse
+from gateway.core.ids import expect_id
+from gateway.core.records import BadRecord, good
+from gateway.core.types import SortDirection
 
 from .. import PLUGIN, READYDESK, models
 from .. import query as queries

@@ -12,8 +12,8 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Node
-from gateway.errors import NotFound
-from gateway.ids import INT32_MAX, GlobalId, encode_id, expect_id
+from gateway.core.errors import NotFound
+from gateway.core.ids import INT32_MAX, GlobalId, encode_id, expect_id
 
 from .. import PLUGIN, READYDESK
 from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem

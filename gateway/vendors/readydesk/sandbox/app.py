@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 
 from .query import (
     Params,

@@ -16,10 +16,10 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.errors import BadUserInput, NotFound
-from gateway.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
-from gateway.ids import numeric_key
-from gateway.records import good
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import numeric_key
+from gateway.core.records import good
+from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
 from .. import PLUGIN, ZOHO, models
 from ..models import (

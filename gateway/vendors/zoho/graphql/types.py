@@ -14,10 +14,10 @@ from gateway.api.context import Context
 from gateway.api.node import node_resolver
 from gateway.api.relay import Connection, Node, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
-from gateway.errors import NotFound
-from gateway.ids import GlobalId, encode_id, expect_id, numeric_key
-from gateway.records import BadRecord, good
-from gateway.types import Page
+from gateway.core.errors import NotFound
+from gateway.core.ids import GlobalId, encode_id, expect_id, numeric_key
+from gateway.core.records import BadRecord, good
+from gateway.core.types import Page
 
 from .. import PLUGIN, ZOHO
 from ..models import ZohoProject, ZohoTask

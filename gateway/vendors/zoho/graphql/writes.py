@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.api.context import Context
-from gateway.errors import NotFound, OutcomeUnknown
-from gateway.idempotency import Attempt
-from gateway.records import good
+from gateway.core.errors import NotFound, OutcomeUnknown
+from gateway.core.records import good
+from gateway.state.idempotency import Attempt
 
 from .. import PLUGIN, ZOHO
 from ..models import TaskChanges, ZohoTask

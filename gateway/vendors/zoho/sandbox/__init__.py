@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 
 from . import projects, tasks
 from .auth import api, rate_headers, token

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.sandbox._common import json_response
+from gateway.core.sandbox import json_response
 
 from .store import RATE_WINDOW_SECONDS, Store
 from .wire import (

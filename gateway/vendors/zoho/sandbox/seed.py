@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 
 from .store import ORG_TZ, Customer, Project, Store, Task, User
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from gateway.sandbox._common import Clock
+from gateway.core.sandbox import Clock
 
 # The docs' examples all come from an organization in India; Zoho stamps times in
 # the organization's zone, so the sandbox uses a fixed IST offset.

@@ -10,7 +10,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.sandbox._common import json_response
+from gateway.core.sandbox import json_response
 
 from .store import Project, Task, hhmm, zoho_time
 

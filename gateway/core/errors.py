@@ -1,0 +1,243 @@
+"""The one error hierarchy of the gateway.
+
+Every failure a client can see is one of these, and each carries the
+``extensions.code`` it is reported under::
+
+    GatewayError                      INTERNAL_SERVER_ERROR (base, never raised bare)
+    ├── BadRequest                    BAD_REQUEST            (HTTP 400: not a GraphQL request)
+    │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE      (HTTP 413: body over the limit)
+    │   ├── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
+    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED     (HTTP 405: not GET or POST)
+    │   ├── PersistedQueryNotFound    PERSISTED_QUERY_NOT_FOUND     (HTTP 200: resend with query)
+    │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200: APQ is off)
+    │   ├── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
+    │   ├── Unauthenticated           UNAUTHENTICATED        (HTTP 401: no or bad credentials)
+    │   └── ClientRateLimited         RATE_LIMITED           (HTTP 429: client's requests a minute)
+    ├── Forbidden                     FORBIDDEN              (a field needs a scope not granted)
+    ├── ClientBudgetSpent             RATE_LIMITED           (a client's upstream calls a minute)
+    ├── OperationTooComplex           OPERATION_TOO_COMPLEX  (depth, aliases, tokens, call budget)
+    ├── OperationTimedOut             OPERATION_TIMEOUT      (the operation's time limit)
+    ├── BadUserInput                  BAD_USER_INPUT
+    ├── NotFound                      NOT_FOUND
+    ├── VendorNotConfigured           VENDOR_NOT_CONFIGURED
+    └── UpstreamError                 UPSTREAM_ERROR
+        ├── UpstreamAuthError         UPSTREAM_AUTH          (401/403, token refresh refused)
+        ├── UpstreamRejected          UPSTREAM_REJECTED      (vendor refused input we let through)
+        ├── UpstreamMisconfigured     UPSTREAM_MISCONFIGURED (our vendor settings are wrong)
+        ├── RateLimited               RATE_LIMITED           (429; retryAfter seconds when known)
+        ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE   (5xx, timeout, connection refused)
+        ├── OutcomeUnknown            OUTCOME_UNKNOWN        (a write sent, applied or not)
+        └── UpstreamBadResponse       UPSTREAM_BAD_RESPONSE  (a body we cannot parse)
+
+Messages are written by the gateway, never copied from an upstream body, so
+credentials, headers and raw vendor payloads cannot reach a client or a log.
+Anything raised that is not a ``GatewayError`` is masked by the GraphQL layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gateway.core.types import Vendor
+
+
+class GatewayError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = {key: value for key, value in details.items() if value is not None}
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        # graphql-core copies an original error's ``extensions`` into the response.
+        return {"code": self.code, **self.details}
+
+
+class BadRequest(GatewayError):
+    """The HTTP request is not one the gateway will execute; answered before GraphQL."""
+
+    code = "BAD_REQUEST"
+    status: ClassVar[int] = 400
+
+
+class PayloadTooLarge(BadRequest):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class RequestTimeout(BadRequest):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+
+
+class MethodNotAllowed(BadRequest):
+    """A method the endpoint does not serve; answered with ``Allow``."""
+
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{method} is not served here: use GET or POST.")
+        self.allowed = allowed
+
+
+class PersistedQueryNotFound(BadRequest):
+    """A hash the gateway does not know. Apollo's clients answer it by sending the
+    document with its hash, so it comes with HTTP 200 (a 400 would make them give up
+    persisted queries for good)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+    status = 200
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryNotSupported(BadRequest):
+    """Automatic persisted queries are off: Apollo's clients then send documents."""
+
+    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+    status = 200
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotSupported")
+
+
+class PersistedQueryNotAllowed(BadRequest):
+    """The gateway runs only the documents of its manifest, and this is not one."""
+
+    code = "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+class Unauthenticated(BadRequest):
+    """No credentials, or ones the gateway does not accept; answered with ``WWW-Authenticate``."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class ClientRateLimited(BadRequest):
+    """A client sent more requests this minute than it may; refused before GraphQL."""
+
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class Forbidden(GatewayError):
+    """The client is known but its scopes do not cover this field's vendor and access."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, vendor: Vendor, scope: str) -> None:
+        super().__init__(
+            f"This client may not use {vendor.label} here: it needs the {scope!r} scope.",
+            vendor=vendor.value,
+            scope=scope,
+        )
+        self.vendor = vendor
+
+
+class ClientBudgetSpent(GatewayError):
+    """A client's upstream-call budget for the minute cannot cover this operation."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class OperationTooComplex(GatewayError):
+    """Refused before execution: no upstream call is made for it."""
+
+    code = "OPERATION_TOO_COMPLEX"
+
+    def __init__(self, message: str, *, limit: str, maximum: int, actual: int) -> None:
+        super().__init__(message, limit=limit, maximum=maximum, actual=actual)
+
+
+class OperationTimedOut(GatewayError):
+    code = "OPERATION_TIMEOUT"
+
+
+class BadUserInput(GatewayError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+
+    def __init__(self, message: str, *, vendor: Vendor | None = None) -> None:
+        super().__init__(message, vendor=vendor.value if vendor else None)
+
+
+class VendorNotConfigured(GatewayError):
+    code = "VENDOR_NOT_CONFIGURED"
+
+    def __init__(self, vendor: Vendor) -> None:
+        super().__init__(
+            f"{vendor.label} is not configured on this gateway; set its environment variables.",
+            vendor=vendor.value,
+        )
+        self.vendor = vendor
+
+
+class UpstreamError(GatewayError):
+    code = "UPSTREAM_ERROR"
+
+    def __init__(self, vendor: Vendor, message: str, **details: Any) -> None:
+        super().__init__(f"{vendor.label}: {message}", vendor=vendor.value, **details)
+        self.vendor = vendor
+
+
+class UpstreamAuthError(UpstreamError):
+    code = "UPSTREAM_AUTH"
+
+
+class UpstreamRejected(UpstreamError):
+    code = "UPSTREAM_REJECTED"
+
+
+class UpstreamMisconfigured(UpstreamError):
+    """The vendor says the gateway's own settings are wrong (an organization
+    the credentials do not belong to, an API address that is not the API):
+    no request from a client can succeed until an operator fixes them."""
+
+    code = "UPSTREAM_MISCONFIGURED"
+
+
+class RateLimited(UpstreamError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, vendor: Vendor, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(vendor, message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+
+
+class OutcomeUnknown(UpstreamError):
+    """A write was sent to the vendor and the gateway cannot tell whether it was
+    applied (no answer in time, or a retry that finds more than one candidate).
+    Never answered with a second write: the message says what to check first."""
+
+    code = "OUTCOME_UNKNOWN"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "UPSTREAM_BAD_RESPONSE"

@@ -1,0 +1,75 @@
+"""The ASGI gate in front of `/graphql`: who the client is, and whether it has
+requests left this minute. Both are decided from the headers, before the body
+is read or anything is parsed, so a refused request costs next to nothing.
+
+The client (a :class:`Principal`) is left in the request's state for the
+GraphQL layer, which checks each field's vendor and access against its scopes.
+With authentication on, the only request let in without one is a visit to the
+explorer page (gateway.http.media_types.is_explorer_page), which runs nothing; the
+view refuses to run an operation for a request that has no principal.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.api.errors import refusal_response
+from gateway.auth.authenticator import Authenticator
+from gateway.core.errors import BadRequest, ClientRateLimited, Unauthenticated
+from gateway.core.principal import Principal, unauthenticated_client
+from gateway.core.ratelimit import CallBudget, retry_after
+from gateway.http.media_types import is_explorer_page_request
+
+PRINCIPAL = "principal"
+
+
+class ClientGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator | None,
+        requests: CallBudget | None,
+        graphiql: bool,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.requests = requests
+        self.graphiql = graphiql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            principal = await self._principal(scope, headers)
+            if principal is not None and self.requests is not None:
+                await self._spend_request(principal)
+        except BadRequest as refusal:
+            await refusal_response(refusal)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[PRINCIPAL] = principal
+        await self.app(scope, receive, send)
+
+    async def _principal(self, scope: Scope, headers: Headers) -> Principal | None:
+        if self.authenticator is None:
+            client = scope.get("client")
+            return unauthenticated_client(client[0] if client else "unknown")
+        try:
+            return await self.authenticator.authenticate(headers)
+        except Unauthenticated:
+            if self.graphiql and is_explorer_page_request(scope):
+                return None  # the page holds no data; its queries must authenticate
+            raise
+
+    async def _spend_request(self, principal: Principal) -> None:
+        assert self.requests is not None
+        wait = await self.requests.limiter.acquire(principal.key, self.requests.quotas)
+        if wait is not None:
+            limit = self.requests.quotas[0].describe()
+            raise ClientRateLimited(
+                f"Too many requests from this client (at most {limit}); retry later.",
+                retry_after=retry_after(wait),
+            )

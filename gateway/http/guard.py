@@ -1,0 +1,148 @@
+"""HTTP hygiene in front of the app: methods, body size and read time, and CSRF
+prevention.
+
+The guard reads the whole request body itself before the app sees the request,
+so a body over the limit (announced by ``Content-Length`` or grown chunk by
+chunk) is refused with 413 and a body that arrives too slowly with 408, before
+any GraphQL work. The app then gets the body in one message, and later
+``receive()`` calls reach the server, so it can still notice a disconnect.
+
+On the GraphQL path any method but GET and POST (and OPTIONS, when CORS answers
+preflights) is refused with 405 and ``Allow`` before anything else; then it
+applies Apollo's CSRF prevention rule: a request is let
+through only if a browser could not have sent it without a CORS preflight,
+i.e. it has a ``Content-Type`` other than the three "simple" ones, or a
+non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header.
+The explorer page (gateway.http.media_types.is_explorer_page: a browser GET that
+carries no operation) executes nothing and is exempt. CORS preflights are answered before this guard
+(gateway/http/cors.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.api.errors import refusal_response
+from gateway.core.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, RequestTimeout
+from gateway.http.media_types import is_explorer_page_request
+
+SIMPLE_CONTENT_TYPES = frozenset(
+    {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
+PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+GRAPHQL_METHODS = ("GET", "POST")
+
+
+class ClientGone(Exception):
+    """The client disconnected while its request body was being read."""
+
+
+def is_preflighted(headers: Headers) -> bool:
+    """Apollo's rule: could a browser have sent this cross-site without a preflight?"""
+    if any(headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
+        return True
+    content_type = headers.get("content-type")
+    if content_type is None:
+        return False
+    essence = content_type.split(";", 1)[0].strip().lower()
+    return bool(essence) and essence not in SIMPLE_CONTENT_TYPES
+
+
+def check_csrf(scope: Scope, headers: Headers) -> None:
+    if is_explorer_page_request(scope) or is_preflighted(headers):
+        return
+    raise BadRequest(
+        "This request has been blocked as a possible cross-site request forgery. "
+        "Send it with `Content-Type: application/json`, or with a non-empty "
+        "`Apollo-Require-Preflight` (or `X-Apollo-Operation-Name`) header."
+    )
+
+
+class HttpGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        body_timeout: float,
+        graphql_paths: Collection[str] | None = frozenset({"/graphql"}),
+        allow: tuple[str, ...] = GRAPHQL_METHODS,
+    ) -> None:
+        """``graphql_paths``: where the method and CSRF rules apply (None: everywhere,
+        for a guard in front of the GraphQL view alone). ``allow``: the methods a 405
+        names, OPTIONS among them when CORS answers preflights before this guard."""
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.graphql_paths = graphql_paths
+        self.allow = allow
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            if self.graphql_paths is None or scope["path"] in self.graphql_paths:
+                if scope["method"] not in GRAPHQL_METHODS:
+                    raise MethodNotAllowed(scope["method"], self.allow)
+                check_csrf(scope, headers)
+            body = await self.read_body(headers, receive)
+        except BadRequest as error:
+            await refusal_response(error)(scope, receive, send)
+            return
+        except ClientGone:
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def read_body(self, headers: Headers, receive: Receive) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                raise BadRequest("The Content-Length header is not a number.")
+            if int(declared) > self.max_body_bytes:
+                raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # One deadline for the whole body: a client trickling bytes must not
+            # hold a connection and a buffer open indefinitely.
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientGone
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise self._too_large()
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The request body did not arrive within {self.body_timeout:g} seconds."
+            ) from None
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
+            maximum=self.max_body_bytes,
+        )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

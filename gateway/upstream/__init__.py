@@ -1,0 +1,2 @@
+"""The upstream seam: the client every adapter calls through, its transport,
+circuit breaker, token grants, response reading, single flight and read cache."""

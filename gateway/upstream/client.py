@@ -1,0 +1,322 @@
+"""The seam between adapters and httpx: one pooled client per vendor, a
+deadline that never cancels httpx from outside, a circuit breaker, outbound
+quotas, the read cache, call accounting, and the mapping of transport failures
+onto the error hierarchy.
+
+Adapters own their wire formats; they call :meth:`Upstream.send` and, for
+statuses their vendor does not explain better, ``gateway.upstream.responses.raise_for_status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from typing import Any
+
+import httpx
+
+from gateway.config import GatewaySettings
+from gateway.core.errors import (
+    GatewayError,
+    RateLimited,
+    UpstreamBadResponse,
+    UpstreamUnavailable,
+)
+from gateway.core.ratelimit import Quota, RateLimiter, retry_after
+from gateway.core.types import Vendor
+from gateway.observability.telemetry import (
+    current_telemetry,
+)
+from gateway.state.storage.base import SharedStore
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.cache.reads import VendorReadCache, note_read
+from gateway.upstream.transport import UnreadableResponse, vendor_transport
+
+logger = logging.getLogger("gateway.upstream")
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    vendor: Vendor
+    method: str
+    path: str
+    status: int | None
+    duration_ms: float
+    # When the call was sent, in ms since its operation's call log began (a waterfall's x).
+    start_ms: float = 0.0
+    # A credential grant (an OAuth token request): a POST that changes no vendor data.
+    grant: bool = False
+
+
+@dataclass
+class CallLog:
+    """The upstream calls made on behalf of one GraphQL operation."""
+
+    calls: list[UpstreamCall] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+
+# Adapters are shared by every request, so the per-operation log travels in a
+# context variable; asyncio copies it into the tasks that resolvers spawn.
+current_call_log: ContextVar[CallLog | None] = ContextVar("current_call_log", default=None)
+
+
+@contextmanager
+def recording_calls(log: CallLog) -> Iterator[CallLog]:
+    token = current_call_log.set(log)
+    try:
+        yield log
+    finally:
+        current_call_log.reset(token)
+
+
+VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+# Names the gateway to vendors instead of httpx's default; a vendor that wants its
+# own form (Fakturoid: an app and a contact) gets it from its adapter.
+USER_AGENT = f"task-gateway/{package_version('task-gateway')}"
+
+
+def create_client(
+    base_url: str,
+    *,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/") + "/",
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        limits=VENDOR_LIMITS,
+        transport=transport or vendor_transport(VENDOR_LIMITS),
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        follow_redirects=False,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundBudget:
+    """A vendor's shared request quota (``VendorSettings.outbound_quotas``), spent by
+    every client of this gateway; a call past it is refused before it is sent."""
+
+    quotas: tuple[Quota, ...]
+    limiter: RateLimiter
+
+    async def spend(self, vendor: Vendor) -> None:
+        wait = await self.limiter.acquire(f"vendor:{vendor.value}", self.quotas)
+        if wait is not None:
+            quota = ", ".join(quota.describe() for quota in self.quotas)
+            raise RateLimited(
+                vendor,
+                f"the gateway's request quota for this vendor ({quota}) is spent for now",
+                retry_after=retry_after(wait),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamPolicy:
+    """How every vendor's upstream behaves: from GATEWAY_UPSTREAM_TIMEOUT and GATEWAY_BREAKER_*."""
+
+    timeout: float
+    breaker_failures: int = 5
+    breaker_cooldown: float = 30.0
+    # State shared with the gateway's other processes (OAuth tokens); None: per adapter.
+    store: SharedStore | None = None
+    # Breakers through ``store`` too (only worth a store read when it is Redis).
+    share_breakers: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> UpstreamPolicy:
+        return cls(
+            timeout=settings.upstream_timeout,
+            breaker_failures=settings.breaker_failures,
+            breaker_cooldown=settings.breaker_cooldown,
+        )
+
+    def breaker(self, vendor: Vendor) -> CircuitBreaker:
+        return CircuitBreaker(
+            vendor,
+            failures=self.breaker_failures,
+            cooldown=self.breaker_cooldown,
+            shared=self.store if self.share_breakers else None,
+        )
+
+
+class Upstream:
+    """One vendor's pooled HTTP client, with a deadline, a circuit breaker,
+    accounting and failure mapping.
+
+    Nothing ever cancels an httpx call from outside. httpcore 1.0.9 leaks a
+    pool slot for good when a request is cancelled while it waits for a
+    connection the pool has just opened for it (encode/httpcore#1093); enough
+    of them and the vendor is unreachable until restart. So each call runs in
+    a task of its own that callers only wait for:
+
+    - a caller that is cancelled (client gone, operation time limit) or whose
+      deadline passes stops waiting; the task carries on and ends on its own;
+    - httpx's own timeouts bound the pool wait, connect, write and each read,
+      so the task ends within those;
+    - the body is read under the overall deadline: by then the request holds
+      its connection, and httpcore closes a connection whose body read is
+      cancelled (under a shield) and gives its slot back, so a vendor
+      trickling bytes cannot hold a call past the deadline.
+    """
+
+    def __init__(
+        self,
+        vendor: Vendor,
+        client: httpx.AsyncClient,
+        *,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.client = client
+        self.breaker = breaker
+        # Set by the gateway from the vendor's settings (see gateway.adapters).
+        self.outbound: OutboundBudget | None = None
+        # Set by the gateway when GATEWAY_CACHE is on and the vendor has a cache TTL.
+        self.cache: VendorReadCache | None = None
+        # The read timeout is the configured upstream timeout (see create_client).
+        self.timeout = client.timeout.read or DEFAULT_TIMEOUT
+        # Strong references: the loop keeps only weak ones to running tasks.
+        self._exchanges: set[asyncio.Task[httpx.Response]] = set()
+
+    async def send(
+        self, method: str, url: str, *, grant: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One call to the vendor. ``grant`` marks a token request: it neither passes
+        through the read cache nor drops it, and no write's outcome hangs on it."""
+        if grant:
+            return await self._send(method, url, kwargs, grant=True)
+        if self.cache is not None:
+            # First: a cached read spends no quota and is no call.
+            return await self.cache.send(
+                method, url, kwargs, lambda: self._send(method, url, kwargs)
+            )
+        if method == "GET":
+            note_read(0.0)
+        return await self._send(method, url, kwargs)
+
+    async def _send(
+        self, method: str, url: str, kwargs: dict[str, Any], *, grant: bool = False
+    ) -> httpx.Response:
+        telemetry = current_telemetry()
+        if self.outbound is not None:
+            # Before the breaker: a refused call is neither a probe nor a failure.
+            await self.outbound.spend(self.vendor)
+        if self.breaker is not None:
+            await self.breaker.refresh()
+        try:
+            probe = self.breaker.admit() if self.breaker else False
+        except UpstreamUnavailable:
+            if telemetry is not None:
+                telemetry.breaker_refusal(self.vendor)
+            raise
+        started = time.perf_counter()
+        status: int | None = None
+        failure = "error"
+        # Only the path is ever recorded or logged: some vendors put keys in the query.
+        path = httpx.URL(url).path
+        span = telemetry.upstream_span(self.vendor, method, path) if telemetry else None
+        # The task gets a copy of the context, call log included.
+        exchange = asyncio.ensure_future(self._exchange(method, url, probe, kwargs))
+        self._exchanges.add(exchange)
+        exchange.add_done_callback(self._exchange_done)
+        try:
+            # asyncio.wait never cancels what it waits for, whether it times out
+            # or the caller is cancelled.
+            done, _ = await asyncio.wait({exchange}, timeout=self.timeout)
+            if not done:
+                failure = "timeout"
+                raise UpstreamUnavailable(self.vendor, "the request timed out")
+            try:
+                response = exchange.result()
+            except GatewayError as exc:
+                failure = _failure_label(exc)
+                raise
+            status = response.status_code
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            elapsed = seconds * 1000
+            log = current_call_log.get()
+            if log is not None:
+                offset = round((started - log.started) * 1000, 2)
+                call = UpstreamCall(
+                    self.vendor, method, path, status, round(elapsed, 2), offset, grant
+                )
+                log.calls.append(call)
+            if telemetry is not None:
+                label = _STATUS_LABELS.get(status, failure) if status is not None else failure
+                telemetry.upstream_finished(self.vendor, label, seconds, span)
+            logger.debug(
+                "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed
+            )
+
+    async def _exchange(
+        self, method: str, url: str, probe: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        healthy = False
+        try:
+            auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+            request = self.client.build_request(method, url, **kwargs)
+            response = await self.client.send(request, auth=auth, stream=True)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await response.aread()
+            finally:
+                await response.aclose()
+            # A 4xx or 429 is the vendor answering; only its own failures count.
+            healthy = response.status_code < 500
+            return response
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise UpstreamUnavailable(self.vendor, "the request timed out") from exc
+        except httpx.DecodingError as exc:
+            healthy = True
+            raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
+        except UnreadableResponse as exc:
+            # Not healthy: bytes that are not HTTP come from a broken vendor or the
+            # wrong address, and go on coming until someone fixes it.
+            raise UpstreamBadResponse(self.vendor, "the response was not valid HTTP") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
+        finally:
+            if self.breaker is not None:
+                self.breaker.record(healthy=healthy, probe=probe)
+                await self.breaker.share()
+
+    def _exchange_done(self, exchange: asyncio.Task[httpx.Response]) -> None:
+        self._exchanges.discard(exchange)
+        # Mark the outcome as seen: a caller that stopped waiting never reads it.
+        if not exchange.cancelled():
+            exchange.exception()
+
+    async def aclose(self) -> None:
+        # The pool is going away, so cancelling what is still in it is harmless now.
+        for exchange in list(self._exchanges):
+            exchange.cancel()
+        await asyncio.gather(*self._exchanges, return_exceptions=True)
+        await self.client.aclose()
+
+
+# Metric labels of statuses, made once rather than per call.
+_STATUS_LABELS = {status: str(status) for status in range(100, 600)}
+
+
+def _failure_label(error: GatewayError) -> str:
+    """How a call without a response failed, for metrics and spans."""
+    if isinstance(error, UpstreamBadResponse):
+        return "bad_response"
+    if isinstance(error.__cause__, httpx.TimeoutException | TimeoutError):
+        return "timeout"
+    return "unreachable"
