@@ -12,12 +12,11 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from gateway.config import Settings
 from gateway.core.errors import VendorNotConfigured
 from gateway.core.ratelimit import RateLimiter
 from gateway.core.types import Vendor
 from gateway.core.work import WorkSource
-from gateway.plugin import AnyPlugin, VendorAdapter, VendorPlugin
+from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorPlugin
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.upstream.breaker import CircuitBreaker
@@ -31,7 +30,7 @@ A = TypeVar("A", bound=VendorAdapter)
 class Adapters:
     def __init__(
         self,
-        settings: Settings,
+        settings: PluginSettings,
         transports: Transports | None = None,
         limiter: RateLimiter | None = None,
         store: SharedStore | None = None,

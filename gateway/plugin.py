@@ -10,7 +10,7 @@ when first called, so vendor modules may import the core without cycles.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -18,6 +18,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from gateway.core.ratelimit import Quota
+from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
 
 if TYPE_CHECKING:
@@ -115,3 +116,30 @@ class VendorPlugin(Generic[S, A, L]):
 
 
 AnyPlugin = VendorPlugin[Any, Any, Any]
+
+
+class PluginSettings:
+    """The gateway's section and one per vendor of ``plugins``, each read from the
+    environment unless given (``gateway.config.Settings`` defaults ``plugins`` to the
+    registry's)."""
+
+    def __init__(
+        self,
+        *,
+        gateway: GatewaySettings | None = None,
+        sections: Iterable[VendorSettings] = (),
+        plugins: Sequence[AnyPlugin],
+    ) -> None:
+        given = {type(section): section for section in sections}
+        self.gateway = gateway or GatewaySettings()
+        self.plugins: tuple[AnyPlugin, ...] = tuple(plugins)
+        self._sections: dict[Vendor, VendorSettings] = {
+            plugin.vendor: given.get(plugin.settings) or plugin.settings()
+            for plugin in self.plugins
+        }
+
+    def section(self, plugin: VendorPlugin[S, Any, Any]) -> S:
+        """``plugin``'s settings section."""
+        section = self._sections[plugin.vendor]
+        assert isinstance(section, plugin.settings)
+        return section

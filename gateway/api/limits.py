@@ -25,8 +25,8 @@ from strawberry.types import ExecutionContext
 
 from gateway.api.cost import CostTable, estimate_upstream_calls
 from gateway.api.expansion import DocumentSize, measure
-from gateway.config import GatewaySettings
 from gateway.core.errors import OperationTooComplex
+from gateway.core.settings import GatewaySettings
 
 
 @dataclass(frozen=True, slots=True)

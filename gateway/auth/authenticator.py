@@ -10,9 +10,9 @@ import httpx
 from gateway.auth.api_keys import ApiKeys
 from gateway.auth.jwks import JwksCache
 from gateway.auth.tokens import InvalidToken, TokenVerifier
-from gateway.config import GatewaySettings
 from gateway.core.errors import Unauthenticated
 from gateway.core.principal import Principal
+from gateway.core.settings import GatewaySettings
 
 REALM = 'Bearer realm="task-gateway"'
 INVALID = f'{REALM}, error="invalid_token"'

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from gateway.config import GatewaySettings
+from gateway.core.settings import GatewaySettings
 
 # What the gateway's clients send: the CSRF rule's headers and the accounting switch.
 ALLOWED_HEADERS = (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Route
 
-from gateway.config import GatewaySettings
+from gateway.core.settings import GatewaySettings
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.telemetry import Telemetry
 from gateway.observability.tracing import TRACER_NAME, provider_from_env

@@ -97,7 +97,7 @@ def _header_timeout(config: uvicorn.Config) -> float:
     timeout = getattr(config, HEADER_TIMEOUT_ATTRIBUTE, None)
     if isinstance(timeout, int | float):
         return float(timeout)
-    from gateway.config import GatewaySettings
+    from gateway.core.settings import GatewaySettings
 
     return GatewaySettings().header_timeout
 

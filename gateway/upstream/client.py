@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 
-from gateway.config import GatewaySettings
 from gateway.core.errors import (
     GatewayError,
     RateLimited,
@@ -29,6 +28,7 @@ from gateway.core.errors import (
     UpstreamUnavailable,
 )
 from gateway.core.ratelimit import Quota, RateLimiter, retry_after
+from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
 from gateway.observability.telemetry import (
     current_telemetry,

@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from gateway.config import GatewaySettings
 from gateway.core.errors import BadUserInput
+from gateway.core.settings import GatewaySettings
 from gateway.state.idempotency import KEY_FIELD, Claimed, IdempotencyStore, Replay, Slot
 from gateway.state.storage.base import SharedStore
 from gateway.state.storage.codec import NotSerialisable, decode, encode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.config import GatewaySettings
+from gateway.core.settings import GatewaySettings
 from gateway.upstream.cache.reads import ReadCache
 
 if TYPE_CHECKING:

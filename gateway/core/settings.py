@@ -1,0 +1,122 @@
+"""The gateway's own settings section (``GATEWAY_*``): serving, limits, resilience,
+shared state, caching, CORS, persisted documents, readiness, observability and client
+authentication. The composite with every vendor's section is ``gateway.config``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class GatewaySettings(BaseSettings):
+    """Serving, limits and resilience. Every limit is on by default: the defaults
+    protect the vendors' quotas from one hostile or careless client."""
+
+    model_config = _section("GATEWAY_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    upstream_timeout: float = Field(default=10.0, gt=0)
+    upstream_accounting: bool = False
+    # uvicorn's access log: a line per request, query secrets redacted.
+    access_log: bool = True
+
+    # Operation limits, checked before any upstream call: tokens while parsing; field
+    # selections, depth and aliases of the document with its fragments expanded, right
+    # after parsing (validation and execution walk that expansion, which a few
+    # hundred bytes of fragments spreading fragments make millions of fields); the
+    # upstream-call budget after validation.
+    max_depth: int = Field(default=8, ge=1)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_fields: int = Field(default=1000, ge=1)
+    max_upstream_calls: int = Field(default=60, ge=1)
+    operation_timeout: float = Field(default=30.0, gt=0)
+
+    # HTTP hygiene.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=10.0, gt=0)
+
+    # Several processes: state they share (OAuth tokens, idempotency replays) is kept in
+    # Redis when this is set (redis://host:6379/0), else in each process's memory.
+    redis_url: SecretStr | None = None
+    # uvicorn worker processes for `serve`; more than one needs GATEWAY_REDIS_URL to share
+    # tokens and replays between them.
+    workers: int = Field(default=1, ge=1)
+
+    # Vendor reads reused for each vendor's `<VENDOR>_CACHE_TTL` seconds, per client and
+    # scopes, dropped by every write (across processes through GATEWAY_REDIS_URL). Off by
+    # default: writes made outside the gateway would show up to a TTL late.
+    cache: bool = False
+    cache_max_entries: int = Field(default=10_000, ge=1)
+
+    # Writes: a repeated idempotency key within this many seconds replays the answer.
+    idempotency_window: float = Field(default=3600.0, gt=0)
+    # Seconds a running write's lease lasts (renewed while its process lives): other
+    # processes see a dead writer's key and item lock freed within about this long.
+    write_lease: float = Field(default=5.0, gt=0)
+
+    # Browsers: origins allowed to call the gateway across sites (a comma list, `*` for any)
+    # and whether they may send cookies or HTTP auth with it.
+    cors_origins: str = ""
+    cors_credentials: bool = False
+
+    # Automatic persisted queries (Apollo's protocol): documents kept by hash, per process.
+    persisted_queries: bool = True
+    persisted_queries_max: int = Field(default=1000, ge=1)
+    # A manifest of persisted documents (Apollo's or Relay's format): when set, only
+    # the documents in it are run, and APQ registration is off.
+    persisted_documents: str | None = None
+
+    # Circuit breaker per vendor: this many consecutive failures open it for the cool-down.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    # Readiness (/readyz): a round of vendor probes is reused this many seconds, so
+    # probes cannot be used to hammer vendors; each probe may take this long.
+    ready_cache: float = Field(default=5.0, ge=0)
+    ready_timeout: float = Field(default=3.0, gt=0)
+
+    # Observability (gateway/observability): logs, /metrics. Tracing is set by OTEL_*.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True
+
+    # Client authentication and rate limits (gateway/auth). Auth is on unless turned off
+    # (`task-gateway demo` does); keys are given hashed: `name:sha256hex:scope,scope;...`
+    # or the path of a JSON file of {"name", "sha256", "scopes"} objects.
+    auth: bool = True
+    api_keys: str = ""
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    introspection: bool = True
+    graphiql: bool = True
+    # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
+    client_requests_per_minute: int = Field(default=600, ge=0)
+    client_upstream_calls_per_minute: int = Field(default=1200, ge=0)
+
+    @model_validator(mode="after")
+    def _no_credentials_for_every_origin(self) -> GatewaySettings:
+        # Any site could then act with a visitor's cookies: Starlette would echo its origin.
+        origins = {origin.strip() for origin in self.cors_origins.split(",")}
+        if self.cors_credentials and "*" in origins:
+            raise ValueError(
+                "GATEWAY_CORS_CREDENTIALS=true needs GATEWAY_CORS_ORIGINS to list the "
+                "origins, not `*`."
+            )
+        return self
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
