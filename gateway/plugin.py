@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
-    from gateway.api.cost import CostRule
     from gateway.core.work import WorkSource
     from gateway.upstream.client import Upstream, UpstreamPolicy
 
@@ -66,6 +65,19 @@ class Sandbox(Protocol):
     def create_app(self) -> Starlette: ...
 
     def env(self, base_url: str) -> dict[str, str]: ...
+
+
+# What a field costs in upstream calls (see gateway.api.cost, which adds up the rules).
+@dataclass(frozen=True, slots=True)
+class FieldCost:
+    calls: int  # per parent object, or per page for batched fields
+    items: int | None = None  # a list page: how many objects its connection holds
+    per_page: bool = False  # batched across a page of parents (one dataloader call)
+    fan_out: int | None = None  # a plain list whose objects multiply nested costs
+
+
+Args = Mapping[str, Any]
+CostRule = Callable[[Args], FieldCost]
 
 
 @dataclass(frozen=True, slots=True)

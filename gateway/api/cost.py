@@ -26,7 +26,7 @@ per such vendor that a field of the operation may reach.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,9 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from gateway.api.relay import MAX_PAGE_SIZE
 from gateway.core.types import Vendor
 from gateway.core.work import MAX_BATCHES_PER_SOURCE
-from gateway.plugin import AnyPlugin, VendorGraphQL
+from gateway.plugin import AnyPlugin, Args, CostRule, FieldCost, VendorGraphQL
+
+__all__ = ["Args", "CostRule", "FieldCost"]  # the vocabulary of VendorGraphQL.costs
 
 MUTATION_CALLS = 2
 
@@ -60,18 +62,6 @@ class Fan:
 
     objects: int
     pages: int
-
-
-@dataclass(frozen=True, slots=True)
-class FieldCost:
-    calls: int  # per parent object, or per page for batched fields
-    items: int | None = None  # a list page: how many objects its connection holds
-    per_page: bool = False  # batched across a page of parents (one dataloader call)
-    fan_out: int | None = None  # a plain list whose objects multiply nested costs
-
-
-Args = Mapping[str, Any]
-CostRule = Callable[[Args], FieldCost]
 
 
 def first_of(args: Args) -> int:
