@@ -25,8 +25,6 @@ from typing import Protocol
 from gateway.core.errors import BadUserInput
 from gateway.core.records import BadRecord, bad, good
 from gateway.core.work import WorkBatch, WorkQuery, WorkRecord
-from gateway.state.storage.base import SharedStore
-from gateway.state.storage.memory import MemoryStore
 
 
 def _forged() -> BadUserInput:
@@ -74,22 +72,6 @@ class KeptWork(Protocol):
 def new_token() -> str:
     """A token of the form _POSITION accepts (16 URL-safe characters)."""
     return secrets.token_urlsafe(12)
-
-
-def work_snapshots(store: SharedStore | None, vendor: str, *identity: str) -> KeptWork:
-    """Where a vendor adapter keeps its work reads: in ``store`` when that is shared
-    with other processes, else in this process, bounded.
-
-    ``identity`` (the vendor account the reads came from, never logged or kept in
-    the clear) scopes shared entries, so gateways for different accounts sharing
-    one Redis never answer from each other's reads.
-    """
-    if store is None or isinstance(store, MemoryStore):
-        # A MemoryStore is this process's own: the bounded dicts below serve as well.
-        return WorkSnapshots()
-    from gateway.state.storage.work_snapshots import SharedWorkSnapshots
-
-    return SharedWorkSnapshots(store, vendor, *identity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from gateway.core.work import WorkBatch, WorkQuery, WorkRecord
 from gateway.state.storage.base import SharedStore
 from gateway.state.storage.codec import NotSerialisable, decode, encode
-from gateway.state.work_snapshots import WorkSnapshots, new_token
+from gateway.state.storage.memory import MemoryStore
+from gateway.state.work_snapshots import KeptWork, WorkSnapshots, new_token
 
 logger = logging.getLogger("gateway.work")
 
@@ -112,3 +113,17 @@ class SharedWorkSnapshots:
                 logger.warning("A work-list read cannot be kept in the shared store: %s", exc)
             return
         await self._store.set(await self._key(name), value, ttl=self.TTL)
+
+
+def work_snapshots(store: SharedStore | None, vendor: str, *identity: str) -> KeptWork:
+    """Where a vendor adapter keeps its work reads: in ``store`` when that is shared
+    with other processes, else in this process, bounded.
+
+    ``identity`` (the vendor account the reads came from, never logged or kept in
+    the clear) scopes shared entries, so gateways for different accounts sharing
+    one Redis never answer from each other's reads.
+    """
+    if store is None or isinstance(store, MemoryStore):
+        # A MemoryStore is this process's own: the bounded dicts below serve as well.
+        return WorkSnapshots()
+    return SharedWorkSnapshots(store, vendor, *identity)

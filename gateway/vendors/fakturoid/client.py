@@ -22,7 +22,8 @@ from gateway.core.records import BadRecord, bad, good
 from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 from gateway.state.storage.base import SharedStore
 from gateway.state.storage.tokens import SharedToken, credentials_key
-from gateway.state.work_snapshots import streamed_batch, work_snapshots
+from gateway.state.storage.work_snapshots import work_snapshots
+from gateway.state.work_snapshots import streamed_batch
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.responses import json_body

@@ -21,7 +21,7 @@ from gateway.core.types import Page
 from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
 from gateway.state.storage.base import SharedStore
 from gateway.state.storage.tokens import SharedToken, credentials_key
-from gateway.state.work_snapshots import work_snapshots
+from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
