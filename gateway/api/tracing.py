@@ -19,7 +19,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.api.cost import CostTable
 from gateway.observability.scope import current_request
-from gateway.observability.telemetry import REQUEST_ID_ATTRIBUTE
+from gateway.observability.telemetry import REQUEST_ID_ATTRIBUTE, current_telemetry
 
 
 class ResolverSpans(SchemaExtension):
@@ -32,7 +32,7 @@ class ResolverSpans(SchemaExtension):
         **kwargs: Any,
     ) -> Any:
         scope = current_request.get()
-        telemetry = scope.telemetry if scope is not None else None
+        telemetry = current_telemetry()
         costs = getattr(self.execution_context.schema, "costs", None)
         if telemetry is None or telemetry.tracer is None or not _calls_out(info, costs):
             return _next(root, info, *args, **kwargs)

@@ -14,12 +14,9 @@ import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from gateway.observability.telemetry import Telemetry
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
@@ -43,7 +40,9 @@ def accepted_request_id(value: bytes | None) -> str | None:
 @dataclass(eq=False)
 class RequestScope:
     request_id: str
-    telemetry: Telemetry | None
+    # The app's gateway.observability.telemetry.Telemetry, which reads this scope (so
+    # it is not imported here); current_telemetry() gives it back typed.
+    telemetry: object | None
     started: float = field(default_factory=time.perf_counter)
     # strawberry's ExecutionContext of the operation, once one runs (gateway.api.schema).
     execution: Any = None
@@ -63,7 +62,7 @@ def current_request_id() -> str | None:
 class RequestScopes:
     """ASGI wrapper: a scope per HTTP request, its id echoed in ``X-Request-Id``."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry | None) -> None:
+    def __init__(self, app: ASGIApp, telemetry: object | None) -> None:
         self.app = app
         self.telemetry = telemetry
 

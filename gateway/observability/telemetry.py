@@ -130,7 +130,8 @@ class Telemetry:
 
 def current_telemetry() -> Telemetry | None:
     scope = current_request.get()
-    return scope.telemetry if scope is not None else None
+    telemetry = scope.telemetry if scope is not None else None
+    return telemetry if isinstance(telemetry, Telemetry) else None
 
 
 def _request_id() -> str:
