@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 import httpx
 
@@ -16,7 +16,7 @@ from gateway.core.errors import VendorNotConfigured
 from gateway.core.ratelimit import RateLimiter
 from gateway.core.types import Vendor
 from gateway.core.work import WorkSource
-from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorPlugin
+from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorKey, VendorPlugin
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.upstream.breaker import CircuitBreaker
@@ -73,7 +73,11 @@ class Adapters:
         """Every vendor this gateway serves, configured or not."""
         return [plugin.vendor for plugin in self.plugins]
 
-    def of(self, plugin: VendorPlugin[Any, A, Any]) -> A:
+    @overload
+    def of(self, plugin: VendorPlugin[Any, A, Any]) -> A: ...
+    @overload
+    def of(self, plugin: VendorKey[A, Any]) -> A: ...
+    def of(self, plugin: VendorPlugin[Any, A, Any] | VendorKey[A, Any]) -> A:
         """``plugin``'s adapter, or VendorNotConfigured."""
         adapter = self._adapters.get(plugin.vendor)
         if adapter is None:

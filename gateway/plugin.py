@@ -129,6 +129,18 @@ class VendorPlugin(Generic[S, A, L]):
 
 AnyPlugin = VendorPlugin[Any, Any, Any]
 
+A_co = TypeVar("A_co", bound=VendorAdapter, covariant=True)
+L_co = TypeVar("L_co", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorKey(Generic[A_co, L_co]):
+    """A vendor, typed with its adapter and loaders: how its GraphQL module reaches them
+    (``context.adapters.of(KEY)``, ``context.loaders.of(KEY)``) without importing its
+    PLUGIN, which sits above that module."""
+
+    vendor: Vendor
+
 
 class PluginSettings:
     """The gateway's section and one per vendor of ``plugins``, each read from the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from starlette.requests import Request
 
@@ -18,7 +18,7 @@ from gateway.adapters import Adapters
 from gateway.core.errors import GatewayError
 from gateway.core.principal import ClientAccess
 from gateway.core.types import Vendor
-from gateway.plugin import VendorPlugin
+from gateway.plugin import VendorKey, VendorPlugin
 from gateway.state.idempotency import Idempotency
 from gateway.upstream.client import CallLog
 
@@ -59,11 +59,18 @@ class Loaders:
         self._adapters = adapters
         self._by_vendor: dict[Vendor, object] = {}
 
-    def of(self, plugin: VendorPlugin[Any, Any, L]) -> L:
+    @overload
+    def of(self, plugin: VendorPlugin[Any, Any, L]) -> L: ...
+    @overload
+    def of(self, plugin: VendorKey[Any, L]) -> L: ...
+    def of(self, plugin: VendorPlugin[Any, Any, L] | VendorKey[Any, L]) -> L:
         """``plugin``'s loaders for this operation (VendorNotConfigured without an adapter)."""
         loaders = self._by_vendor.get(plugin.vendor)
         if loaders is None:
-            loaders = plugin.create_loaders(self._adapters.of(plugin))
+            adapter: object = self._adapters.of(plugin)
+            if isinstance(plugin, VendorKey):  # made by the vendor's plugin, as registered
+                plugin = next(p for p in self._adapters.plugins if p.vendor == plugin.vendor)
+            loaders = plugin.create_loaders(adapter)
             self._by_vendor[plugin.vendor] = loaders
         # Made by this plugin's own factory just above.
         return cast(L, loaders)

@@ -3,7 +3,7 @@
 Each work vendor's item type (``VendorPlugin.work_source``) implements it with
 the same normalized fields, so one list can hold and sort them all, while each
 vendor type keeps its full set of fields. The GraphQL `Vendor` enum is made
-from the registry.
+from the served vendors (gateway.vendors.VENDORS, the registry's order).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from gateway.core.errors import BadUserInput, Forbidden, GatewayError, VendorNot
 from gateway.core.principal import Access, scope_for
 from gateway.core.types import Vendor
 from gateway.core.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
-from gateway.registry import VENDORS
 from gateway.state.work_snapshots import check_position
+from gateway.vendors import VENDORS
 
 if TYPE_CHECKING:
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
 
 from .settings import FakturoidSettings
+from .vendor import FAKTUROID
 
 if TYPE_CHECKING:
     import httpx
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
     from .client import FakturoidAdapter
     from .loaders import FakturoidLoaders
-
-FAKTUROID = Vendor("fakturoid", "Fakturoid")
 
 
 # The factories import the heavy modules when first called (see gateway.plugin).
@@ -75,3 +73,5 @@ PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = Ve
     oauth=True,
     work_source=_work_source,
 )
+
+__all__ = ["FAKTUROID", "PLUGIN"]

@@ -8,10 +8,12 @@ from functools import cached_property, partial
 from aiodataloader import DataLoader
 
 from gateway.api.context import each_key
+from gateway.plugin import VendorKey
 
 from .client import FakturoidAdapter
 from .models import FakturoidTodo, TodoPage
 from .paging import find_todos
+from .vendor import FAKTUROID
 
 
 class FakturoidLoaders:
@@ -34,3 +36,8 @@ class FakturoidLoaders:
         through the page loader so pages already read in the operation are reused."""
         pages = self.todo_page
         return DataLoader(partial(find_todos, lambda number: pages.load((number, None))))
+
+
+# How this vendor's GraphQL module reaches its adapter and loaders
+# (context.adapters.of(KEY), context.loaders.of(KEY)) without importing PLUGIN.
+KEY: VendorKey[FakturoidAdapter, FakturoidLoaders] = VendorKey(FAKTUROID)

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from gateway.core.errors import UpstreamBadResponse
 from gateway.core.records import BadRecord, parse_each
 
-from . import FAKTUROID
+from .vendor import FAKTUROID
 
 VENDOR = FAKTUROID
 PAGE_SIZE = 40

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
 
 from .settings import InvoicedSettings
+from .vendor import INVOICED
 
 if TYPE_CHECKING:
     import httpx
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 
     from .client import InvoicedAdapter
     from .loaders import InvoicedLoaders
-
-INVOICED = Vendor("invoiced", "Invoiced")
 
 
 # The factories import the heavy modules when first called (see gateway.plugin).
@@ -71,3 +69,5 @@ PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = Vendo
     readiness_probe=_readiness_probe,
     work_source=_work_source,
 )
+
+__all__ = ["INVOICED", "PLUGIN"]

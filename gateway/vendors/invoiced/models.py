@@ -13,7 +13,7 @@ from typing import Any
 from gateway.core.errors import UpstreamBadResponse
 from gateway.core.types import SortDirection
 
-from . import INVOICED
+from .vendor import INVOICED
 
 VENDOR = INVOICED
 

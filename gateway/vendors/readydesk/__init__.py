@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
 
 from .settings import ReadyDeskSettings
+from .vendor import READYDESK
 
 if TYPE_CHECKING:
     import httpx
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
     from .client import ReadyDeskAdapter
     from .loaders import ReadyDeskLoaders
-
-READYDESK = Vendor("readydesk", "ReadyDesk")
 
 
 # The factories import the heavy modules when first called (see gateway.plugin).
@@ -70,3 +68,5 @@ PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = Ve
     probe_query="{ invoices(first: 2) { nodes { id } } }",
     readiness_probe=_readiness_probe,
 )
+
+__all__ = ["PLUGIN", "READYDESK"]

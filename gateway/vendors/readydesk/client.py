@@ -26,7 +26,6 @@ from gateway.upstream.client import VENDOR_LIMITS, Upstream, UpstreamPolicy, cre
 from gateway.upstream.responses import raise_for_status
 from gateway.upstream.transport import vendor_transport
 
-from . import READYDESK
 from .count import read_count
 from .models import (
     ReadyDeskInvoice,
@@ -53,6 +52,7 @@ from .scan import (
     scan_pages,
 )
 from .settings import ReadyDeskSettings
+from .vendor import READYDESK
 from .wire import OutputFormat, expect_records, parse_document
 
 VENDOR = READYDESK

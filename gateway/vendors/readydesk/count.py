@@ -27,7 +27,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring  # type: ignore
 
 from gateway.core.errors import UpstreamBadResponse
 
-from . import READYDESK
+from .vendor import READYDESK
 from .wire import Single, error_from_wrapper
 
 VENDOR = READYDESK

@@ -8,9 +8,11 @@ from typing import cast
 from aiodataloader import DataLoader
 
 from gateway.api.context import each_key
+from gateway.plugin import VendorKey
 
 from .client import ReadyDeskAdapter
 from .models import ReadyDeskInvoice, ReadyDeskLineItem
+from .vendor import READYDESK
 
 
 class ReadyDeskLoaders:
@@ -43,3 +45,8 @@ class ReadyDeskLoaders:
     def line_item(self) -> DataLoader[int, ReadyDeskLineItem | None]:
         """Keyed by uid, one call each: only a `LineItem` asked for by its own ID."""
         return DataLoader(each_key(self._adapter.get_line_item))
+
+
+# How this vendor's GraphQL module reaches its adapter and loaders
+# (context.adapters.of(KEY), context.loaders.of(KEY)) without importing PLUGIN.
+KEY: VendorKey[ReadyDeskAdapter, ReadyDeskLoaders] = VendorKey(READYDESK)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.core.errors import UpstreamBadResponse
 
-from . import READYDESK
+from .vendor import READYDESK
 from .wire import Fields
 
 VENDOR = READYDESK

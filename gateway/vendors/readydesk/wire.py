@@ -33,7 +33,7 @@ from gateway.core.errors import (
     UpstreamUnavailable,
 )
 
-from . import READYDESK
+from .vendor import READYDESK
 
 VENDOR = READYDESK
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.types import Vendor
 from gateway.plugin import VendorPlugin
 
 from .settings import ZohoSettings
+from .vendor import ZOHO
 
 if TYPE_CHECKING:
     import httpx
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
     from .client import ZohoAdapter
     from .loaders import ZohoLoaders
-
-ZOHO = Vendor("zoho", "Zoho Invoice")
 
 
 # The factories import the heavy modules when first called (see gateway.plugin).
@@ -80,3 +78,5 @@ PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     oauth=True,
     work_source=_work_source,
 )
+
+__all__ = ["PLUGIN", "ZOHO"]

@@ -34,7 +34,7 @@ from gateway.upstream.credentials import RefusedCredentials
 from gateway.upstream.responses import retry_after_seconds
 from gateway.upstream.single_flight import SingleFlight
 
-from . import ZOHO
+from .vendor import ZOHO
 
 VENDOR = ZOHO
 TOKEN_PATH = "/oauth/v2/token"

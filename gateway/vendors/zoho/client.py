@@ -25,7 +25,6 @@ from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
-from . import ZOHO
 from .auth import RefreshingToken, StaticToken, TokenSource
 from .models import (
     ProjectQuery,
@@ -42,6 +41,7 @@ from .models import (
     written_fields,
 )
 from .settings import ZohoSettings
+from .vendor import ZOHO
 from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code
 
 VENDOR = ZOHO

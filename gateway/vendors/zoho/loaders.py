@@ -8,9 +8,11 @@ from aiodataloader import DataLoader
 
 from gateway.api.context import each_key
 from gateway.core.records import BadRecord
+from gateway.plugin import VendorKey
 
 from .client import ZohoAdapter
 from .models import ZohoProject, ZohoTask
+from .vendor import ZOHO
 
 
 class ZohoLoaders:
@@ -35,3 +37,8 @@ class ZohoLoaders:
             return await zoho.get_task(*key)
 
         return DataLoader(each_key(load_one))
+
+
+# How this vendor's GraphQL module reaches its adapter and loaders
+# (context.adapters.of(KEY), context.loaders.of(KEY)) without importing PLUGIN.
+KEY: VendorKey[ZohoAdapter, ZohoLoaders] = VendorKey(ZOHO)

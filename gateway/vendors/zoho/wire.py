@@ -24,7 +24,7 @@ from gateway.core.errors import (
 )
 from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
-from . import ZOHO
+from .vendor import ZOHO
 
 VENDOR = ZOHO
 

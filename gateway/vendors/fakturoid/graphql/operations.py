@@ -16,9 +16,10 @@ from gateway.core.ids import expect_id
 from gateway.core.records import good
 from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
-from .. import FAKTUROID, PLUGIN
+from ..loaders import KEY
 from ..models import FakturoidTodo
 from ..paging import Position, find_todos, read_window
+from ..vendor import FAKTUROID
 from .cursor import decode_cursor, encode_cursor
 from .types import HOW_A_TODO_IS_FOUND, SCAN_LIMIT, TYPE_NAME, Todo, todo_key
 
@@ -81,13 +82,13 @@ class FakturoidQuery:
         since = _since(since)
         start = decode_cursor(after, since).following() if after else Position(1, 0)
         loaders = info.context.loaders
-        pages = loaders.of(PLUGIN).todo_page
+        pages = loaders.of(KEY).todo_page
 
         def keep(todo: FakturoidTodo) -> bool:
             return completed is None or todo.completed is completed
 
         window = await read_window(lambda number: pages.load((number, since)), start, size, keep)
-        todo_loader = loaders.of(PLUGIN).todo
+        todo_loader = loaders.of(KEY).todo
         for todo in good([located.todo for located in window.items]):
             todo_loader.prime(todo.id, todo)
         positions = [located.position for located in window.items]
@@ -114,7 +115,7 @@ class FakturoidQuery:
     )
     async def todo(self, info: Info[Context, None], id: strawberry.ID) -> Todo | None:
         key = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
-        todo = await info.context.loaders.of(PLUGIN).todo.load(key)
+        todo = await info.context.loaders.of(KEY).todo.load(key)
         if todo is None:
             raise NotFound(
                 f"No Todo with id {id!r} among the {SCAN_LIMIT:,} newest todos.",
@@ -126,7 +127,7 @@ class FakturoidQuery:
 async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
     """The todo as Fakturoid has it now: its pages are read afresh, not through the
     operation's loaders, since this read decides a write."""
-    adapter = context.adapters.of(PLUGIN)
+    adapter = context.adapters.of(KEY)
     (todo,) = await find_todos(lambda number: adapter.list_page(number), [todo_id])
     if todo is None:
         raise NotFound(
@@ -138,13 +139,13 @@ async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTo
 
 async def _toggle(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
     try:
-        todo = await context.adapters.of(PLUGIN).toggle_completion(todo_id)
+        todo = await context.adapters.of(KEY).toggle_completion(todo_id)
     except NotFound as exc:
         raise NotFound(f"No Todo with id {raw_id!r}.", vendor=FAKTUROID) from exc
     loaders = context.loaders
-    loaders.of(PLUGIN).todo.clear(todo_id).prime(todo_id, todo)
+    loaders.of(KEY).todo.clear(todo_id).prime(todo_id, todo)
     # Cached pages still hold the todo's old state.
-    loaders.of(PLUGIN).todo_page.clear_all()
+    loaders.of(KEY).todo_page.clear_all()
     return todo
 
 

@@ -14,9 +14,10 @@ from gateway.api.node import node_resolver
 from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.core.ids import GlobalId, encode_id, expect_id
 
-from .. import FAKTUROID, PLUGIN
+from ..loaders import KEY
 from ..models import PAGE_SIZE, FakturoidTodo, RelatedObject
 from ..paging import MAX_SCAN_PAGES
+from ..vendor import FAKTUROID
 
 TYPE_NAME = "Todo"
 SCAN_LIMIT = MAX_SCAN_PAGES * PAGE_SIZE
@@ -120,5 +121,5 @@ def todo_key(global_id: GlobalId) -> int:
 
 @node_resolver(TYPE_NAME, FAKTUROID)
 async def load_todo(context: Context, global_id: GlobalId) -> Todo | None:
-    todo = await context.loaders.of(PLUGIN).todo.load(todo_key(global_id))
+    todo = await context.loaders.of(KEY).todo.load(todo_key(global_id))
     return Todo.from_model(todo) if todo else None

@@ -17,7 +17,7 @@ from gateway.core.records import good
 from gateway.core.types import SortDirection
 from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
-from .. import INVOICED, PLUGIN
+from ..loaders import KEY
 from ..models import (
     DEFAULT_SORT,
     EARLIEST_TIME,
@@ -30,6 +30,7 @@ from ..models import (
     TaskChanges,
     TaskQuery,
 )
+from ..vendor import INVOICED
 from .types import TYPE_NAME, Task, TaskAction, TaskSortField, require_task, task_key
 
 
@@ -134,8 +135,8 @@ class InvoicedQuery:
             sort=order or DEFAULT_SORT,
         )
         context = info.context
-        page = await context.adapters.of(PLUGIN).list_tasks(query, offset=offset, limit=limit)
-        loader = context.loaders.of(PLUGIN).task
+        page = await context.adapters.of(KEY).list_tasks(query, offset=offset, limit=limit)
+        loader = context.loaders.of(KEY).task
         for item in good(page.items):
             loader.prime(item.id, item)
         return connection_from_page(page, Task.from_model)
@@ -143,15 +144,15 @@ class InvoicedQuery:
 
 async def _current(context: Context, raw_id: str, task_id: int) -> InvoicedTask:
     """The task as Invoiced has it now (not the operation's loader): it decides a write."""
-    task = await context.adapters.of(PLUGIN).get_task(task_id)
+    task = await context.adapters.of(KEY).get_task(task_id)
     if task is None:
         raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
     return task
 
 
 async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
-    task = await context.adapters.of(PLUGIN).update_task(task_id, TaskChanges(complete=complete))
-    context.loaders.of(PLUGIN).task.clear(task_id).prime(task_id, task)
+    task = await context.adapters.of(KEY).update_task(task_id, TaskChanges(complete=complete))
+    context.loaders.of(KEY).task.clear(task_id).prime(task_id, task)
     return task
 
 
@@ -182,10 +183,8 @@ class InvoicedMutation:
             # first attempt's process died): posting again with the same key is
             # answered with the task the first attempt created, never a second one.
             await attempt.intend(invoiced_key)
-            task = await context.adapters.of(PLUGIN).create_task(
-                changes, idempotency_key=invoiced_key
-            )
-            context.loaders.of(PLUGIN).task.prime(task.id, task)
+            task = await context.adapters.of(KEY).create_task(changes, idempotency_key=invoiced_key)
+            context.loaders.of(KEY).task.prime(task.id, task)
             return task
 
         task = await context.idempotency.run(
@@ -205,8 +204,8 @@ class InvoicedMutation:
             user_id=_id(input.user_id, "userId"),
             complete=input.complete,
         )
-        task = await info.context.adapters.of(PLUGIN).update_task(key, changes)
-        info.context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
+        task = await info.context.adapters.of(KEY).update_task(key, changes)
+        info.context.loaders.of(KEY).task.clear(key).prime(key, task)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Flip an Invoiced task between complete and open.")
@@ -259,6 +258,6 @@ class InvoicedMutation:
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteTaskPayload | None:
         key = task_key(expect_id(id, INVOICED, TYPE_NAME))
-        await info.context.adapters.of(PLUGIN).delete_task(key)
-        info.context.loaders.of(PLUGIN).task.clear(key)
+        await info.context.adapters.of(KEY).delete_task(key)
+        info.context.loaders.of(KEY).task.clear(key)
         return DeleteTaskPayload(deleted_id=id)

@@ -14,8 +14,9 @@ from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_en
 from gateway.core.errors import NotFound
 from gateway.core.ids import GlobalId, encode_id, expect_id
 
-from .. import INVOICED, PLUGIN
+from ..loaders import KEY
 from ..models import InvoicedTask
+from ..vendor import INVOICED
 
 TYPE_NAME = "Task"
 
@@ -104,13 +105,13 @@ def task_key(global_id: GlobalId) -> int:
 
 @node_resolver(TYPE_NAME, INVOICED)
 async def load_task(context: Context, global_id: GlobalId) -> Task | None:
-    task = await context.loaders.of(PLUGIN).task.load(task_key(global_id))
+    task = await context.loaders.of(KEY).task.load(task_key(global_id))
     return Task.from_model(task) if task else None
 
 
 async def require_task(context: Context, raw_id: str) -> InvoicedTask:
     key = task_key(expect_id(raw_id, INVOICED, TYPE_NAME))
-    task = await context.loaders.of(PLUGIN).task.load(key)
+    task = await context.loaders.of(KEY).task.load(key)
     if task is None:
         raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
     return task

@@ -23,9 +23,11 @@ from gateway.core.ids import expect_id
 from gateway.core.records import BadRecord, good
 from gateway.core.types import SortDirection
 
-from .. import PLUGIN, READYDESK, models
+from .. import models
 from .. import query as queries
+from ..loaders import KEY
 from ..query import customer_range_is_empty, literal_customer_id_problem
+from ..vendor import READYDESK
 from .connection import InvoiceConnection, start_count
 from .cursor import decode_scan_cursor
 from .types import (
@@ -185,9 +187,9 @@ def _selected_here(info: Info[Context, None], *path: str) -> bool:
 def _prime(context: Context, invoices: list[models.ReadyDeskInvoice | BadRecord]) -> None:
     loaders = context.loaders
     for invoice in good(invoices):
-        loaders.of(PLUGIN).invoice.prime(invoice.id, invoice)
+        loaders.of(KEY).invoice.prime(invoice.id, invoice)
         if invoice.line_items is not None:
-            loaders.of(PLUGIN).invoice_with_line_items.prime(invoice.id, invoice)
+            loaders.of(KEY).invoice_with_line_items.prime(invoice.id, invoice)
 
 
 def _report_unplaced(info: Info[Context, None], errors: Iterable[UpstreamBadResponse]) -> None:
@@ -206,9 +208,7 @@ class ReadyDeskQuery:
         # Line items come in the same by-ID call when selected (include_line_items=Y).
         with_line_items = _selected_here(info, "lineItems")
         loader = (
-            loaders.of(PLUGIN).invoice_with_line_items
-            if with_line_items
-            else loaders.of(PLUGIN).invoice
+            loaders.of(KEY).invoice_with_line_items if with_line_items else loaders.of(KEY).invoice
         )
         invoice = await loader.load(key)
         if invoice is None:
@@ -236,7 +236,7 @@ class ReadyDeskQuery:
             info, "edges", "node", "lineItems"
         )
         context = info.context
-        adapter = context.adapters.of(PLUGIN)
+        adapter = context.adapters.of(KEY)
         if adapter.scans_by_position(query):
             # A status filter: the cursor is a place in ReadyDesk's pages, so a later
             # page reads on from there instead of from the start.

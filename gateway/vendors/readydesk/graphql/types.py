@@ -15,8 +15,9 @@ from gateway.api.relay import Node
 from gateway.core.errors import NotFound
 from gateway.core.ids import INT32_MAX, GlobalId, encode_id, expect_id
 
-from .. import PLUGIN, READYDESK
+from ..loaders import KEY
 from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem
+from ..vendor import READYDESK
 
 INVOICE = "Invoice"
 LINE_ITEM = "LineItem"
@@ -111,7 +112,7 @@ class Invoice(Node):
     async def line_items(self, info: Info[Context, None]) -> list[LineItem] | None:
         included = self.included
         if included is None:
-            loader = info.context.loaders.of(PLUGIN).invoice_with_line_items
+            loader = info.context.loaders.of(KEY).invoice_with_line_items
             invoice = await loader.load(self.invoice_id)
             if invoice is None or invoice.line_items is None:
                 raise NotFound(f"No Invoice with id {self.id!r}.", vendor=READYDESK)
@@ -154,11 +155,11 @@ def numeric_key(global_id: GlobalId) -> int:
 
 @node_resolver(INVOICE, READYDESK)
 async def load_invoice(context: Context, global_id: GlobalId) -> Invoice | None:
-    invoice = await context.loaders.of(PLUGIN).invoice.load(numeric_key(global_id))
+    invoice = await context.loaders.of(KEY).invoice.load(numeric_key(global_id))
     return Invoice.from_model(invoice) if invoice else None
 
 
 @node_resolver(LINE_ITEM, READYDESK)
 async def load_line_item(context: Context, global_id: GlobalId) -> LineItem | None:
-    item = await context.loaders.of(PLUGIN).line_item.load(numeric_key(global_id))
+    item = await context.loaders.of(KEY).line_item.load(numeric_key(global_id))
     return LineItem.from_model(item) if item else None

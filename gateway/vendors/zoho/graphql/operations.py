@@ -21,7 +21,8 @@ from gateway.core.ids import numeric_key
 from gateway.core.records import good
 from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
 
-from .. import PLUGIN, ZOHO, models
+from .. import models
+from ..loaders import KEY
 from ..models import (
     TASK_NAME_MAX,
     ProjectQuery,
@@ -29,6 +30,7 @@ from ..models import (
     ZohoProject,
     ZohoTask,
 )
+from ..vendor import ZOHO
 from .types import (
     Project,
     ProjectStatus,
@@ -169,8 +171,8 @@ class ZohoQuery:
                 descending=sort.order is SortOrder.DESC,
             )
         context = info.context
-        page = await context.adapters.of(PLUGIN).list_projects(query, offset=offset, limit=limit)
-        loader = context.loaders.of(PLUGIN).project
+        page = await context.adapters.of(KEY).list_projects(query, offset=offset, limit=limit)
+        loader = context.loaders.of(KEY).project
         for item in good(page.items):
             # A row missing fields would be cached as if they were null.
             if not item.missing:
@@ -209,9 +211,9 @@ class ZohoMutation:
                 written = await task_written_earlier(context, input.project_id, changes, attempt)
                 if written is not None:
                     return written
-            task = await context.adapters.of(PLUGIN).create_task(project_id, changes)
+            task = await context.adapters.of(KEY).create_task(project_id, changes)
             _changed_tasks_of(context, project_id)
-            context.loaders.of(PLUGIN).task.prime((task.project_id, task.id), task)
+            context.loaders.of(KEY).task.prime((task.project_id, task.id), task)
             return task
 
         task = await context.idempotency.run(
@@ -231,9 +233,9 @@ class ZohoMutation:
         key = task_key(input.id)
         changes = _task_changes(input)
         context = info.context
-        task = await context.adapters.of(PLUGIN).update_task(*key, changes)
+        task = await context.adapters.of(KEY).update_task(*key, changes)
         _changed_tasks_of(context, key[0])
-        context.loaders.of(PLUGIN).task.clear(key).prime(key, task)
+        context.loaders.of(KEY).task.clear(key).prime(key, task)
         return ProjectTaskPayload(project_task=ProjectTask.from_model(task))
 
     @strawberry.mutation(description="Delete a task from a Zoho project.")
@@ -242,16 +244,16 @@ class ZohoMutation:
     ) -> DeleteProjectTaskPayload | None:
         key = task_key(id)
         context = info.context
-        await context.adapters.of(PLUGIN).delete_task(*key)
+        await context.adapters.of(KEY).delete_task(*key)
         _changed_tasks_of(context, key[0])
-        context.loaders.of(PLUGIN).task.clear(key)
+        context.loaders.of(KEY).task.clear(key)
         return DeleteProjectTaskPayload(deleted_id=id)
 
     @strawberry.mutation(description="Mark a Zoho project active or inactive.")
     async def set_project_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> ProjectPayload | None:
-        project = await info.context.adapters.of(PLUGIN).set_project_active(project_key(id), active)
+        project = await info.context.adapters.of(KEY).set_project_active(project_key(id), active)
         return _project_payload(info.context, project)
 
     @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
@@ -268,14 +270,14 @@ class ZohoMutation:
 
         async def active() -> bool:
             # From Zoho itself, not the operation's loader: it decides the write.
-            project = await context.adapters.of(PLUGIN).get_project(project_id)
+            project = await context.adapters.of(KEY).get_project(project_id)
             if project is None:
                 raise NotFound(f"No Project with id {id!r}.", vendor=ZOHO)
             return project.status is models.ProjectStatus.ACTIVE
 
         async def toggle(attempt: Attempt) -> ZohoProject:
             target = await attempt.toggled_state(active)
-            return await context.adapters.of(PLUGIN).set_project_active(project_id, target)
+            return await context.adapters.of(KEY).set_project_active(project_id, target)
 
         project = await context.idempotency.run(
             "toggleProjectActive",
@@ -292,10 +294,10 @@ class ZohoMutation:
 def _changed_tasks_of(context: Context, project_id: str) -> None:
     # Zoho stamps the project as modified when its tasks change, so both the task
     # list and the project itself are re-read if asked for again.
-    context.loaders.of(PLUGIN).project_tasks.clear(project_id)
-    context.loaders.of(PLUGIN).project.clear(project_id)
+    context.loaders.of(KEY).project_tasks.clear(project_id)
+    context.loaders.of(KEY).project.clear(project_id)
 
 
 def _project_payload(context: Context, project: ZohoProject) -> ProjectPayload:
-    context.loaders.of(PLUGIN).project.clear(project.id).prime(project.id, project)
+    context.loaders.of(KEY).project.clear(project.id).prime(project.id, project)
     return ProjectPayload(project=Project.from_model(project))

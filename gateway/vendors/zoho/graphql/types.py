@@ -19,8 +19,9 @@ from gateway.core.ids import GlobalId, encode_id, expect_id, numeric_key
 from gateway.core.records import BadRecord, good
 from gateway.core.types import Page
 
-from .. import PLUGIN, ZOHO
+from ..loaders import KEY
 from ..models import ZohoProject, ZohoTask
+from ..vendor import ZOHO
 
 PROJECT = "Project"
 PROJECT_TASK = "ProjectTask"
@@ -61,7 +62,7 @@ async def _complete(project: Project, info: Info[Context, None], name: str) -> Z
     # by-id loader, and only when asked for.
     if name not in project.model.missing:
         return project.model
-    return await info.context.loaders.of(PLUGIN).project.load(project.model.id) or project.model
+    return await info.context.loaders.of(KEY).project.load(project.model.id) or project.model
 
 
 async def _currency_code(root: Project, info: Info[Context, None]) -> str | None:
@@ -206,7 +207,7 @@ class ProjectTask(WorkItem):
 
     @strawberry.field(description="The project the task belongs to.")
     async def project(self, info: Info[Context, None]) -> Project | None:
-        project = await info.context.loaders.of(PLUGIN).project.load(self.zoho_project_id)
+        project = await info.context.loaders.of(KEY).project.load(self.zoho_project_id)
         return Project.from_model(project) if project else None
 
     @classmethod
@@ -218,10 +219,10 @@ class ProjectTask(WorkItem):
 
 async def project_tasks(context: Context, project_id: str) -> list[ZohoTask | BadRecord]:
     """A project's tasks through the per-request loader, priming the by-id loader."""
-    tasks = await context.loaders.of(PLUGIN).project_tasks.load(project_id)
+    tasks = await context.loaders.of(KEY).project_tasks.load(project_id)
     if tasks is None:
         raise NotFound(f"No Zoho project {project_id}.", vendor=ZOHO)
-    by_id = context.loaders.of(PLUGIN).task
+    by_id = context.loaders.of(KEY).task
     for task in good(tasks):
         by_id.prime((task.project_id, task.id), task)
     return tasks
@@ -230,7 +231,7 @@ async def project_tasks(context: Context, project_id: str) -> list[ZohoTask | Ba
 @node_resolver(PROJECT, ZOHO)
 async def load_project(context: Context, global_id: GlobalId) -> Project | None:
     key = _zoho_number(global_id, global_id.key)
-    project = await context.loaders.of(PLUGIN).project.load(key)
+    project = await context.loaders.of(KEY).project.load(key)
     return Project.from_model(project) if project else None
 
 
@@ -238,19 +239,19 @@ async def load_project(context: Context, global_id: GlobalId) -> Project | None:
 async def load_task(context: Context, global_id: GlobalId) -> ProjectTask | None:
     project_id, task_id = global_id.parts(2)
     key = (_zoho_number(global_id, project_id), _zoho_number(global_id, task_id))
-    task = await context.loaders.of(PLUGIN).task.load(key)
+    task = await context.loaders.of(KEY).task.load(key)
     return ProjectTask.from_model(task) if task else None
 
 
 async def require_project(context: Context, raw_id: str) -> ZohoProject:
-    project = await context.loaders.of(PLUGIN).project.load(project_key(raw_id))
+    project = await context.loaders.of(KEY).project.load(project_key(raw_id))
     if project is None:
         raise NotFound(f"No Project with id {raw_id!r}.", vendor=ZOHO)
     return project
 
 
 async def require_task(context: Context, raw_id: str) -> ZohoTask:
-    task = await context.loaders.of(PLUGIN).task.load(task_key(raw_id))
+    task = await context.loaders.of(KEY).task.load(task_key(raw_id))
     if task is None:
         raise NotFound(f"No ProjectTask with id {raw_id!r}.", vendor=ZOHO)
     return task

@@ -7,8 +7,9 @@ from gateway.core.errors import NotFound, OutcomeUnknown
 from gateway.core.records import good
 from gateway.state.idempotency import Attempt
 
-from .. import PLUGIN, ZOHO
+from ..loaders import KEY
 from ..models import TaskChanges, ZohoTask
+from ..vendor import ZOHO
 from .types import project_key
 
 
@@ -25,7 +26,7 @@ async def task_written_earlier(
     created; more than one cannot be told apart, so nothing is written.
     """
     project_id = project_key(raw_project_id)
-    found = await context.adapters.of(PLUGIN).list_project_tasks(project_id)
+    found = await context.adapters.of(KEY).list_project_tasks(project_id)
     if found is None:
         raise NotFound(f"No Project with id {raw_project_id!r}.", vendor=ZOHO)
     tasks = good(found)  # a task Zoho sent that cannot be parsed is no look-alike

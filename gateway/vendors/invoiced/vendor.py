@@ -1,0 +1,8 @@
+"""The Invoiced vendor constant, in a module of its own: the package's other modules
+import it from here, never from the package (whose PLUGIN sits above them)."""
+
+from __future__ import annotations
+
+from gateway.core.types import Vendor
+
+INVOICED = Vendor("invoiced", "Invoiced")
