@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from gateway.api.writes import Attempt, Idempotency
 from gateway.core.errors import BadUserInput, OutcomeUnknown, UpstreamRejected, UpstreamUnavailable
-from gateway.state.idempotency import Attempt, Claimed, Idempotency, Replay, Slot, fingerprint
+from gateway.state.idempotency import Claimed, Replay, Slot, fingerprint
 from gateway.state.storage.idempotency_memory import MemoryIdempotencyStore
 from gateway.vendors.zoho import ZOHO
 

@@ -54,7 +54,7 @@ LAYERS: list[tuple[str, ...]] = [
 _HELPERS: dict[str, tuple[list[str], list[str]]] = {
     "invoiced": ([], []),
     "zoho": (["auth", "wire"], []),
-    "readydesk": (["count", "ordering", "scan", "query"], ["wire"]),
+    "readydesk": (["count", "ordering", "scan", "query", "rows"], ["wire"]),
     "fakturoid": (["auth", "status", "paging"], []),
 }
 VENDOR_ORDER: dict[str, list[str]] = {

@@ -15,11 +15,11 @@ from typing import Any, TypeVar, cast, overload
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
+from gateway.api.writes import Idempotency
 from gateway.core.errors import GatewayError
 from gateway.core.principal import ClientAccess
 from gateway.core.types import Vendor
 from gateway.plugin import VendorKey, VendorPlugin
-from gateway.state.idempotency import Idempotency
 from gateway.upstream.client import CallLog
 
 K = TypeVar("K")

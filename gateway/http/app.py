@@ -28,6 +28,7 @@ from gateway.api.context import Context, Loaders
 from gateway.api.errors import MaskedFailures, format_error, refusal_response
 from gateway.api.limits import OperationLimits, current_limits
 from gateway.api.schema import schema_for
+from gateway.api.writes import Idempotency
 from gateway.auth.authenticator import CREDENTIAL_HEADERS, credentials_required
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
@@ -54,7 +55,6 @@ from gateway.http.persisted import PersistedQueries, load_manifest
 from gateway.http.readiness import Readiness
 from gateway.observability.scope import RequestScope, RequestScopes, current_request
 from gateway.observability.telemetry import Telemetry
-from gateway.state.idempotency import Idempotency
 from gateway.state.storage.idempotency import idempotency_store, item_locks
 from gateway.upstream.cache import (
     OperationReads,

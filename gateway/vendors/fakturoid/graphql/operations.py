@@ -11,10 +11,11 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import instant_within
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo, nodes_of
+from gateway.api.writes import Attempt
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import expect_id
 from gateway.core.records import good
-from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
 
 from ..loaders import KEY
 from ..models import FakturoidTodo

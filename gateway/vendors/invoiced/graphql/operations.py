@@ -11,11 +11,12 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.api.writes import Attempt
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import expect_id
 from gateway.core.records import good
 from gateway.core.types import SortDirection
-from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
 
 from ..loaders import KEY
 from ..models import (

@@ -16,10 +16,11 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.api.writes import Attempt
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import numeric_key
 from gateway.core.records import good
-from gateway.state.idempotency import KEY_DESCRIPTION, Attempt, fingerprint
+from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
 
 from .. import models
 from ..loaders import KEY

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.api.context import Context
+from gateway.api.writes import Attempt
 from gateway.core.errors import NotFound, OutcomeUnknown
 from gateway.core.records import good
-from gateway.state.idempotency import Attempt
 
 from ..loaders import KEY
 from ..models import TaskChanges, ZohoTask
