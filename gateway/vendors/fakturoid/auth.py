@@ -21,8 +21,8 @@ from gateway.upstream.credentials import RefusedCredentials
 from gateway.upstream.responses import json_body
 from gateway.upstream.single_flight import SingleFlight
 
-from .models import VENDOR
 from .status import raise_for_fakturoid
+from .vendor import FAKTUROID
 
 TOKEN_PATH = "oauth/token"
 # Renew this long before the announced expiry, so a token never dies in flight
@@ -56,7 +56,7 @@ class TokenCache:
         self._token: str | None = None
         self._renew_at = 0.0
         self._grants = SingleFlight[str]()
-        self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
+        self._refusals = RefusedCredentials(FAKTUROID, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
         if self._token is not None and self.clock() < self._renew_at:
@@ -102,13 +102,15 @@ class TokenCache:
         )
         # The response body is never repeated: it may echo what was sent.
         if response.status_code in (401, 403):
-            raise UpstreamAuthError(VENDOR, "the client credentials were refused")
+            raise UpstreamAuthError(FAKTUROID, "the client credentials were refused")
         if response.status_code == 400:
-            raise UpstreamAuthError(VENDOR, "the token request was refused")
+            raise UpstreamAuthError(FAKTUROID, "the token request was refused")
         if response.status_code == 404:
-            raise UpstreamRejected(VENDOR, "the token endpoint was not found (check the API URL)")
+            raise UpstreamRejected(
+                FAKTUROID, "the token endpoint was not found (check the API URL)"
+            )
         raise_for_fakturoid(response)
-        token, lifetime = _parse_grant(json_body(VENDOR, response))
+        token, lifetime = _parse_grant(json_body(FAKTUROID, response))
         self._token = token
         self._renew_at = requested_at + lifetime - min(RENEW_MARGIN, lifetime / 2)
         return token
@@ -116,14 +118,14 @@ class TokenCache:
 
 def _parse_grant(body: Any) -> tuple[str, float]:
     if not isinstance(body, dict):
-        raise UpstreamBadResponse(VENDOR, "the token response was not an object")
+        raise UpstreamBadResponse(FAKTUROID, "the token response was not an object")
     token = body.get("access_token")
     token_type = body.get("token_type", "Bearer")
     lifetime = body.get("expires_in", DEFAULT_LIFETIME)
     if not isinstance(token, str) or not token:
-        raise UpstreamBadResponse(VENDOR, "the token response had no access token")
+        raise UpstreamBadResponse(FAKTUROID, "the token response had no access token")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise UpstreamBadResponse(VENDOR, "the token response was not a bearer token")
+        raise UpstreamBadResponse(FAKTUROID, "the token response was not a bearer token")
     if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
-        raise UpstreamBadResponse(VENDOR, "the token response had no usable lifetime")
+        raise UpstreamBadResponse(FAKTUROID, "the token response had no usable lifetime")
     return token, float(lifetime)

@@ -29,10 +29,11 @@ from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.responses import json_body
 
 from .auth import TokenCache
-from .models import VENDOR, FakturoidTodo, TodoPage, TodoParser
+from .models import FakturoidTodo, TodoPage, TodoParser
 from .paging import MAX_SCAN_PAGES
 from .settings import FakturoidSettings
 from .status import raise_for_fakturoid
+from .vendor import FAKTUROID
 
 # Pages of todos read at once when the work list must read them all.
 READ_AHEAD = 8
@@ -52,7 +53,7 @@ def web_url(api_url: str) -> str:
 
 
 class FakturoidAdapter:
-    vendor = VENDOR
+    vendor = FAKTUROID
     # Todos have no due or update times (see work_record): under these sorts they all
     # come last, so the work list asks Fakturoid only when its page gets there.
     sorts_without_values = frozenset({WorkSort.DUE_AT, WorkSort.UPDATED_AT})
@@ -75,10 +76,10 @@ class FakturoidAdapter:
         # A client-wide default header, so no request (the token grant included) lacks it.
         client.headers["User-Agent"] = user_agent
         client.headers["Accept"] = "application/json"
-        self.upstream = Upstream(VENDOR, client, breaker=breaker)
+        self.upstream = Upstream(FAKTUROID, client, breaker=breaker)
         shared = None
         if store is not None:
-            key = credentials_key(VENDOR.value, settings.api_url, settings.client_id)
+            key = credentials_key(FAKTUROID.value, settings.api_url, settings.client_id)
             shared = SharedToken(store, key)
         self.tokens = TokenCache(
             self.upstream,
@@ -89,7 +90,7 @@ class FakturoidAdapter:
         self._account = f"accounts/{quote(settings.account_slug, safe='')}"
         self._parser = TodoParser(web_url(settings.api_url), settings.account_slug)
         self._snapshots = work_snapshots(
-            store, VENDOR.value, settings.api_url, settings.account_slug
+            store, FAKTUROID.value, settings.api_url, settings.account_slug
         )
 
     @classmethod
@@ -101,7 +102,7 @@ class FakturoidAdapter:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> FakturoidAdapter:
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
+        return cls(settings, client, breaker=policy.breaker(FAKTUROID), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -133,10 +134,10 @@ class FakturoidAdapter:
         if response.status_code == 404:
             # On a list, 404 can only mean the account itself is unknown.
             raise UpstreamMisconfigured(
-                VENDOR, "the account was not found; check FAKTUROID_ACCOUNT_SLUG", status=404
+                FAKTUROID, "the account was not found; check FAKTUROID_ACCOUNT_SLUG", status=404
             )
         raise_for_fakturoid(response)
-        return self._parser.page(page, json_body(VENDOR, response))
+        return self._parser.page(page, json_body(FAKTUROID, response))
 
     async def toggle_completion(self, todo_id: int) -> FakturoidTodo:
         """Complete an open todo or reopen a completed one; NotFound for an unknown id."""
@@ -146,7 +147,7 @@ class FakturoidAdapter:
         finally:
             await self._snapshots.clear()  # even a toggle that timed out may have landed
         raise_for_fakturoid(response)
-        return self._parser.todo(json_body(VENDOR, response))
+        return self._parser.todo(json_body(FAKTUROID, response))
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
         """Todos for the cross-vendor work list, in ``query``'s order.
@@ -210,7 +211,7 @@ class FakturoidAdapter:
 
 def work_record(todo: FakturoidTodo) -> WorkRecord:
     return WorkRecord(
-        vendor=VENDOR,
+        vendor=FAKTUROID,
         key=str(todo.id),
         title=todo.title,
         completed=todo.completed,

@@ -21,7 +21,6 @@ from gateway.core.records import BadRecord, parse_each
 
 from .vendor import FAKTUROID
 
-VENDOR = FAKTUROID
 PAGE_SIZE = 40
 
 logger = logging.getLogger("gateway.vendors.fakturoid")
@@ -104,10 +103,10 @@ class TodoParser:
 
     def page(self, number: int, body: Any) -> TodoPage:
         if not isinstance(body, list):
-            raise UpstreamBadResponse(VENDOR, "a todo list was not a list")
+            raise UpstreamBadResponse(FAKTUROID, "a todo list was not a list")
         if len(body) > PAGE_SIZE:
             # Paging relies on 40 per page; a longer page means the contract changed.
-            raise UpstreamBadResponse(VENDOR, "a todo page held more than 40 todos")
+            raise UpstreamBadResponse(FAKTUROID, "a todo page held more than 40 todos")
         return TodoPage(number=number, items=tuple(parse_each(body, self.todo)))
 
     def todo(self, data: Any) -> FakturoidTodo:
@@ -126,7 +125,7 @@ class TodoParser:
                 params=dict(params),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamBadResponse(VENDOR, "a todo had an unexpected shape") from exc
+            raise UpstreamBadResponse(FAKTUROID, "a todo had an unexpected shape") from exc
 
     def _related(self, items: Any) -> tuple[RelatedObject, ...]:
         if not isinstance(items, list):

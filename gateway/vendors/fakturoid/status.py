@@ -19,7 +19,7 @@ from gateway.core.errors import (
 )
 from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
-from .models import VENDOR
+from .vendor import FAKTUROID
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -50,17 +50,17 @@ def raise_for_fakturoid(response: httpx.Response, *, what: str = "todo") -> None
     if status < 400:
         return
     if status == 401:
-        raise UpstreamAuthError(VENDOR, "the access token was refused")
+        raise UpstreamAuthError(FAKTUROID, "the access token was refused")
     if status == 402:
         raise UpstreamRejected(
-            VENDOR, "the account is blocked until its subscription is paid", status=status
+            FAKTUROID, "the account is blocked until its subscription is paid", status=status
         )
     if status == 404:
-        raise NotFound(f"Fakturoid: no such {what}", vendor=VENDOR)
+        raise NotFound(f"Fakturoid: no such {what}", vendor=FAKTUROID)
     if status == 429:
-        raise RateLimited(VENDOR, "rate limit reached", retry_after=retry_after(response))
+        raise RateLimited(FAKTUROID, "rate limit reached", retry_after=retry_after(response))
     if status == 503:
         raise UpstreamUnavailable(
-            VENDOR, "the service is unavailable or in read-only mode", status=status
+            FAKTUROID, "the service is unavailable or in read-only mode", status=status
         )
-    raise_for_status(VENDOR, response, what=what)
+    raise_for_status(FAKTUROID, response, what=what)

@@ -24,8 +24,9 @@ from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.responses import json_body, raise_for_status
 
-from .models import VENDOR, InvoicedTask, TaskChanges, TaskQuery, parse_task
+from .models import InvoicedTask, TaskChanges, TaskQuery, parse_task
 from .settings import InvoicedSettings
+from .vendor import INVOICED
 
 MAX_PER_PAGE = 100
 MAX_WORK_PAGES = 20
@@ -64,7 +65,7 @@ def plan_pages(offset: int, limit: int) -> tuple[int, list[int]]:
 
 
 class InvoicedAdapter:
-    vendor = VENDOR
+    vendor = INVOICED
     # Tasks may lack a due date one by one, but no sort leaves them all without a value.
     sorts_without_values: frozenset[WorkSort] = frozenset()
 
@@ -80,8 +81,8 @@ class InvoicedAdapter:
         client.auth = httpx.BasicAuth(key, "")
         # Every answer, errors included, is JSON.
         client.headers["Accept"] = "application/json"
-        self.upstream = Upstream(VENDOR, client, breaker=breaker)
-        self._snapshots = work_snapshots(store, VENDOR.value, settings.api_url, key)
+        self.upstream = Upstream(INVOICED, client, breaker=breaker)
+        self._snapshots = work_snapshots(store, INVOICED.value, settings.api_url, key)
 
     @classmethod
     def from_settings(
@@ -92,7 +93,7 @@ class InvoicedAdapter:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> InvoicedAdapter:
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
+        return cls(settings, client, breaker=policy.breaker(INVOICED), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -115,20 +116,20 @@ class InvoicedAdapter:
         except (ValueError, AttributeError):
             param = None
         if status == 401:
-            raise UpstreamAuthError(VENDOR, "the API key was refused")
+            raise UpstreamAuthError(INVOICED, "the API key was refused")
         if status == 404:
-            raise NotFound("Invoiced: no such task", vendor=VENDOR)
+            raise NotFound("Invoiced: no such task", vendor=INVOICED)
         if status == 400:
             where = f" (field {param!r})" if isinstance(param, str) and param else ""
-            raise UpstreamRejected(VENDOR, f"the request was refused{where}", status=status)
-        raise_for_status(VENDOR, response, what="task")
+            raise UpstreamRejected(INVOICED, f"the request was refused{where}", status=status)
+        raise_for_status(INVOICED, response, what="task")
 
     async def get_task(self, task_id: int) -> InvoicedTask | None:
         try:
             response = await self._call("GET", f"tasks/{task_id}")
         except NotFound:
             return None
-        return parse_task(json_body(VENDOR, response))
+        return parse_task(json_body(INVOICED, response))
 
     async def list_tasks(
         self, query: TaskQuery, *, offset: int, limit: int
@@ -151,9 +152,9 @@ class InvoicedAdapter:
         # Invoiced asks for pages to be fetched in order, so no gather here.
         for page in pages:
             response = await self._call("GET", "tasks", params={**params, "page": page})
-            body = json_body(VENDOR, response)
+            body = json_body(INVOICED, response)
             if not isinstance(body, list):
-                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+                raise UpstreamBadResponse(INVOICED, "a task list was not a list")
             items.extend(parse_each(body, parse_task))
             total = _total_count(response)
             has_next_link = "next" in response.links
@@ -194,9 +195,9 @@ class InvoicedAdapter:
 
         async def read_page(page: int) -> tuple[list[WorkRecord | BadRecord], bool]:
             response = await self._call("GET", "tasks", params={**params, "page": page})
-            body = json_body(VENDOR, response)
+            body = json_body(INVOICED, response)
             if not isinstance(body, list):
-                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+                raise UpstreamBadResponse(INVOICED, "a task list was not a list")
             records: list[WorkRecord | BadRecord] = []
             for item in parse_each(body, parse_task):
                 if isinstance(item, BadRecord):
@@ -222,9 +223,9 @@ class InvoicedAdapter:
         tasks: list[InvoicedTask | BadRecord] = []
         for page in range(1, MAX_WORK_PAGES + 1):
             response = await self._call("GET", "tasks", params={**params, "page": page})
-            body = json_body(VENDOR, response)
+            body = json_body(INVOICED, response)
             if not isinstance(body, list):
-                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+                raise UpstreamBadResponse(INVOICED, "a task list was not a list")
             tasks.extend(parse_each(body, parse_task))
             if "next" not in response.links:
                 break
@@ -239,11 +240,11 @@ class InvoicedAdapter:
     ) -> InvoicedTask:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         response = await self._call("POST", "tasks", json=_body(changes), headers=headers)
-        return parse_task(json_body(VENDOR, response))
+        return parse_task(json_body(INVOICED, response))
 
     async def update_task(self, task_id: int, changes: TaskChanges) -> InvoicedTask:
         response = await self._call("PATCH", f"tasks/{task_id}", json=_body(changes))
-        return parse_task(json_body(VENDOR, response))
+        return parse_task(json_body(INVOICED, response))
 
     async def delete_task(self, task_id: int) -> None:
         await self._call("DELETE", f"tasks/{task_id}")
@@ -251,7 +252,7 @@ class InvoicedAdapter:
 
 def work_record(task: InvoicedTask) -> WorkRecord:
     return WorkRecord(
-        vendor=VENDOR,
+        vendor=INVOICED,
         key=str(task.id),
         title=task.name,
         completed=task.complete,

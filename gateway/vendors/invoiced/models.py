@@ -15,8 +15,6 @@ from gateway.core.types import SortDirection
 
 from .vendor import INVOICED
 
-VENDOR = INVOICED
-
 
 class Action(enum.Enum):
     """The documented task actions, by their wire names."""
@@ -134,4 +132,4 @@ def parse_task(data: Any) -> InvoicedTask:
             url=_customer_url(data.get("customer_id")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise UpstreamBadResponse(VENDOR, "a task had an unexpected shape") from exc
+        raise UpstreamBadResponse(INVOICED, "a task had an unexpected shape") from exc

@@ -55,7 +55,6 @@ from .settings import ReadyDeskSettings
 from .vendor import READYDESK
 from .wire import OutputFormat, expect_records, parse_document
 
-VENDOR = READYDESK
 ENDPOINT = "API/default.aspx"
 # The format this gateway asks for. Every format is parsed whatever is asked,
 # since the body, not the request, says which one came back.
@@ -112,7 +111,7 @@ class _KeyInQuery(httpx.AsyncBaseTransport):
 
 
 class ReadyDeskAdapter:
-    vendor = VENDOR
+    vendor = READYDESK
 
     def __init__(
         self,
@@ -123,7 +122,7 @@ class ReadyDeskAdapter:
         output: OutputFormat,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.upstream = Upstream(VENDOR, client, breaker=breaker)
+        self.upstream = Upstream(READYDESK, client, breaker=breaker)
         self.page = page
         self.zone = zone
         self.output: OutputFormat = output
@@ -154,7 +153,7 @@ class ReadyDeskAdapter:
             page,
             zone=zone,
             output=output or DEFAULT_OUTPUT,
-            breaker=policy.breaker(VENDOR),
+            breaker=policy.breaker(READYDESK),
         )
 
     async def aclose(self) -> None:
@@ -170,11 +169,11 @@ class ReadyDeskAdapter:
         if status == 404:
             # The page itself is missing: READYDESK_API_URL points at the wrong place.
             raise UpstreamMisconfigured(
-                VENDOR, "the API page was not found; check READYDESK_API_URL", status=status
+                READYDESK, "the API page was not found; check READYDESK_API_URL", status=status
             )
         if status >= 300:
-            raise_for_status(VENDOR, response)
-            raise UpstreamRejected(VENDOR, "the request was redirected", status=status)
+            raise_for_status(READYDESK, response)
+            raise UpstreamRejected(READYDESK, "the request was redirected", status=status)
         return response.content
 
     async def _records(self, params: Mapping[str, str]) -> list[Row]:

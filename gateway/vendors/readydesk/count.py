@@ -30,7 +30,6 @@ from gateway.core.errors import UpstreamBadResponse
 from .vendor import READYDESK
 from .wire import Single, error_from_wrapper
 
-VENDOR = READYDESK
 COUNT_NAMES = frozenset({"count", "record_count", "recordcount", "total_count", "totalcount"})
 # Deep enough for {"response":[{"count":..}]}; a count buried deeper is not one.
 MAX_DEPTH = 4
@@ -65,9 +64,9 @@ def read_count(body: bytes) -> int:
     if found.error is not None:
         raise error_from_wrapper(Single("error", found.error))
     if found.unreadable:
-        raise UpstreamBadResponse(VENDOR, "the count was not a number")
+        raise UpstreamBadResponse(READYDESK, "the count was not a number")
     if len(found.counts) != 1:
-        raise UpstreamBadResponse(VENDOR, "expected a count")
+        raise UpstreamBadResponse(READYDESK, "expected a count")
     return found.counts.pop()
 
 
@@ -75,9 +74,9 @@ def _from_xml(body: bytes) -> _Found:
     try:
         root: Element = safe_fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise UpstreamBadResponse(VENDOR, "the XML response declared a DTD or entities") from exc
+        raise UpstreamBadResponse(READYDESK, "the XML response declared a DTD or entities") from exc
     except ParseError as exc:
-        raise UpstreamBadResponse(VENDOR, "the XML response was not well-formed") from exc
+        raise UpstreamBadResponse(READYDESK, "the XML response was not well-formed") from exc
     found = _Found()
     for name, value in root.attrib.items():
         if name.casefold() in COUNT_NAMES:
@@ -95,7 +94,7 @@ def _from_json(body: bytes) -> _Found:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise UpstreamBadResponse(VENDOR, "the JSON response was not valid JSON") from exc
+        raise UpstreamBadResponse(READYDESK, "the JSON response was not valid JSON") from exc
     found = _Found()
     if isinstance(data, int | str) and not isinstance(data, bool):
         found.count(data)
@@ -125,7 +124,7 @@ def _from_text(body: bytes) -> _Found:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UpstreamBadResponse(VENDOR, "the response was not UTF-8 text") from exc
+        raise UpstreamBadResponse(READYDESK, "the response was not UTF-8 text") from exc
     found = _Found()
     for line in (line.strip() for line in text.splitlines()):
         if line.startswith("error="):

@@ -24,7 +24,6 @@ from gateway.core.errors import UpstreamBadResponse
 from .vendor import READYDESK
 from .wire import Fields
 
-VENDOR = READYDESK
 E = TypeVar("E", bound=enum.Enum)
 
 # ReadyDesk is an ASP.NET product on SQL Server [doc]; its dates are held as SQL
@@ -100,7 +99,7 @@ class IncludedLineItems:
 
     def unwrap(self) -> tuple[ReadyDeskLineItem, ...]:
         if self.problem is not None:
-            raise UpstreamBadResponse(VENDOR, self.problem)
+            raise UpstreamBadResponse(READYDESK, self.problem)
         return self.items
 
 
@@ -205,7 +204,7 @@ def parse_invoice(fields: Fields, zone: ZoneInfo) -> ReadyDeskInvoice:
             jobs=_jobs(fields.get("jobs", "")),
         )
     except (KeyError, ValueError) as exc:
-        raise UpstreamBadResponse(VENDOR, "an invoice had an unexpected shape") from exc
+        raise UpstreamBadResponse(READYDESK, "an invoice had an unexpected shape") from exc
 
 
 # [guess] How a listed line item names its fields is undocumented, and servers may
@@ -239,7 +238,7 @@ def parse_line_item(fields: Fields, zone: ZoneInfo) -> ReadyDeskLineItem:
             technician_id=technician,
         )
     except (KeyError, ValueError) as exc:
-        raise UpstreamBadResponse(VENDOR, "a line item had an unexpected shape") from exc
+        raise UpstreamBadResponse(READYDESK, "a line item had an unexpected shape") from exc
 
 
 def read_included(

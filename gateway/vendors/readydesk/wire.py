@@ -35,8 +35,6 @@ from gateway.core.errors import (
 
 from .vendor import READYDESK
 
-VENDOR = READYDESK
-
 OutputFormat = Literal["xml", "json", "url"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("xml", "json", "url")
 
@@ -83,7 +81,7 @@ Document = Records | Single
 
 
 def _bad(message: str) -> UpstreamBadResponse:
-    return UpstreamBadResponse(VENDOR, message)
+    return UpstreamBadResponse(READYDESK, message)
 
 
 def parse_document(body: bytes) -> Document:
@@ -279,17 +277,17 @@ def error_from_wrapper(document: Single) -> UpstreamError:
         return _bad("expected a list, got a one-value response")
     message = document.value
     if _AUTH.search(message):
-        return UpstreamAuthError(VENDOR, "the API key was refused")
+        return UpstreamAuthError(READYDESK, "the API key was refused")
     if _PARAMETER.match(message):
         match = _PARAMETER_NAME.match(message)
         param = match.group(1).lower() if match else None
         if message.lower().startswith("invalid column name") or "syntax" in message.lower():
             param = "order"
         return UpstreamRejected(
-            VENDOR,
+            READYDESK,
             "the request was refused",
             param=param if param in KNOWN_PARAMETERS else None,
         )
     # An unrecognised failure (a database timeout, an unhandled exception) is the
     # service's own trouble rather than something wrong with the request.
-    return UpstreamUnavailable(VENDOR, "the service reported an error")
+    return UpstreamUnavailable(READYDESK, "the service reported an error")

@@ -36,7 +36,6 @@ from gateway.upstream.single_flight import SingleFlight
 
 from .vendor import ZOHO
 
-VENDOR = ZOHO
 TOKEN_PATH = "/oauth/v2/token"
 DEFAULT_LIFETIME = 3600.0
 # Renew this long before expiry, so a token never runs out between the check
@@ -101,7 +100,7 @@ class RefreshingToken:
         self._token: str | None = None
         self._renew_at = 0.0
         self._refreshes = SingleFlight[str]()
-        self._refusals = RefusedCredentials(VENDOR, clock=lambda: self.clock())
+        self._refusals = RefusedCredentials(ZOHO, clock=lambda: self.clock())
 
     def _current(self) -> str | None:
         if self._token is not None and self.clock() < self._renew_at:
@@ -145,7 +144,7 @@ class RefreshingToken:
         body = _token_body(response)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
-            raise UpstreamBadResponse(VENDOR, "the token response had no access token")
+            raise UpstreamBadResponse(ZOHO, "the token response had no access token")
         lifetime = _lifetime(body)
         self._token = token
         self._renew_at = started + lifetime - min(REFRESH_MARGIN, lifetime / 10)
@@ -156,10 +155,10 @@ class RefreshingToken:
 def _token_body(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
     if status >= 500:
-        raise UpstreamUnavailable(VENDOR, "the accounts server failed", status=status)
+        raise UpstreamUnavailable(ZOHO, "the accounts server failed", status=status)
     if status == 429:
         raise RateLimited(
-            VENDOR, "too many token requests", retry_after=retry_after_seconds(response)
+            ZOHO, "too many token requests", retry_after=retry_after_seconds(response)
         )
     try:
         body = response.json()
@@ -167,14 +166,14 @@ def _token_body(response: httpx.Response) -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         if status >= 400:
-            raise UpstreamAuthError(VENDOR, "the token refresh was refused", status=status)
-        raise UpstreamBadResponse(VENDOR, "the token response was not JSON")
+            raise UpstreamAuthError(ZOHO, "the token refresh was refused", status=status)
+        raise UpstreamBadResponse(ZOHO, "the token response was not JSON")
     error = body.get("error")
     if error is not None or status >= 400:
         reason = "the token refresh was refused"
         if isinstance(error, str):
             reason = _REFUSALS.get(error, reason)
-        raise UpstreamAuthError(VENDOR, f"OAuth refresh failed: {reason}")
+        raise UpstreamAuthError(ZOHO, f"OAuth refresh failed: {reason}")
     return body
 
 

@@ -44,7 +44,6 @@ from .settings import ZohoSettings
 from .vendor import ZOHO
 from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code
 
-VENDOR = ZOHO
 ORG_HEADER = "X-com-zoho-invoice-organizationid"
 MAX_PER_PAGE = 200
 # A project with more tasks than this many full pages is not plausible; the cap
@@ -82,7 +81,7 @@ def _has_more(body: dict[str, Any]) -> bool:
 
 
 class ZohoAdapter:
-    vendor = VENDOR
+    vendor = ZOHO
     # Project tasks have no dates at all (see work_record): under these sorts they
     # all come last, so the work list asks Zoho only when its page gets there.
     sorts_without_values = frozenset({WorkSort.DUE_AT, WorkSort.CREATED_AT, WorkSort.UPDATED_AT})
@@ -98,7 +97,7 @@ class ZohoAdapter:
     ) -> None:
         # The API and the accounts server answer JSON, refusals included.
         client.headers["Accept"] = "application/json"
-        self.upstream = Upstream(VENDOR, client, breaker=breaker)
+        self.upstream = Upstream(ZOHO, client, breaker=breaker)
         self.organization_id = settings.organization_id or ""
         self.auth: TokenSource
         if settings.uses_static_token and settings.access_token is not None:
@@ -117,14 +116,12 @@ class ZohoAdapter:
                 clock=clock,
                 shared=SharedToken(
                     store,
-                    credentials_key(VENDOR.value, settings.accounts_url, settings.client_id or ""),
+                    credentials_key(ZOHO.value, settings.accounts_url, settings.client_id or ""),
                 )
                 if store is not None
                 else None,
             )
-        self._snapshots = work_snapshots(
-            store, VENDOR.value, settings.api_url, self.organization_id
-        )
+        self._snapshots = work_snapshots(store, ZOHO.value, settings.api_url, self.organization_id)
         # Project pages live in the organization's part of the web app. [guess]
         self._project_url = f"{web_app_url(settings.api_url)}/app/{self.organization_id}#/projects/"
 
@@ -139,7 +136,7 @@ class ZohoAdapter:
         # One client for both hosts: API paths are relative to the API URL, the
         # token URL is absolute.
         client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
-        return cls(settings, client, breaker=policy.breaker(VENDOR), store=policy.store)
+        return cls(settings, client, breaker=policy.breaker(ZOHO), store=policy.store)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -170,14 +167,14 @@ class ZohoAdapter:
         try:
             return parse_project(data, self.project_url(str(data["project_id"])))
         except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamBadResponse(VENDOR, "a project had an unexpected shape") from exc
+            raise UpstreamBadResponse(ZOHO, "a project had an unexpected shape") from exc
 
     def _task(self, data: Any) -> ZohoTask:
         try:
             # Tasks have no page of their own; they are listed on their project's.
             return parse_task(data, self.project_url(str(data["project_id"])))
         except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamBadResponse(VENDOR, "a task had an unexpected shape") from exc
+            raise UpstreamBadResponse(ZOHO, "a task had an unexpected shape") from exc
 
     # Projects
 
@@ -202,7 +199,7 @@ class ZohoAdapter:
             )
             rows = body.get("projects")
             if not isinstance(rows, list):
-                raise UpstreamBadResponse(VENDOR, "a project list was not a list")
+                raise UpstreamBadResponse(ZOHO, "a project list was not a list")
             items.extend(parse_each(rows, self._project))
             more = _has_more(body)
             if not more:
@@ -227,7 +224,7 @@ class ZohoAdapter:
         # the caller sees the new modification time too.
         project = await self.get_project(project_id)
         if project is None:
-            raise NotFound(f"{VENDOR.label}: no such project", vendor=VENDOR)
+            raise NotFound(f"{ZOHO.label}: no such project", vendor=ZOHO)
         return project
 
     # Project tasks
@@ -249,7 +246,7 @@ class ZohoAdapter:
                 return None
             rows = body.get("tasks")
             if not isinstance(rows, list):
-                raise UpstreamBadResponse(VENDOR, "a task list was not a list")
+                raise UpstreamBadResponse(ZOHO, "a task list was not a list")
             tasks.extend(parse_each(rows, self._task))
             if not _has_more(body):
                 break
@@ -290,7 +287,7 @@ class ZohoAdapter:
             )
             rows = body.get("projects")
             if not isinstance(rows, list):
-                raise UpstreamBadResponse(VENDOR, "a project list was not a list")
+                raise UpstreamBadResponse(ZOHO, "a project list was not a list")
             projects.extend(parse_each(rows, self._project))
             if not _has_more(body) or page_number >= MAX_TASK_PAGES:
                 break
@@ -327,7 +324,7 @@ class ZohoAdapter:
             # name alone resends the current one.
             current = await self.get_task(project_id, task_id)
             if current is None:
-                raise NotFound(f"{VENDOR.label}: no such project task", vendor=VENDOR)
+                raise NotFound(f"{ZOHO.label}: no such project task", vendor=ZOHO)
             changes = TaskChanges(
                 name=current.name,
                 description=changes.description,
@@ -358,7 +355,7 @@ class ZohoAdapter:
 def work_record(task: ZohoTask) -> WorkRecord:
     # Zoho project tasks carry no dates and no completion state.
     return WorkRecord(
-        vendor=VENDOR,
+        vendor=ZOHO,
         key=f"{task.project_id}/{task.id}",
         title=task.name,
         completed=False,

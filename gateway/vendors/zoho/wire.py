@@ -26,8 +26,6 @@ from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
 from .vendor import ZOHO
 
-VENDOR = ZOHO
-
 CODE_SUCCESS = 0
 CODE_NO_AUTHTOKEN = 14
 CODE_NOT_AUTHORIZED = 57
@@ -75,9 +73,9 @@ def checked(response: httpx.Response, *, what: str) -> dict[str, Any]:
     """
     status = response.status_code
     if status >= 500:
-        raise UpstreamUnavailable(VENDOR, "the service failed", status=status)
+        raise UpstreamUnavailable(ZOHO, "the service failed", status=status)
     if status == 429:
-        raise RateLimited(VENDOR, "rate limit reached", retry_after=rate_limit_reset(response))
+        raise RateLimited(ZOHO, "rate limit reached", retry_after=rate_limit_reset(response))
     try:
         body = response.json()
     except ValueError:
@@ -85,8 +83,8 @@ def checked(response: httpx.Response, *, what: str) -> dict[str, Any]:
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(body, dict) or not isinstance(code, int) or isinstance(code, bool):
         if status >= 400:
-            raise_for_status(VENDOR, response, what=what)
-        raise UpstreamBadResponse(VENDOR, "the response was not in Zoho's envelope")
+            raise_for_status(ZOHO, response, what=what)
+        raise UpstreamBadResponse(ZOHO, "the response was not in Zoho's envelope")
     if code == CODE_SUCCESS and status < 400:
         return body
     _raise_for_code(code, status, response, what=what)
@@ -94,26 +92,24 @@ def checked(response: httpx.Response, *, what: str) -> dict[str, Any]:
 
 def _raise_for_code(code: int, status: int, response: httpx.Response, *, what: str) -> NoReturn:
     if code == CODE_NOT_FOUND:
-        raise NotFound(f"{VENDOR.label}: no such {what}", vendor=VENDOR)
+        raise NotFound(f"{ZOHO.label}: no such {what}", vendor=ZOHO)
     if code == CODE_ORGANIZATION:
         raise UpstreamMisconfigured(
-            VENDOR,
+            ZOHO,
             f"the organization was refused; check ZOHO_ORGANIZATION_ID (code {code})",
             status=status,
         )
     if code in (CODE_NOT_AUTHORIZED, CODE_NO_AUTHTOKEN) or status == 401:
-        raise UpstreamAuthError(
-            VENDOR, f"the access token was refused (code {code})", status=status
-        )
+        raise UpstreamAuthError(ZOHO, f"the access token was refused (code {code})", status=status)
     if status == 403:
         # Zoho's answer to a user outside the organization in the header. [guess]
         raise UpstreamAuthError(
-            VENDOR, f"access to the organization was refused (code {code})", status=status
+            ZOHO, f"access to the organization was refused (code {code})", status=status
         )
     if code == CODE_RATE_LIMITED:
-        raise RateLimited(VENDOR, "call limit reached", retry_after=rate_limit_reset(response))
+        raise RateLimited(ZOHO, "call limit reached", retry_after=rate_limit_reset(response))
     if code == CODE_INTERNAL:
-        raise UpstreamUnavailable(VENDOR, "the service failed", status=status)
+        raise UpstreamUnavailable(ZOHO, "the service failed", status=status)
     # A 200 with a non-zero code is still a refusal; Zoho does that for some
     # validation failures.
-    raise UpstreamRejected(VENDOR, f"the request was refused (code {code})", status=status)
+    raise UpstreamRejected(ZOHO, f"the request was refused (code {code})", status=status)
