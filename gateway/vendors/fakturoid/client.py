@@ -28,7 +28,7 @@ from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.responses import json_body
 
-from .auth import TokenCache
+from .auth import token_cache
 from .models import FakturoidTodo, TodoPage, TodoParser
 from .paging import MAX_SCAN_PAGES
 from .settings import FakturoidSettings
@@ -81,7 +81,7 @@ class FakturoidAdapter:
         if store is not None:
             key = credentials_key(FAKTUROID.value, settings.api_url, settings.client_id)
             shared = SharedToken(store, key)
-        self.tokens = TokenCache(
+        self.tokens = token_cache(
             self.upstream,
             settings.client_id,
             settings.client_secret.get_secret_value(),
@@ -108,7 +108,7 @@ class FakturoidAdapter:
         await self.upstream.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        token = await self.tokens.get()
+        token = await self.tokens.token()
         response = await self._send(method, path, token, **kwargs)
         if response.status_code == 401:
             # Expired early or revoked: one fresh token and one retry, never a loop.

@@ -6,11 +6,9 @@ The refresh grant is ``POST <accounts>/oauth/v2/token`` with ``refresh_token``,
 accounts server reports refusals with HTTP 200 and an ``error`` field, so the
 body is what decides, not the status.
 
-One token serves the whole process. It is renewed a little before it expires,
-and at most one refresh is in flight: every request that needs a token while a
-refresh runs waits for that same refresh instead of starting its own. With a
-shared store (``GATEWAY_REDIS_URL``) that holds across processes too: one process
-refreshes under a lock and the others reuse its token (gateway.state.storage.tokens).
+The refreshed token is kept and renewed by ``gateway.upstream.credentials.OAuthToken``:
+one token for the whole process (for every process, with a shared store), renewed a
+little before it expires, at most one refresh in flight.
 """
 
 from __future__ import annotations
@@ -28,19 +26,17 @@ from gateway.core.errors import (
     UpstreamBadResponse,
     UpstreamUnavailable,
 )
-from gateway.state.storage.tokens import Granted, SharedToken
+from gateway.state.storage.tokens import SharedToken
 from gateway.upstream.client import Upstream
-from gateway.upstream.credentials import RefusedCredentials
+from gateway.upstream.credentials import Issued, OAuthToken
 from gateway.upstream.responses import retry_after_seconds
-from gateway.upstream.single_flight import SingleFlight
 
 from .vendor import ZOHO
 
 TOKEN_PATH = "/oauth/v2/token"
 DEFAULT_LIFETIME = 3600.0
-# Renew this long before expiry, so a token never runs out between the check
-# and Zoho reading it; short-lived tokens get a proportionally shorter margin.
-REFRESH_MARGIN = 60.0
+# Short-lived tokens are renewed at most this share of their life early.
+MARGIN_SHARE = 0.1
 
 logger = logging.getLogger("gateway.vendors.zoho")
 
@@ -75,7 +71,19 @@ class StaticToken:
         return None
 
 
-class RefreshingToken:
+def refreshing_token(
+    grant: RefreshGrant,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    shared: SharedToken | None = None,
+) -> OAuthToken:
+    """An access token refreshed with ``grant`` whenever it is due."""
+    return OAuthToken(ZOHO, grant, margin_share=MARGIN_SHARE, clock=clock, shared=shared)
+
+
+class RefreshGrant:
+    """One refresh-token grant per call: the token and how long it lives."""
+
     def __init__(
         self,
         upstream: Upstream,
@@ -84,11 +92,8 @@ class RefreshingToken:
         client_id: str,
         client_secret: str,
         refresh_token: str,
-        clock: Callable[[], float] = time.monotonic,
-        shared: SharedToken | None = None,
     ) -> None:
         self._upstream = upstream
-        self._shared = shared
         self._url = accounts_url.rstrip("/") + TOKEN_PATH
         self._grant = {
             "grant_type": "refresh_token",
@@ -96,48 +101,8 @@ class RefreshingToken:
             "client_id": client_id,
             "client_secret": client_secret,
         }
-        self.clock = clock
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._refreshes = SingleFlight[str]()
-        self._refusals = RefusedCredentials(ZOHO, clock=lambda: self.clock())
 
-    def _current(self) -> str | None:
-        if self._token is not None and self.clock() < self._renew_at:
-            return self._token
-        return None
-
-    async def token(self) -> str:
-        return self._current() or await self._shared_refresh(unlike=self._token)
-
-    async def renew(self, rejected: str) -> str | None:
-        current = self._current()
-        if current is not None and current != rejected:
-            # Another request already replaced the token this one was refused with.
-            return current
-        if self._token == rejected:
-            self._token = None
-            if self._shared is not None:
-                await self._shared.forget(rejected)
-        return await self._shared_refresh(unlike=rejected)
-
-    async def _shared_refresh(self, *, unlike: str | None) -> str:
-        return await self._refreshes.run(lambda: self._refresh(unlike))
-
-    async def _refresh(self, unlike: str | None) -> str:
-        if self._shared is None:
-            return await self._refusals.guard(self._grant_token)
-        # ``unlike``: the token this process already judged stale or saw refused.
-        granted = await self._shared.obtain(self._granted, unlike=unlike)
-        self._token, self._renew_at = granted.token, self.clock() + granted.valid_for
-        return granted.token
-
-    async def _granted(self) -> Granted:
-        token = await self._refusals.guard(self._grant_token)
-        return Granted(token, self._renew_at - self.clock())
-
-    async def _grant_token(self) -> str:
-        started = self.clock()
+    async def __call__(self) -> Issued:
         # A form body rather than Zoho's query-string examples: secrets in a URL
         # end up in proxy and server logs.
         response = await self._upstream.send("POST", self._url, data=self._grant, grant=True)
@@ -146,10 +111,8 @@ class RefreshingToken:
         if not isinstance(token, str) or not token:
             raise UpstreamBadResponse(ZOHO, "the token response had no access token")
         lifetime = _lifetime(body)
-        self._token = token
-        self._renew_at = started + lifetime - min(REFRESH_MARGIN, lifetime / 10)
         logger.info("zoho: access token refreshed, valid for %.0f s", lifetime)
-        return token
+        return Issued(token, lifetime)
 
 
 def _token_body(response: httpx.Response) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
-from .auth import RefreshingToken, StaticToken, TokenSource
+from .auth import RefreshGrant, StaticToken, TokenSource, refreshing_token
 from .models import (
     ProjectQuery,
     ProjectStatus,
@@ -103,7 +103,7 @@ class ZohoAdapter:
         if settings.uses_static_token and settings.access_token is not None:
             self.auth = StaticToken(settings.access_token.get_secret_value())
         else:
-            self.auth = RefreshingToken(
+            grant = RefreshGrant(
                 self.upstream,
                 accounts_url=settings.accounts_url,
                 client_id=settings.client_id or "",
@@ -113,13 +113,12 @@ class ZohoAdapter:
                 refresh_token=settings.refresh_token.get_secret_value()
                 if settings.refresh_token
                 else "",
+            )
+            key = credentials_key(ZOHO.value, settings.accounts_url, settings.client_id or "")
+            self.auth = refreshing_token(
+                grant,
                 clock=clock,
-                shared=SharedToken(
-                    store,
-                    credentials_key(ZOHO.value, settings.accounts_url, settings.client_id or ""),
-                )
-                if store is not None
-                else None,
+                shared=SharedToken(store, key) if store is not None else None,
             )
         self._snapshots = work_snapshots(store, ZOHO.value, settings.api_url, self.organization_id)
         # Project pages live in the organization's part of the web app. [guess]
