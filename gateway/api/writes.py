@@ -31,6 +31,10 @@ answers OUTCOME_UNKNOWN rather than risk a second write. Writes to one item also
 run one at a time (gateway.state.storage.item_locks), and every read a write makes goes
 to the vendor, not to the read cache (gateway.upstream.cache.vendor_state).
 
+Every vendor's toggle and set-state mutations are written once, here: a ``TwoStates``
+says how the vendor reads the item and sets (or only flips) its state, and
+``Idempotency.toggle`` and ``Idempotency.set_state`` run it.
+
 ``IdempotencyStore`` is the seam for keeping slots: in this process
 (gateway.state.storage.idempotency_memory) or in the shared store, where an intent
 outlives the process that recorded it (gateway.state.storage.idempotency).
@@ -42,7 +46,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from gateway.core.errors import (
     BadUserInput,
@@ -56,7 +60,7 @@ from gateway.core.errors import (
     VendorNotConfigured,
 )
 from gateway.core.types import Vendor
-from gateway.state.idempotency import IdempotencyStore, Replay, Slot, validate_key
+from gateway.state.idempotency import IdempotencyStore, Replay, Slot, fingerprint, validate_key
 from gateway.state.storage.item_locks import ItemLocks
 from gateway.upstream.cache.reads import vendor_state
 from gateway.upstream.client import current_call_log
@@ -140,6 +144,41 @@ def _unknown(error: Exception, vendor: Vendor, mutation: str, *, keyed: bool) ->
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TwoStates(Generic[T]):
+    """An item with a two-valued state (complete or open, active or inactive) and how
+    its vendor reads and changes it; what ``Idempotency.toggle`` and ``set_state`` run."""
+
+    vendor: Vendor
+    item: object
+    # The item as the vendor has it now (never a cache); NOT_FOUND if it is gone.
+    read: Callable[[], Awaitable[T]]
+    state_of: Callable[[T], bool]
+    # Sets a state (repeating it is harmless), or None for a vendor that can only ``flip``.
+    set: Callable[[bool], Awaitable[T]] | None = None
+    flip: Callable[[], Awaitable[T]] | None = None
+    # Whether ``set_state`` reads first and leaves an item already in that state unwritten.
+    set_reads_first: bool = True
+
+    async def change(self, target: bool) -> T:
+        """Write ``target``: a set, or for a vendor that can only flip, a flip (called
+        once a read showed the item in the other state)."""
+        if self.set is not None:
+            return await self.set(target)
+        if self.flip is not None:
+            return await self.flip()
+        raise ValueError("TwoStates needs a way to write: set or flip")
+
+
+async def _settle(subject: TwoStates[T], target: bool) -> T:
+    """``subject`` in ``target``, decided by a fresh read: written only if it is not
+    there yet. The caller holds the item's lock, so no other write slips in between."""
+    current = await subject.read()
+    if subject.state_of(current) is target:
+        return current
+    return await subject.change(target)
+
+
 class Idempotency:
     """What mutations use: validate the key, then run a write at most once per
     (client, mutation, key), one write at a time per item."""
@@ -214,3 +253,40 @@ class Idempotency:
             raise
         await self.store.finish(slot, answer)
         return answer
+
+    async def toggle(
+        self, mutation: str, key: str | None, subject: TwoStates[T], *, client: str
+    ) -> T:
+        """Flip ``subject`` once per key: the state aimed for is recorded before the
+        write, so a retry of an attempt that may have landed does not flip it back."""
+
+        async def state() -> bool:
+            return subject.state_of(await subject.read())
+
+        async def write(attempt: Attempt) -> T:
+            if subject.set is not None:
+                return await subject.set(await attempt.toggled_state(state))
+            if subject.flip is not None and not attempt.keyed:
+                # Without a key there is nothing to retry safely, so no read first.
+                return await subject.flip()
+            # A flip decided by a fresh read: flipping blind could undo an earlier
+            # attempt under this key that landed.
+            return await _settle(subject, await attempt.toggled_state(state))
+
+        return await self.run(
+            mutation,
+            key,
+            fingerprint(subject.item),
+            write,
+            vendor=subject.vendor,
+            client=client,
+            item=subject.item,
+        )
+
+    async def set_state(self, subject: TwoStates[T], wanted: bool) -> T:
+        """``subject`` in the state ``wanted``; safe to repeat without a key, since a
+        set (or a flip decided by a fresh read under the item's lock) never undoes itself."""
+        if subject.set is not None and not subject.set_reads_first:
+            return await subject.set(wanted)
+        async with self.deciding(subject.vendor, subject.item):
+            return await _settle(subject, wanted)

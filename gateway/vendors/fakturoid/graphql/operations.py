@@ -11,11 +11,11 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import instant_within
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, PageInfo, nodes_of
-from gateway.api.writes import Attempt
+from gateway.api.writes import TwoStates
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import expect_id
 from gateway.core.records import good
-from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
+from gateway.state.idempotency import KEY_DESCRIPTION
 
 from ..loaders import KEY
 from ..models import FakturoidTodo
@@ -125,40 +125,35 @@ class FakturoidQuery:
         return Todo.from_model(todo)
 
 
-async def _read_todo(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
-    """The todo as Fakturoid has it now: its pages are read afresh, not through the
-    operation's loaders, since this read decides a write."""
-    adapter = context.adapters.of(KEY)
-    (todo,) = await find_todos(lambda number: adapter.list_page(number), [todo_id])
-    if todo is None:
-        raise NotFound(
-            f"No Todo with id {raw_id!r} among the {SCAN_LIMIT:,} newest todos.",
-            vendor=FAKTUROID,
-        )
-    return todo
+def _completion(context: Context, raw_id: str) -> TwoStates[FakturoidTodo]:
+    """A todo's completion. Fakturoid can only toggle it, so a set or a keyed toggle
+    reads the todo first and toggles only if it is in the other state."""
+    todo_id = todo_key(expect_id(raw_id, FAKTUROID, TYPE_NAME))
 
+    async def read() -> FakturoidTodo:
+        # Its pages are read afresh, not through the operation's loaders, since this
+        # read decides a write.
+        adapter = context.adapters.of(KEY)
+        (todo,) = await find_todos(lambda number: adapter.list_page(number), [todo_id])
+        if todo is None:
+            raise NotFound(
+                f"No Todo with id {raw_id!r} among the {SCAN_LIMIT:,} newest todos.",
+                vendor=FAKTUROID,
+            )
+        return todo
 
-async def _toggle(context: Context, raw_id: str, todo_id: int) -> FakturoidTodo:
-    try:
-        todo = await context.adapters.of(KEY).toggle_completion(todo_id)
-    except NotFound as exc:
-        raise NotFound(f"No Todo with id {raw_id!r}.", vendor=FAKTUROID) from exc
-    loaders = context.loaders
-    loaders.of(KEY).todo.clear(todo_id).prime(todo_id, todo)
-    # Cached pages still hold the todo's old state.
-    loaders.of(KEY).todo_page.clear_all()
-    return todo
+    async def flip() -> FakturoidTodo:
+        try:
+            todo = await context.adapters.of(KEY).toggle_completion(todo_id)
+        except NotFound as exc:
+            raise NotFound(f"No Todo with id {raw_id!r}.", vendor=FAKTUROID) from exc
+        loaders = context.loaders
+        loaders.of(KEY).todo.clear(todo_id).prime(todo_id, todo)
+        # Cached pages still hold the todo's old state.
+        loaders.of(KEY).todo_page.clear_all()
+        return todo
 
-
-async def _set_completed(
-    context: Context, raw_id: str, todo_id: int, completed: bool
-) -> FakturoidTodo:
-    # Fakturoid can only toggle, so the state is read first and toggled only if needed;
-    # callers hold the todo's write lock, so no other write slips in between.
-    current = await _read_todo(context, raw_id, todo_id)
-    if current.completed is completed:
-        return current
-    return await _toggle(context, raw_id, todo_id)
+    return TwoStates(FAKTUROID, todo_id, read, state_of=lambda todo: todo.completed, flip=flip)
 
 
 @strawberry.type
@@ -178,26 +173,11 @@ class FakturoidMutation:
         ] = None,
     ) -> TodoPayload | None:
         context = info.context
-        todo_id = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
-
-        async def completed() -> bool:
-            return (await _read_todo(context, id, todo_id)).completed
-
-        async def toggle(attempt: Attempt) -> FakturoidTodo:
-            if not attempt.keyed:
-                # Without a key there is nothing to retry safely, so no read first.
-                return await _toggle(context, id, todo_id)
-            target = await attempt.toggled_state(completed)
-            return await _set_completed(context, id, todo_id, target)
-
-        todo = await context.idempotency.run(
+        todo = await context.idempotency.toggle(
             "toggleTodoCompletion",
             idempotency_key,
-            fingerprint(todo_id),
-            toggle,
-            vendor=FAKTUROID,
+            _completion(context, id),
             client=context.access.principal.key,
-            item=todo_id,
         )
         return TodoPayload(todo=Todo.from_model(todo))
 
@@ -209,7 +189,6 @@ class FakturoidMutation:
     async def set_todo_completed(
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TodoPayload | None:
-        todo_id = todo_key(expect_id(id, FAKTUROID, TYPE_NAME))
-        async with info.context.idempotency.deciding(FAKTUROID, todo_id):
-            todo = await _set_completed(info.context, id, todo_id, completed)
+        context = info.context
+        todo = await context.idempotency.set_state(_completion(context, id), completed)
         return TodoPayload(todo=Todo.from_model(todo))

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
-from gateway.api.writes import Attempt
+from gateway.api.writes import Attempt, TwoStates
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import expect_id
 from gateway.core.records import good
@@ -143,18 +143,24 @@ class InvoicedQuery:
         return connection_from_page(page, Task.from_model)
 
 
-async def _current(context: Context, raw_id: str, task_id: int) -> InvoicedTask:
-    """The task as Invoiced has it now (not the operation's loader): it decides a write."""
-    task = await context.adapters.of(KEY).get_task(task_id)
-    if task is None:
-        raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
-    return task
+def _completion(context: Context, raw_id: str) -> TwoStates[InvoicedTask]:
+    """A task's completion, as Invoiced reads and sets it."""
+    task_id = task_key(expect_id(raw_id, INVOICED, TYPE_NAME))
 
+    async def read() -> InvoicedTask:
+        # From Invoiced itself, not the operation's loader: it decides a write.
+        task = await context.adapters.of(KEY).get_task(task_id)
+        if task is None:
+            raise NotFound(f"No Task with id {raw_id!r}.", vendor=INVOICED)
+        return task
 
-async def _set_completion(context: Context, task_id: int, complete: bool) -> InvoicedTask:
-    task = await context.adapters.of(KEY).update_task(task_id, TaskChanges(complete=complete))
-    context.loaders.of(KEY).task.clear(task_id).prime(task_id, task)
-    return task
+    async def set_complete(complete: bool) -> InvoicedTask:
+        changes = TaskChanges(complete=complete)
+        task = await context.adapters.of(KEY).update_task(task_id, changes)
+        context.loaders.of(KEY).task.clear(task_id).prime(task_id, task)
+        return task
+
+    return TwoStates(INVOICED, task_id, read, state_of=lambda task: task.complete, set=set_complete)
 
 
 @strawberry.type
@@ -219,22 +225,11 @@ class InvoicedMutation:
         ] = None,
     ) -> TaskPayload | None:
         context = info.context
-        task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
-
-        async def complete() -> bool:
-            return (await _current(context, id, task_id)).complete
-
-        async def toggle(attempt: Attempt) -> InvoicedTask:
-            return await _set_completion(context, task_id, await attempt.toggled_state(complete))
-
-        task = await context.idempotency.run(
+        task = await context.idempotency.toggle(
             "toggleTaskCompletion",
             idempotency_key,
-            fingerprint(task_id),
-            toggle,
-            vendor=INVOICED,
+            _completion(context, id),
             client=context.access.principal.key,
-            item=task_id,
         )
         return TaskPayload(task=Task.from_model(task))
 
@@ -246,12 +241,7 @@ class InvoicedMutation:
         self, info: Info[Context, None], id: strawberry.ID, completed: bool
     ) -> TaskPayload | None:
         context = info.context
-        task_id = task_key(expect_id(id, INVOICED, TYPE_NAME))
-        async with context.idempotency.deciding(INVOICED, task_id):
-            current = await _current(context, id, task_id)
-            if current.complete is completed:
-                return TaskPayload(task=Task.from_model(current))
-            task = await _set_completion(context, task_id, completed)
+        task = await context.idempotency.set_state(_completion(context, id), completed)
         return TaskPayload(task=Task.from_model(task))
 
     @strawberry.mutation(description="Delete an Invoiced task.")

@@ -17,7 +17,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.relay import Connection, SortOrder, connection_from_page, window
 from gateway.api.writes import Attempt
-from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.errors import BadUserInput
 from gateway.core.ids import numeric_key
 from gateway.core.records import good
 from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
@@ -41,7 +41,7 @@ from .types import (
     require_task,
     task_key,
 )
-from .writes import task_written_earlier
+from .writes import project_activity, task_written_earlier
 
 
 @strawberry.enum
@@ -254,8 +254,9 @@ class ZohoMutation:
     async def set_project_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> ProjectPayload | None:
-        project = await info.context.adapters.of(KEY).set_project_active(project_key(id), active)
-        return _project_payload(info.context, project)
+        context = info.context
+        project = await context.idempotency.set_state(project_activity(context, id), active)
+        return _project_payload(context, project)
 
     @strawberry.mutation(description="Flip a Zoho project between active and inactive.")
     async def toggle_project_active(
@@ -267,27 +268,11 @@ class ZohoMutation:
         ] = None,
     ) -> ProjectPayload | None:
         context = info.context
-        project_id = project_key(id)
-
-        async def active() -> bool:
-            # From Zoho itself, not the operation's loader: it decides the write.
-            project = await context.adapters.of(KEY).get_project(project_id)
-            if project is None:
-                raise NotFound(f"No Project with id {id!r}.", vendor=ZOHO)
-            return project.status is models.ProjectStatus.ACTIVE
-
-        async def toggle(attempt: Attempt) -> ZohoProject:
-            target = await attempt.toggled_state(active)
-            return await context.adapters.of(KEY).set_project_active(project_id, target)
-
-        project = await context.idempotency.run(
+        project = await context.idempotency.toggle(
             "toggleProjectActive",
             idempotency_key,
-            fingerprint(project_id),
-            toggle,
-            vendor=ZOHO,
+            project_activity(context, id),
             client=context.access.principal.key,
-            item=project_id,
         )
         return _project_payload(context, project)
 

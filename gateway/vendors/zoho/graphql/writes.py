@@ -1,14 +1,16 @@
-"""How a retried `createProjectTask` finds the task an earlier attempt created."""
+"""How a retried `createProjectTask` finds the task an earlier attempt created, and how
+the project toggles read and set a project's status."""
 
 from __future__ import annotations
 
 from gateway.api.context import Context
-from gateway.api.writes import Attempt
+from gateway.api.writes import Attempt, TwoStates
 from gateway.core.errors import NotFound, OutcomeUnknown
 from gateway.core.records import good
 
+from .. import models
 from ..loaders import KEY
-from ..models import TaskChanges, ZohoTask
+from ..models import TaskChanges, ZohoProject, ZohoTask
 from ..vendor import ZOHO
 from .types import project_key
 
@@ -59,4 +61,29 @@ def _looks_like(task: ZohoTask, changes: TaskChanges) -> bool:
     )
     return task.name == changes.name and all(
         value is None or value == found for value, found in sent
+    )
+
+
+def project_activity(context: Context, raw_id: str) -> TwoStates[ZohoProject]:
+    """A project's status, as Zoho reads and sets it."""
+    project_id = project_key(raw_id)
+
+    async def read() -> ZohoProject:
+        # From Zoho itself, not the operation's loader: it decides the write.
+        project = await context.adapters.of(KEY).get_project(project_id)
+        if project is None:
+            raise NotFound(f"No Project with id {raw_id!r}.", vendor=ZOHO)
+        return project
+
+    async def set_active(active: bool) -> ZohoProject:
+        return await context.adapters.of(KEY).set_project_active(project_id, active)
+
+    return TwoStates(
+        ZOHO,
+        project_id,
+        read,
+        state_of=lambda project: project.status is models.ProjectStatus.ACTIVE,
+        set=set_active,
+        # Zoho's own call sets the status, harmless to repeat: nothing is read first.
+        set_reads_first=False,
     )
