@@ -46,10 +46,6 @@ def vendor_enum(vendor: Vendor) -> VendorEnum:
     return VendorEnum[vendor.value.upper()]
 
 
-def vendor_of(member: VendorEnum) -> Vendor:
-    return Vendor.named(member.name.lower())
-
-
 @strawberry.interface(description="Something someone must act on, from any vendor.")
 class WorkItem(Node):
     title: str

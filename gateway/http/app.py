@@ -193,9 +193,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def parse_http_body(self, request_adapter: Any) -> Any:
         data = await super().parse_http_body(request_adapter)
-        if isinstance(data, GraphQLRequestData):
-            return self.persisted.resolve(_checked(data))
-        return [self.persisted.resolve(_checked(item)) for item in data]
+        # Never a batch: parse_json and parse_query_params accept only a JSON object.
+        assert isinstance(data, GraphQLRequestData)
+        return self.persisted.resolve(_checked(data))
 
     def create_response(
         self,

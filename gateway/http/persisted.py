@@ -96,14 +96,6 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     return dict(manifest)
 
 
-def _is_operation(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("id"), str)
-        and isinstance(entry.get("body"), str)
-    )
-
-
 def sha256_hex(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
 

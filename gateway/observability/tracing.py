@@ -41,10 +41,6 @@ def _exporter_names(environ: Mapping[str, str]) -> list[str]:
     return [] if names == ["none"] else names
 
 
-def tracing_requested(environ: Mapping[str, str] = os.environ) -> bool:
-    return bool(_exporter_names(environ))
-
-
 def provider_from_env(environ: Mapping[str, str] = os.environ) -> TracerProvider | None:
     """A batch-exporting provider as the environment describes, or None when tracing is off."""
     names = _exporter_names(environ)

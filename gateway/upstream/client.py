@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
@@ -67,15 +65,6 @@ class CallLog:
 # Adapters are shared by every request, so the per-operation log travels in a
 # context variable; asyncio copies it into the tasks that resolvers spawn.
 current_call_log: ContextVar[CallLog | None] = ContextVar("current_call_log", default=None)
-
-
-@contextmanager
-def recording_calls(log: CallLog) -> Iterator[CallLog]:
-    token = current_call_log.set(log)
-    try:
-        yield log
-    finally:
-        current_call_log.reset(token)
 
 
 VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)

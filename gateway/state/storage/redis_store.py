@@ -64,11 +64,6 @@ class RedisStore:
         )
         return cls(client)
 
-    @property
-    def degraded(self) -> bool:
-        """True while Redis is away and this process's memory stands in."""
-        return self._degraded
-
     async def get(self, key: str) -> bytes | None:
         async def shared() -> bytes | None:
             value: Any = await self._client.get(KEY_PREFIX + key)
