@@ -59,9 +59,3 @@ def id_within(value: int | None, field: str, maximum: int) -> int | None:
     if value is not None and not 1 <= value <= maximum:
         raise BadUserInput(f"`{_label(field)}` must be between 1 and {maximum}.", field=field)
     return value
-
-
-def text_within(value: str | None, field: str, maximum: int) -> str | None:
-    if value is not None and len(value) > maximum:
-        raise BadUserInput(f"`{_label(field)}` must be at most {maximum} characters.", field=field)
-    return value

@@ -22,12 +22,6 @@ def error(
     )
 
 
-def validation_error(errors: dict[str, list[str]]) -> Response:
-    # No todo endpoint can produce it (all todo fields are read-only); kept so the sandbox has
-    # the documented 422 shape in one place once writable resources are emulated.
-    return json_response({"errors": errors}, 422)
-
-
 def missing_user_agent() -> Response:
     # Body quoted by the vendor doc.
     return error(400, "invalid_request", MISSING_USER_AGENT)
