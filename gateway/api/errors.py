@@ -5,7 +5,7 @@ the parser's token limit becomes ``OPERATION_TOO_COMPLEX``;
 errors that never reached a resolver get the standard GraphQL codes; anything
 else is logged with its traceback and masked, including an exception that
 escapes the GraphQL view itself (:class:`MaskedFailures`). Requests refused before GraphQL
-(``BadRequest``) get a body of the same shape from :func:`request_error_body`, in
+(``RequestRefused``) get a body of the same shape from :func:`request_error_body`, in
 the answer :func:`refusal_response` makes.
 """
 
@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.errors import (
-    BadRequest,
     ClientRateLimited,
     GatewayError,
     MethodNotAllowed,
     OperationTooComplex,
+    RequestRefused,
     Unauthenticated,
 )
 
@@ -58,13 +58,13 @@ def _limiter_refusal(error: GraphQLError) -> OperationTooComplex | None:
     return None
 
 
-def request_error_body(error: BadRequest) -> dict[str, Any]:
+def request_error_body(error: RequestRefused) -> dict[str, Any]:
     """The response body for a request refused before it reached GraphQL."""
     return {"errors": [{"message": error.message, "extensions": error.extensions}]}
 
 
 def refusal_response(
-    error: BadRequest, *, status: int | None = None, media_type: str | None = None
+    error: RequestRefused, *, status: int | None = None, media_type: str | None = None
 ) -> JSONResponse:
     """The HTTP answer to a request refused before GraphQL, with the headers its
     status calls for (a challenge with 401, when to retry with 429, what is allowed

@@ -1,33 +1,43 @@
 """The one error hierarchy of the gateway.
 
 Every failure a client can see is one of these, and each carries the
-``extensions.code`` it is reported under::
+``extensions.code`` it is reported under. The branches say what failed: the
+HTTP request (refused before GraphQL, with its own status), the operation
+(refused or cut short by the gateway), what it asked for, or the vendor::
 
-    GatewayError                      INTERNAL_SERVER_ERROR (base, never raised bare)
-    ├── BadRequest                    BAD_REQUEST            (HTTP 400: not a GraphQL request)
-    │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE      (HTTP 413: body over the limit)
-    │   ├── RequestTimeout            REQUEST_TIMEOUT        (HTTP 408: body read too slowly)
-    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED     (HTTP 405: not GET or POST)
-    │   ├── PersistedQueryNotFound    PERSISTED_QUERY_NOT_FOUND     (HTTP 200: resend with query)
-    │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200: APQ is off)
-    │   ├── PersistedQueryNotAllowed  PERSISTED_QUERY_NOT_ALLOWED   (a document not in the manifest)
-    │   ├── Unauthenticated           UNAUTHENTICATED        (HTTP 401: no or bad credentials)
-    │   └── ClientRateLimited         RATE_LIMITED           (HTTP 429: client's requests a minute)
-    ├── Forbidden                     FORBIDDEN              (a field needs a scope not granted)
-    ├── ClientBudgetSpent             RATE_LIMITED           (a client's upstream calls a minute)
-    ├── OperationTooComplex           OPERATION_TOO_COMPLEX  (depth, aliases, tokens, call budget)
-    ├── OperationTimedOut             OPERATION_TIMEOUT      (the operation's time limit)
-    ├── BadUserInput                  BAD_USER_INPUT
-    ├── NotFound                      NOT_FOUND
-    ├── VendorNotConfigured           VENDOR_NOT_CONFIGURED
-    └── UpstreamError                 UPSTREAM_ERROR
-        ├── UpstreamAuthError         UPSTREAM_AUTH          (401/403, token refresh refused)
-        ├── UpstreamRejected          UPSTREAM_REJECTED      (vendor refused input we let through)
-        ├── UpstreamMisconfigured     UPSTREAM_MISCONFIGURED (our vendor settings are wrong)
-        ├── RateLimited               RATE_LIMITED           (429; retryAfter seconds when known)
-        ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE   (5xx, timeout, connection refused)
-        ├── OutcomeUnknown            OUTCOME_UNKNOWN        (a write sent, applied or not)
-        └── UpstreamBadResponse       UPSTREAM_BAD_RESPONSE  (a body we cannot parse)
+    GatewayError                           INTERNAL_SERVER_ERROR              base, never raised
+    ├── RequestRefused                     the HTTP request, not run:
+    │   ├── BadRequest                     BAD_REQUEST                   400  no request to run
+    │   ├── Unauthenticated                UNAUTHENTICATED               401  bad credentials
+    │   ├── MethodNotAllowed               METHOD_NOT_ALLOWED            405  not GET or POST
+    │   ├── RequestTimeout                 REQUEST_TIMEOUT               408  body read too slowly
+    │   ├── PayloadTooLarge                PAYLOAD_TOO_LARGE             413  body over the limit
+    │   ├── ClientRateLimited              RATE_LIMITED                  429  requests a minute
+    │   └── PersistedQueryError            the persisted query it names:
+    │       ├── PersistedQueryNotFound     PERSISTED_QUERY_NOT_FOUND     200  resend with query
+    │       ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED 200  APQ is off
+    │       └── PersistedQueryNotAllowed   PERSISTED_QUERY_NOT_ALLOWED   400  not in manifest
+    ├── OperationRefused                   the operation, by the gateway:
+    │   ├── Forbidden                      FORBIDDEN                     200  scope not granted
+    │   ├── ClientBudgetSpent              RATE_LIMITED                  200  upstream calls/min
+    │   ├── OperationTooComplex            OPERATION_TOO_COMPLEX         200* depth, aliases, cost
+    │   ├── OperationTimedOut              OPERATION_TIMEOUT             200  its time limit
+    │   └── BadUserInput                   BAD_USER_INPUT                200  an argument refused
+    ├── NotFound                           NOT_FOUND                     200  no such item
+    ├── VendorNotConfigured                VENDOR_NOT_CONFIGURED         200  no credentials here
+    └── UpstreamError                      UPSTREAM_ERROR                200  the vendor:
+        ├── UpstreamAuthError              UPSTREAM_AUTH                 200  401/403, grant refused
+        ├── UpstreamRejected               UPSTREAM_REJECTED             200  input we let through
+        ├── UpstreamMisconfigured          UPSTREAM_MISCONFIGURED        200  our settings wrong
+        ├── RateLimited                    RATE_LIMITED                  200  429; retryAfter
+        ├── UpstreamUnavailable            UPSTREAM_UNAVAILABLE          200  5xx, timeout, refused
+        ├── OutcomeUnknown                 OUTCOME_UNKNOWN               200  write sent, applied?
+        └── UpstreamBadResponse            UPSTREAM_BAD_RESPONSE         200  unreadable body
+
+The status is the HTTP answer's. A ``RequestRefused`` is answered with its own,
+before GraphQL (gateway.api.errors.refusal_response); every other error is a GraphQL
+error in the response. *: HTTP 400 when the client accepts
+``application/graphql-response+json``, since the operation never started.
 
 Messages are written by the gateway, never copied from an upstream body, so
 credentials, headers and raw vendor payloads cannot reach a client or a log.
@@ -55,24 +65,29 @@ class GatewayError(Exception):
         return {"code": self.code, **self.details}
 
 
-class BadRequest(GatewayError):
-    """The HTTP request is not one the gateway will execute; answered before GraphQL."""
+class RequestRefused(GatewayError):
+    """The HTTP request was not run: answered before GraphQL, with ``status``."""
 
     code = "BAD_REQUEST"
     status: ClassVar[int] = 400
 
 
-class PayloadTooLarge(BadRequest):
-    code = "PAYLOAD_TOO_LARGE"
-    status = 413
+class BadRequest(RequestRefused):
+    """Not a GraphQL request the gateway will run (malformed, CSRF-unsafe, ambiguous)."""
 
 
-class RequestTimeout(BadRequest):
-    code = "REQUEST_TIMEOUT"
-    status = 408
+class Unauthenticated(RequestRefused):
+    """No credentials, or ones the gateway does not accept; answered with ``WWW-Authenticate``."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
-class MethodNotAllowed(BadRequest):
+class MethodNotAllowed(RequestRefused):
     """A method the endpoint does not serve; answered with ``Allow``."""
 
     code = "METHOD_NOT_ALLOWED"
@@ -83,7 +98,32 @@ class MethodNotAllowed(BadRequest):
         self.allowed = allowed
 
 
-class PersistedQueryNotFound(BadRequest):
+class RequestTimeout(RequestRefused):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+
+
+class PayloadTooLarge(RequestRefused):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class ClientRateLimited(RequestRefused):
+    """A client sent more requests this minute than it may; refused before GraphQL."""
+
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class PersistedQueryError(RequestRefused):
+    """The persisted query a request names cannot be run as asked."""
+
+
+class PersistedQueryNotFound(PersistedQueryError):
     """A hash the gateway does not know. Apollo's clients answer it by sending the
     document with its hash, so it comes with HTTP 200 (a 400 would make them give up
     persisted queries for good)."""
@@ -95,7 +135,7 @@ class PersistedQueryNotFound(BadRequest):
         super().__init__("PersistedQueryNotFound")
 
 
-class PersistedQueryNotSupported(BadRequest):
+class PersistedQueryNotSupported(PersistedQueryError):
     """Automatic persisted queries are off: Apollo's clients then send documents."""
 
     code = "PERSISTED_QUERY_NOT_SUPPORTED"
@@ -105,35 +145,17 @@ class PersistedQueryNotSupported(BadRequest):
         super().__init__("PersistedQueryNotSupported")
 
 
-class PersistedQueryNotAllowed(BadRequest):
+class PersistedQueryNotAllowed(PersistedQueryError):
     """The gateway runs only the documents of its manifest, and this is not one."""
 
     code = "PERSISTED_QUERY_NOT_ALLOWED"
 
 
-class Unauthenticated(BadRequest):
-    """No credentials, or ones the gateway does not accept; answered with ``WWW-Authenticate``."""
-
-    code = "UNAUTHENTICATED"
-    status = 401
-
-    def __init__(self, message: str, *, challenge: str) -> None:
-        super().__init__(message)
-        self.challenge = challenge
+class OperationRefused(GatewayError):
+    """The operation was refused or stopped by the gateway itself, not by a vendor."""
 
 
-class ClientRateLimited(BadRequest):
-    """A client sent more requests this minute than it may; refused before GraphQL."""
-
-    code = "RATE_LIMITED"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message, retryAfter=retry_after)
-        self.retry_after = retry_after
-
-
-class Forbidden(GatewayError):
+class Forbidden(OperationRefused):
     """The client is known but its scopes do not cover this field's vendor and access."""
 
     code = "FORBIDDEN"
@@ -147,7 +169,7 @@ class Forbidden(GatewayError):
         self.vendor = vendor
 
 
-class ClientBudgetSpent(GatewayError):
+class ClientBudgetSpent(OperationRefused):
     """A client's upstream-call budget for the minute cannot cover this operation."""
 
     code = "RATE_LIMITED"
@@ -157,7 +179,7 @@ class ClientBudgetSpent(GatewayError):
         self.retry_after = retry_after
 
 
-class OperationTooComplex(GatewayError):
+class OperationTooComplex(OperationRefused):
     """Refused before execution: no upstream call is made for it."""
 
     code = "OPERATION_TOO_COMPLEX"
@@ -166,11 +188,11 @@ class OperationTooComplex(GatewayError):
         super().__init__(message, limit=limit, maximum=maximum, actual=actual)
 
 
-class OperationTimedOut(GatewayError):
+class OperationTimedOut(OperationRefused):
     code = "OPERATION_TIMEOUT"
 
 
-class BadUserInput(GatewayError):
+class BadUserInput(OperationRefused):
     code = "BAD_USER_INPUT"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:

@@ -32,7 +32,7 @@ from gateway.api.writes import Idempotency
 from gateway.auth.authenticator import CREDENTIAL_HEADERS, credentials_required
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
-from gateway.core.errors import BadRequest, OperationTimedOut
+from gateway.core.errors import BadRequest, OperationTimedOut, RequestRefused
 from gateway.core.principal import ClientAccess, Principal
 from gateway.http.cache_headers import cache_headers
 from gateway.http.cors import cors_middleware
@@ -158,7 +158,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             # Strawberry's own refusals (content type, GET mutation, ...) as GraphQL errors.
             response = self._refusal(BadRequest(exc.reason), exc.status_code, observed)
-        except BadRequest as exc:
+        except RequestRefused as exc:
             response = self._refusal(exc, exc.status, observed)
         except ClientDisconnected:
             if observed is not None:
@@ -171,7 +171,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     @staticmethod
-    def _refusal(error: BadRequest, status: int, observed: RequestScope | None) -> Response:
+    def _refusal(error: RequestRefused, status: int, observed: RequestScope | None) -> Response:
         if observed is not None:
             observed.outcome, observed.error_codes = "rejected", (error.code,)
         media = content_type(current_media_type.get())

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.errors import refusal_response
 from gateway.auth.authenticator import Authenticator
-from gateway.core.errors import BadRequest, ClientRateLimited, Unauthenticated
+from gateway.core.errors import ClientRateLimited, RequestRefused, Unauthenticated
 from gateway.core.principal import Principal, unauthenticated_client
 from gateway.core.ratelimit import CallBudget, retry_after
 from gateway.http.media_types import is_explorer_page_request
@@ -47,7 +47,7 @@ class ClientGate:
             principal = await self._principal(scope, headers)
             if principal is not None and self.requests is not None:
                 await self._spend_request(principal)
-        except BadRequest as refusal:
+        except RequestRefused as refusal:
             await refusal_response(refusal)(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL] = principal

@@ -27,7 +27,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.errors import refusal_response
-from gateway.core.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, RequestTimeout
+from gateway.core.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RequestRefused,
+    RequestTimeout,
+)
 from gateway.http.media_types import is_explorer_page_request
 
 SIMPLE_CONTENT_TYPES = frozenset(
@@ -92,7 +98,7 @@ class HttpGuard:
                     raise MethodNotAllowed(scope["method"], self.allow)
                 check_csrf(scope, headers)
             body = await self.read_body(headers, receive)
-        except BadRequest as error:
+        except RequestRefused as error:
             await refusal_response(error)(scope, receive, send)
             return
         except ClientGone:

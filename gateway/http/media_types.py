@@ -23,7 +23,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import Scope
 from strawberry.types import ExecutionResult
 
-from gateway.core.errors import BadRequest, OperationTooComplex
+from gateway.core.errors import OperationTooComplex, RequestRefused
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
@@ -114,13 +114,13 @@ def _before_execution(error: GraphQLError) -> bool:
     return original is None or isinstance(original, GraphQLError | OperationTooComplex)
 
 
-def request_refusal(result: Any) -> BadRequest | None:
-    """A ``BadRequest`` raised while the document was prepared (a schema extension's
+def request_refusal(result: Any) -> RequestRefused | None:
+    """A ``RequestRefused`` raised while the document was prepared (a schema extension's
     refusal, which strawberry turns into a GraphQL error): the whole request is refused."""
     if not isinstance(result, ExecutionResult) or result.data is not None:
         return None
     for error in result.errors or []:
-        if isinstance(error.original_error, BadRequest):
+        if isinstance(error.original_error, RequestRefused):
             return error.original_error
     return None
 
