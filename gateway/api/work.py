@@ -8,25 +8,21 @@ from the served vendors (gateway.vendors.VENDORS, the registry's order).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
-from gateway.core.errors import BadUserInput, Forbidden, GatewayError, VendorNotConfigured
-from gateway.core.principal import Access, scope_for
+from gateway.api.work_cursor import WorkCursors, decode_cursor, encode_cursor, fingerprint
+from gateway.api.work_vendors import WorkVendors
+from gateway.core.errors import BadUserInput, GatewayError
 from gateway.core.types import Vendor
-from gateway.core.work import MergeState, SourceState, WorkQuery, WorkSort, WorkSource, merge
-from gateway.state.work_snapshots import check_position
+from gateway.core.work import MergeResult, WorkQuery, WorkSort, merge
 from gateway.vendors import VENDORS
 
 if TYPE_CHECKING:
@@ -102,9 +98,18 @@ class WorkItemEdge:
     node: WorkItem
 
 
+def _work_item_edges(root: WorkItemConnection) -> list[WorkItemEdge]:
+    """Edges built only when a client selects them: most ask for `nodes` alone, and
+    each cursor is the list's state after its record, rebuilt and encoded."""
+    return [
+        WorkItemEdge(cursor=cursor, node=node)
+        for node, cursor in zip(root.nodes, root.cursors, strict=True)
+    ]
+
+
 @strawberry.type
 class WorkItemConnection:
-    edges: list[WorkItemEdge]
+    edges: list[WorkItemEdge] = strawberry.field(resolver=_work_item_edges)
     nodes: list[WorkItem]
     page_info: PageInfo
     missing_vendors: list[VendorEnum] = strawberry.field(
@@ -116,9 +121,18 @@ class WorkItemConnection:
         "vendor is configured, it is also in `missingVendors` with a VENDOR_NOT_CONFIGURED "
         "error; otherwise it is left out without an error."
     )
+    cursors: strawberry.Private[WorkCursors]
 
 
-def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuery:
+def _page_size(first: int | None) -> int:
+    limit = DEFAULT_PAGE_SIZE if first is None else first
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.", field="first")
+    return limit
+
+
+def _work_query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuery:
+    """The filters and sort, checked."""
     sort = sort or WorkItemSort()
     criteria = filter or WorkItemFilter()
     if criteria.search is not None and len(criteria.search) > 200:
@@ -142,59 +156,6 @@ def _query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuer
     )
 
 
-def _fingerprint(query: WorkQuery, vendors: list[Vendor]) -> str:
-    text = repr((query, sorted(v.value for v in vendors)))
-    return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
-
-
-def encode_cursor(fingerprint: str, state: MergeState) -> str:
-    payload = {
-        "q": fingerprint,
-        "s": {v.value: None if s is None else [s.position, s.skip] for v, s in state.items()},
-    }
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
-
-
-# A cursor holds at most a page number, a token and an offset per work vendor,
-# well under this; anything longer was not handed out here.
-MAX_CURSOR_LENGTH = 512
-# More records than any batch holds (whole sets are at most a few thousand).
-MAX_SKIP = 100_000
-
-
-def decode_cursor(cursor: str, fingerprint: str, vendors: list[Vendor]) -> MergeState:
-    try:
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise ValueError("too long")
-        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if payload["q"] != fingerprint:
-            raise BadUserInput(
-                "The `after` cursor belongs to other filters or sort.", field="after"
-            )
-        state: MergeState = {}
-        for name, value in payload["s"].items():
-            vendor = Vendor.named(name)
-            if vendor not in vendors:
-                raise ValueError("not a vendor of this list")
-            if value is None:
-                state[vendor] = None
-                continue
-            position, skip = value
-            if not (position is None or isinstance(position, str)) or type(skip) is not int:
-                raise ValueError("malformed position")
-            if not 0 <= skip <= MAX_SKIP:
-                raise ValueError("skip out of range")
-            check_position(position)  # before any vendor is asked anything
-            state[vendor] = SourceState(position, skip)
-        return state
-    except BadUserInput:
-        raise
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, binascii.Error) as exc:
-        raise BadUserInput(
-            "The `after` cursor is not one this list handed out.", field="after"
-        ) from exc
-
-
 @strawberry.type
 class WorkItemsQuery:
     @strawberry.field(
@@ -210,69 +171,46 @@ class WorkItemsQuery:
         filter: WorkItemFilter | None = None,
         sort: WorkItemSort | None = None,
     ) -> WorkItemConnection | None:
-        limit = DEFAULT_PAGE_SIZE if first is None else first
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.", field="first")
-        query = _query(sort, filter)
-        context = info.context
-        work_vendors = context.adapters.work_vendors
-        asked = (
-            [Vendor.named(v.name.lower()) for v in filter.vendors]
-            if filter and filter.vendors
-            else None
-        )
-        if asked and any(vendor not in work_vendors for vendor in asked):
-            names = ", ".join(v.value.upper() for v in work_vendors)
-            raise BadUserInput(f"`vendors` may name only {names}.", field="vendors")
-        configured = context.adapters.configured
-        if asked:
-            vendors = [v for v in work_vendors if v in asked]
-        else:
-            # With none configured every vendor is asked, so each answers
-            # VENDOR_NOT_CONFIGURED: an empty list must not pass for "no work".
-            vendors = [v for v in work_vendors if v in configured] or list(work_vendors)
-        # Vendors the client may not read are left out, and named as missing with FORBIDDEN.
-        principal = context.access.principal
-        forbidden = [v for v in vendors if not principal.may(v, Access.READ)]
-        vendors = [v for v in vendors if v not in forbidden]
-        fingerprint = _fingerprint(query, vendors)
-        state = decode_cursor(after, fingerprint, vendors) if after else {}
-        sources: list[WorkSource] = []
-        missing: dict[Vendor, GatewayError] = {
-            v: Forbidden(v, scope_for(v, Access.READ)) for v in forbidden
-        }
-        for vendor in vendors:
-            try:
-                sources.append(context.adapters.work_source(vendor))
-            except VendorNotConfigured as exc:
-                missing[vendor] = exc
-        result = await merge(sources, query, state, limit)
-        missing.update(result.failures)
-        for error in missing.values():
-            context.report(error, info.path.as_list())
-        # A record that could not be read has no place in a merged order (no sort key,
-        # no filter can be applied to it): it is reported here, its vendor still counts.
-        for bad_record in result.bad_records:
-            context.report(bad_record, info.path.as_list())
-        nodes = [_work_item_types[record.vendor](record.item) for record in result.records]
-        edges = [
-            WorkItemEdge(cursor=encode_cursor(fingerprint, snapshot), node=node)
-            for node, snapshot in zip(nodes, result.states, strict=True)
-        ]
-        return WorkItemConnection(
-            edges=edges,
-            nodes=nodes,
-            page_info=PageInfo(
-                has_next_page=result.has_next,
-                has_previous_page=bool(after),
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor
-                if edges
-                # A page that ended early on empty upstream pages still moves on.
-                else encode_cursor(fingerprint, result.end_state)
-                if result.has_next
-                else after or None,
-            ),
-            missing_vendors=[vendor_enum(v) for v in missing],
-            unconfigured_vendors=[vendor_enum(v) for v in work_vendors if v not in configured],
-        )
+        limit = _page_size(first)
+        query = _work_query(sort, filter)
+        named = [vendor_of(v) for v in filter.vendors] if filter and filter.vendors else None
+        vendors = WorkVendors.chosen(info.context, named)
+        key = fingerprint(query, vendors.asked)
+        state = decode_cursor(after, key, vendors.asked) if after else {}
+        result = await merge(vendors.sources(info.context.adapters), query, state, limit)
+        vendors.missing.update(result.failures)
+        _report(info, [*vendors.missing.values(), *result.bad_records])
+        return _connection(result, WorkCursors(key, result.states), vendors, after)
+
+
+def _report(info: Info[Context, None], errors: list[GatewayError]) -> None:
+    """Missing vendors, and records that could not be read: a record with no sort key
+    has no place in a merged order and no filter applies to it, so it is reported
+    here, and its vendor still counts."""
+    for error in errors:
+        info.context.report(error, info.path.as_list())
+
+
+def _connection(
+    result: MergeResult, cursors: WorkCursors, vendors: WorkVendors, after: str | None
+) -> WorkItemConnection:
+    nodes = [_work_item_types[record.vendor](record.item) for record in result.records]
+    if nodes:
+        end_cursor: str | None = cursors.at(-1)
+    elif result.has_next:
+        # A page that ended early on empty upstream pages still moves on.
+        end_cursor = encode_cursor(cursors.fingerprint, result.end_state)
+    else:
+        end_cursor = after or None
+    return WorkItemConnection(
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=result.has_next,
+            has_previous_page=bool(after),
+            start_cursor=cursors.at(0) if nodes else None,
+            end_cursor=end_cursor,
+        ),
+        missing_vendors=[vendor_enum(v) for v in vendors.missing],
+        unconfigured_vendors=[vendor_enum(v) for v in vendors.unconfigured],
+        cursors=cursors,
+    )

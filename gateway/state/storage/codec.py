@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -37,27 +38,51 @@ def decode(data: bytes) -> object:
 def _plain(value: object) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, enum.Enum):
-        return {TAG: "enum", "class": _name(type(value)), "value": _plain(value.value)}
-    if isinstance(value, datetime):
-        return {TAG: "datetime", "value": value.isoformat()}
-    if isinstance(value, date):
-        return {TAG: "date", "value": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {TAG: "decimal", "value": str(value)}
+    exact = _BY_TYPE.get(type(value))
+    if exact is not None:
+        return exact(value)
+    for kinds, plain in _LEAVES:
+        if isinstance(value, kinds):
+            return plain(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {TAG: "dataclass", "class": _name(type(value)), "fields": fields}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, tuple):
-        return {TAG: "tuple", "items": [_plain(item) for item in value]}
-    if isinstance(value, frozenset | set):
-        kind = "frozenset" if isinstance(value, frozenset) else "set"
-        return {TAG: kind, "items": [_plain(item) for item in value]}
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {TAG: "dict", "items": {key: _plain(item) for key, item in value.items()}}
+    for kinds, plain in _CONTAINERS:
+        if isinstance(value, kinds):
+            return plain(value)
     raise NotSerialisable(f"cannot keep a {type(value).__name__} for replay")
+
+
+def _plain_dict(value: dict[Any, Any]) -> Any:
+    if not all(isinstance(key, str) for key in value):
+        raise NotSerialisable(f"cannot keep a {type(value).__name__} for replay")
+    return {TAG: "dict", "items": {key: _plain(item) for key, item in value.items()}}
+
+
+def _plain_set(value: frozenset[Any] | set[Any]) -> Any:
+    kind = "frozenset" if isinstance(value, frozenset) else "set"
+    return {TAG: kind, "items": [_plain(item) for item in value]}
+
+
+_Plain = tuple[type, Callable[[Any], Any]]
+# Tried in this order (a datetime is also a date): the leaves before the dataclass
+# check, the containers after it.
+_LEAVES: tuple[_Plain, ...] = (
+    (enum.Enum, lambda v: {TAG: "enum", "class": _name(type(v)), "value": _plain(v.value)}),
+    (datetime, lambda v: {TAG: "datetime", "value": v.isoformat()}),
+    (date, lambda v: {TAG: "date", "value": v.isoformat()}),
+    (Decimal, lambda v: {TAG: "decimal", "value": str(v)}),
+)
+_CONTAINERS: tuple[_Plain, ...] = (
+    (list, lambda v: [_plain(item) for item in v]),
+    (tuple, lambda v: {TAG: "tuple", "items": [_plain(item) for item in v]}),
+    (frozenset, _plain_set),
+    (set, _plain_set),
+    (dict, _plain_dict),
+)
+# Most values are of these very types, which are neither enums nor dataclasses: they
+# skip the ordered search, whose answer for them would be the same.
+_BY_TYPE: dict[type, Callable[[Any], Any]] = dict((*_LEAVES, *_CONTAINERS))
 
 
 def _rebuilt(value: Any) -> object:
@@ -66,28 +91,31 @@ def _rebuilt(value: Any) -> object:
     if not isinstance(value, dict):
         return value
     tag = value.get(TAG)
-    if tag == "enum":
-        return _trusted(value["class"], enum.Enum)(_rebuilt(value["value"]))
-    if tag == "datetime":
-        return datetime.fromisoformat(value["value"])
-    if tag == "date":
-        return date.fromisoformat(value["value"])
-    if tag == "decimal":
-        return Decimal(value["value"])
-    if tag == "dataclass":
-        cls = _trusted(value["class"], object)
-        if not dataclasses.is_dataclass(cls):
-            raise NotSerialisable(f"{value['class']} is not a dataclass")
-        return cast(Any, cls)(**{name: _rebuilt(item) for name, item in value["fields"].items()})
-    if tag == "tuple":
-        return tuple(_rebuilt(item) for item in value["items"])
-    if tag == "frozenset":
-        return frozenset(_rebuilt(item) for item in value["items"])
-    if tag == "set":
-        return {_rebuilt(item) for item in value["items"]}
-    if tag == "dict":
-        return {key: _rebuilt(item) for key, item in value["items"].items()}
-    raise NotSerialisable(f"unknown tag {tag!r}")
+    rebuild = _REBUILDERS.get(tag) if isinstance(tag, str) else None
+    if rebuild is None:
+        raise NotSerialisable(f"unknown tag {tag!r}")
+    return rebuild(value)
+
+
+def _rebuilt_dataclass(value: dict[str, Any]) -> object:
+    cls = _trusted(value["class"], object)
+    if not dataclasses.is_dataclass(cls):
+        raise NotSerialisable(f"{value['class']} is not a dataclass")
+    return cast(Any, cls)(**{name: _rebuilt(item) for name, item in value["fields"].items()})
+
+
+# Each tag, and how its value is rebuilt from the JSON object carrying it.
+_REBUILDERS: dict[str, Callable[[dict[str, Any]], object]] = {
+    "enum": lambda v: _trusted(v["class"], enum.Enum)(_rebuilt(v["value"])),
+    "datetime": lambda v: datetime.fromisoformat(v["value"]),
+    "date": lambda v: date.fromisoformat(v["value"]),
+    "decimal": lambda v: Decimal(v["value"]),
+    "dataclass": _rebuilt_dataclass,
+    "tuple": lambda v: tuple(_rebuilt(item) for item in v["items"]),
+    "frozenset": lambda v: frozenset(_rebuilt(item) for item in v["items"]),
+    "set": lambda v: {_rebuilt(item) for item in v["items"]},
+    "dict": lambda v: {key: _rebuilt(item) for key, item in v["items"].items()},
+}
 
 
 def _name(cls: type) -> str:

@@ -131,10 +131,7 @@ async def scan_pages(
     while True:
         params = {**filters, "count": str(per_page), "page": str(page)}
         key = page_key(params)
-        # A walk's first page reads afresh; later ones resume in the pages it kept.
-        rows = kept_pages.get(key) if resuming else None
-        if rows is None:
-            rows = await read_rows(params)
+        rows = await _rows(read_rows, kept_pages, params, key, resuming=resuming)
         first_row = (page - 1) * per_page
         read.append((first_row, key, rows))
         kept.extend(
@@ -153,10 +150,28 @@ async def scan_pages(
     positions = ((first + i, row) for first, _, rows in read for i, row in enumerate(rows))
     unplaced = unplaced_between(positions, start, items[-1].row if has_next else None)
     if has_next:
-        # Keep the pages that hold rows after the last invoice handed out: the
-        # next page of the walk starts in them.
-        resume = items[-1].row + 1
-        for first_row, key, rows in read:
-            if first_row + len(rows) > resume:
-                kept_pages.put(key, rows)
+        _keep_pages_after(kept_pages, read, items[-1].row)
     return ScanPage(items, per_page, has_next, unplaced=unplaced)
+
+
+async def _rows(
+    read_rows: ReadRows,
+    kept_pages: KeptPages,
+    params: Mapping[str, str],
+    key: PageKey,
+    *,
+    resuming: bool,
+) -> list[Row]:
+    # A walk's first page reads afresh; later ones resume in the pages it kept.
+    rows = kept_pages.get(key) if resuming else None
+    return rows if rows is not None else await read_rows(params)
+
+
+def _keep_pages_after(
+    kept_pages: KeptPages, read: list[tuple[int, PageKey, list[Row]]], last_row: int
+) -> None:
+    """Keep the pages read that hold rows after ``last_row``, the last invoice handed
+    out: the next page of the walk starts in them."""
+    for first_row, key, rows in read:
+        if first_row + len(rows) > last_row + 1:
+            kept_pages.put(key, rows)

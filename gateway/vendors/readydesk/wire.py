@@ -200,11 +200,15 @@ def _parse_url(text: str) -> Document:
     rows = [_url_pairs(line) for line in lines]
     if len(rows) == 1 and len(rows[0]) == 1 and "invoice_id" not in rows[0]:
         return _single(list(rows[0].items()))
+    return Records(None, _url_records(rows))
+
+
+def _url_records(rows: list[Fields]) -> list[Record]:
+    """[guess] An invoice's line items follow it on their own lines, told apart by
+    their "uid" or "id" (either name family, see models; in any place on the line);
+    a line-item document is nothing but such lines."""
     items: list[Record] = []
     for row in rows:
-        # [guess] An invoice's line items follow it on their own lines, told
-        # apart by their "uid" or "id" (either name family, see models; in any
-        # place on the line); a line-item document is nothing but such lines.
         parent = items[-1] if items else None
         is_line_item = ("uid" in row or "id" in row) and "invoice_id" not in row
         if is_line_item and parent is not None and parent.children is not None:
@@ -213,7 +217,7 @@ def _parse_url(text: str) -> Document:
             items.append(Record(row, []))
         else:
             items.append(Record(row))
-    return Records(None, [Record(item.fields, item.children or None) for item in items])
+    return [Record(item.fields, item.children or None) for item in items]
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -158,20 +158,25 @@ def _links(request: Request, page: int, last: int) -> str:
     return ", ".join(f'<{url(number)}>; rel="{rel}"' for rel, number in rels)
 
 
-def create_app(*, clock: Clock | None = None) -> Starlette:
-    store = Store(clock or Clock())
-    seed(store)
+Handler = Callable[[Request], Awaitable[Response]]
 
-    def endpoint(
-        handler: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+
+class _Api:
+    """The sandbox's handlers, over one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def endpoint(self, handler: Handler) -> Handler:
+        store = self.store
+
         async def run(request: Request) -> Response:
             if store.in_flight >= MAX_CONCURRENT:
                 return ApiError(429, "Too many concurrent requests for this API key.").response()
             store.in_flight += 1
             try:
                 _authenticate(request)
-                return await _idempotent(request, handler)
+                return await self._idempotent(request, handler)
             except ApiError as error:
                 return error.response()
             finally:
@@ -179,42 +184,41 @@ def create_app(*, clock: Clock | None = None) -> Starlette:
 
         return run
 
-    async def _idempotent(
-        request: Request, handler: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def _idempotent(self, request: Request, handler: Handler) -> Response:
         key = request.headers.get("idempotency-key")
         if not key or request.method not in ("POST", "PATCH"):
             return await handler(request)
         if not 6 <= len(key) <= 64:
             raise ApiError(400, "Idempotency-Key must be 6 to 64 characters", "Idempotency-Key")
         slot = (key, f"{request.method} {request.url.path}")
-        now = store.clock.now()
-        stored = store.replays.get(slot)
+        now = self.store.clock.now()
+        stored = self.store.replays.get(slot)
         if stored and stored[0] > now:
             return stored[1]
         response = await handler(request)
         if response.status_code < 500:
-            store.replays[slot] = (now + IDEMPOTENCY_TTL, response)
+            self.store.replays[slot] = (now + IDEMPOTENCY_TTL, response)
         return response
 
-    def find(request: Request) -> dict[str, Any]:
+    def _find(self, request: Request) -> dict[str, Any]:
         raw = request.path_params["task_id"]
-        task = store.tasks.get(int(raw)) if raw.isdigit() else None
+        task = self.store.tasks.get(int(raw)) if raw.isdigit() else None
         if task is None:
             raise ApiError(404, f"No such task: {raw}", "id")
         return task
 
-    async def list_tasks(request: Request) -> Response:
-        return _list(request, list(store.tasks.values()))
+    async def list_tasks(self, request: Request) -> Response:
+        return _list(request, list(self.store.tasks.values()))
 
-    async def customer_tasks(request: Request) -> Response:
+    async def customer_tasks(self, request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        if not customer_id.isdigit() or int(customer_id) not in store.customers:
+        if not customer_id.isdigit() or int(customer_id) not in self.store.customers:
             raise ApiError(404, f"No such customer: {customer_id}", "id")
-        owned = [t for t in store.tasks.values() if t["customer_id"] == int(customer_id)]
+        owned = [t for t in self.store.tasks.values() if t["customer_id"] == int(customer_id)]
         return _list(request, owned)
 
-    async def create_task(request: Request) -> Response:
+    async def create_task(self, request: Request) -> Response:
+        store = self.store
         body = await _read_body(request)
         now = int(store.clock.now())
         task: dict[str, Any] = {
@@ -228,37 +232,44 @@ def create_app(*, clock: Clock | None = None) -> Starlette:
         store.tasks[task["id"]] = task
         return json_response(task, 201)
 
-    async def retrieve_task(request: Request) -> Response:
-        return json_response(find(request))
+    async def retrieve_task(self, request: Request) -> Response:
+        return json_response(self._find(request))
 
-    async def update_task(request: Request) -> Response:
-        task = find(request)
+    async def update_task(self, request: Request) -> Response:
+        task = self._find(request)
         body = await _read_body(request)
         draft = dict(task)
-        _apply(store, draft, body, creating=False)  # validate fully before writing
-        draft["updated_at"] = int(store.clock.now())
+        _apply(self.store, draft, body, creating=False)  # validate fully before writing
+        draft["updated_at"] = int(self.store.clock.now())
         task.update(draft)
         return json_response(task)
 
-    async def delete_task(request: Request) -> Response:
-        task = find(request)
-        del store.tasks[task["id"]]
+    async def delete_task(self, request: Request) -> Response:
+        task = self._find(request)
+        del self.store.tasks[task["id"]]
         return Response(status_code=204)
 
-    async def list_customers(request: Request) -> Response:
-        return json_response(list(store.customers.values()), 200, {
-            "X-Total-Count": str(len(store.customers)), "Link": _links(request, 1, 1),
+    async def list_customers(self, request: Request) -> Response:
+        customers = self.store.customers
+        return json_response(list(customers.values()), 200, {
+            "X-Total-Count": str(len(customers)), "Link": _links(request, 1, 1),
         })  # fmt: skip
 
+
+def create_app(*, clock: Clock | None = None) -> Starlette:
+    store = Store(clock or Clock())
+    seed(store)
+    api = _Api(store)
+    endpoint = api.endpoint
     app = Starlette(
         routes=[
-            Route("/tasks", endpoint(list_tasks), methods=["GET"]),
-            Route("/tasks", endpoint(create_task), methods=["POST"]),
-            Route("/tasks/{task_id}", endpoint(retrieve_task), methods=["GET"]),
-            Route("/tasks/{task_id}", endpoint(update_task), methods=["PATCH"]),
-            Route("/tasks/{task_id}", endpoint(delete_task), methods=["DELETE"]),
-            Route("/customers", endpoint(list_customers), methods=["GET"]),
-            Route("/customers/{customer_id}/tasks", endpoint(customer_tasks), methods=["GET"]),
+            Route("/tasks", endpoint(api.list_tasks), methods=["GET"]),
+            Route("/tasks", endpoint(api.create_task), methods=["POST"]),
+            Route("/tasks/{task_id}", endpoint(api.retrieve_task), methods=["GET"]),
+            Route("/tasks/{task_id}", endpoint(api.update_task), methods=["PATCH"]),
+            Route("/tasks/{task_id}", endpoint(api.delete_task), methods=["DELETE"]),
+            Route("/customers", endpoint(api.list_customers), methods=["GET"]),
+            Route("/customers/{customer_id}/tasks", endpoint(api.customer_tasks), methods=["GET"]),
         ]
     )
     app.state.store = store

@@ -14,13 +14,9 @@ from starlette.routing import Route
 
 from gateway.core.sandbox import Clock
 
-from .query import (
-    Params,
-    QueryError,
-    select_invoices,
-    select_line_items,
-)
+from .query import select_invoices, select_line_items
 from .store import Store, seed_store
+from .variables import Params, QueryError
 from .wire import (
     COUNT_SHAPES,
     FORMATS,

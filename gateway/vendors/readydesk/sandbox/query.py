@@ -1,4 +1,4 @@
-"""Reading ReadyDesk's request variables and selecting records with them.
+"""Selecting records with ReadyDesk's request variables (read in ``variables``).
 
 The product builds SQL from these variables; the sandbox reproduces what that
 SQL would return (case-insensitive comparisons as with SQL Server's default
@@ -8,115 +8,23 @@ collation, NULLs first in ascending order) without building any query text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .store import Invoice, LineItem, Store
-
-Params = Mapping[str, str]
-
-
-class QueryError(Exception):
-    """A request the product would refuse; the message goes into the error wrapper."""
-
-
-def _echo(text: str) -> str:
-    # Error messages quote the offending input the way SQL Server does, but only
-    # its printable part, so the wrapper stays well-formed in every format.
-    printable = "".join(ch for ch in text if ch.isprintable())
-    return printable[:60]
-
-
-def flag(params: Params, name: str) -> bool:
-    value = params.get(name, "N").strip().upper()
-    if value not in ("Y", "N"):
-        raise QueryError(f"Invalid {name}: expected Y or N")
-    return value == "Y"
-
-
-def integer(params: Params, name: str, minimum: int) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit() or int(text) < minimum:
-        raise QueryError(f"Invalid {name}: '{_echo(raw)}'")
-    return int(text)
-
-
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.casefold().split("*")))
-
-
-def text_matcher(pattern: str) -> Callable[[str], bool]:
-    """Exact or `*`-wildcard match on a customer ID, ignoring case."""
-    compiled = _wildcard(pattern)
-    return lambda value: compiled.fullmatch(value.casefold()) is not None
-
-
-def id_matcher(raw: str, name: str) -> Callable[[int | None], bool]:
-    """An ID, a `*` pattern, or a `,`/`|` list of either ([guess]: the list form).
-
-    A trailing separator is allowed so an invoice's ``jobs`` value (``1|2|``)
-    can be passed back as it came.
-    """
-    terms = [term.strip() for term in re.split(r"[,|]", raw) if term.strip()]
-    if not terms:
-        raise QueryError(f"Invalid {name}: '{_echo(raw)}'")
-    exact: set[int] = set()
-    patterns: list[re.Pattern[str]] = []
-    for term in terms:
-        if "*" in term and all(part.isdigit() for part in term.split("*") if part):
-            patterns.append(_wildcard(term))
-        elif term.isascii() and term.isdigit():
-            exact.add(int(term))
-        else:
-            raise QueryError(f"Invalid {name}: '{_echo(raw)}'")
-
-    def matches(value: int | None) -> bool:
-        # As with SQL's LIKE, a missing value matches nothing, not even "*".
-        if value is None:
-            return False
-        return value in exact or any(p.fullmatch(str(value)) for p in patterns)
-
-    return matches
-
-
-_US_DATE = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+from .variables import (
+    Params,
+    QueryError,
+    echo,
+    flag,
+    id_matcher,
+    integer,
+    local_datetime,
+    text_matcher,
 )
-
-
-def local_datetime(params: Params, name: str, zone: ZoneInfo) -> datetime | None:
-    """A date/time variable as the server's DateTime.Parse reads it: local time."""
-    raw = params.get(name)
-    if raw is None:
-        return None
-    text = raw.strip()
-    try:
-        match = _US_DATE.fullmatch(text)
-        if match:
-            month, day, year, hour, minute, second, half = match.groups()
-            hours = int(hour or 0)
-            if half:
-                if not 1 <= hours <= 12:
-                    raise ValueError(text)
-                hours = hours % 12 + (12 if half.upper() == "PM" else 0)
-            naive = datetime(
-                int(year), int(month), int(day), hours, int(minute or 0), int(second or 0)
-            )
-            return naive.replace(tzinfo=zone)
-        if re.match(r"\d{4}-\d{2}-\d{2}", text):
-            parsed = datetime.fromisoformat(text)
-            if parsed.tzinfo is not None:
-                return parsed.astimezone(zone)
-            return parsed.replace(tzinfo=zone)
-    except ValueError:
-        pass
-    raise QueryError(f"Invalid {name}: '{_echo(raw)}'")
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -160,7 +68,7 @@ def order_term(params: Params) -> tuple[str, bool]:
     clause = params.get("order", "ID")
     direction = params.get("order_direction")
     if direction is not None and direction.strip().upper() not in _DIRECTIONS:
-        raise QueryError(f"Invalid order_direction: '{_echo(direction)}'")
+        raise QueryError(f"Invalid order_direction: '{echo(direction)}'")
     if "," in clause:
         raise QueryError("Incorrect syntax near ','.")
     tokens = clause.split()
@@ -168,16 +76,16 @@ def order_term(params: Params) -> tuple[str, bool]:
         raise QueryError("Invalid order: ''")
     match = _IDENTIFIER.fullmatch(tokens[0])
     if match is None:
-        raise QueryError(f"Incorrect syntax near '{_echo(tokens[0])}'.")
+        raise QueryError(f"Incorrect syntax near '{echo(tokens[0])}'.")
     name = match.group(1) or match.group(2)
     column = _BY_LOWER.get(name.lower())
     if column is None:
-        raise QueryError(f"Invalid column name '{_echo(name)}'.")
+        raise QueryError(f"Invalid column name '{echo(name)}'.")
     if len(tokens) > 2 or (len(tokens) == 2 and tokens[1].upper() not in _DIRECTIONS):
-        raise QueryError(f"Incorrect syntax near '{_echo(tokens[-1])}'.")
+        raise QueryError(f"Incorrect syntax near '{echo(tokens[-1])}'.")
     if len(tokens) == 2 and direction is not None:
         # The product appends order_direction to order: "ID DESC ASC".
-        raise QueryError(f"Incorrect syntax near '{_echo(direction.strip())}'.")
+        raise QueryError(f"Incorrect syntax near '{echo(direction.strip())}'.")
     written = tokens[1] if len(tokens) == 2 else direction
     return column, (written or "ASC").strip().upper() == "DESC"
 
@@ -224,16 +132,27 @@ def select_invoices(store: Store, params: Params) -> InvoiceSelection:
     count_only = flag(params, "count_only")
     count, page = integer(params, "count", 1), integer(params, "page", 1)
     start_tid, end_tid = integer(params, "start_tid", 0), integer(params, "end_tid", 0)
-    start_date = local_datetime(params, "start_date", store.zone)
-    end_date = local_datetime(params, "end_date", store.zone)
-    date_type = params.get("date_type", "I").strip().upper()
-    if date_type not in _DATE_FIELDS:
-        raise QueryError(f"Invalid date_type: '{_echo(params['date_type'])}'")
+    date_checks = _date_checks(params, store.zone)
     term = order_term(params)
     wildcard = "*" in (cid or "") or "*" in (invoice_id or "")
     if page is not None and not (wildcard and count is not None):
         raise QueryError("page requires a wildcard cid or id and count")
+    checks = [*_id_checks(params, cid, invoice_id, start_tid, end_tid), *date_checks]
+    seed = (count or 0) * 100_003 + (page or 0)
+    matched = _sorted([inv for inv in store.invoices if all(c(inv) for c in checks)], term, seed)
+    return InvoiceSelection(
+        _page(matched, count, page), len(matched), count_only, include_line_items
+    )
 
+
+def _id_checks(
+    params: Params,
+    cid: str | None,
+    invoice_id: str | None,
+    start_tid: int | None,
+    end_tid: int | None,
+) -> list[Callable[[Invoice], bool]]:
+    """What the customer and invoice ID variables ask of an invoice."""
     checks: list[Callable[[Invoice], bool]] = []
     if cid is not None:
         cid_matches = text_matcher(cid)
@@ -252,19 +171,31 @@ def select_invoices(store: Store, params: Params) -> InvoiceSelection:
         # "Stop at customer IDs that start with this value": the prefix is inclusive.
         high = end_cid.casefold()
         checks.append(lambda inv: inv.customer_id.casefold()[: len(high)] <= high)
-    date_of = _DATE_FIELDS[date_type]
-    if start_date is not None:
-        checks.append(lambda inv: date_of(inv, store.zone) >= start_date)
-    if end_date is not None:
-        checks.append(lambda inv: date_of(inv, store.zone) <= end_date)
+    return checks
 
-    seed = (count or 0) * 100_003 + (page or 0)
-    matched = _sorted([inv for inv in store.invoices if all(c(inv) for c in checks)], term, seed)
-    total = len(matched)
-    offset = (page - 1) * count if page is not None and count is not None else 0
-    if count is not None:
-        matched = matched[offset : offset + count]
-    return InvoiceSelection(matched, total, count_only, include_line_items)
+
+def _date_checks(params: Params, zone: ZoneInfo) -> list[Callable[[Invoice], bool]]:
+    """What the date variables ask of an invoice, on the date `date_type` names."""
+    start_date = local_datetime(params, "start_date", zone)
+    end_date = local_datetime(params, "end_date", zone)
+    date_type = params.get("date_type", "I").strip().upper()
+    if date_type not in _DATE_FIELDS:
+        raise QueryError(f"Invalid date_type: '{echo(params['date_type'])}'")
+    date_of = _DATE_FIELDS[date_type]
+    checks: list[Callable[[Invoice], bool]] = []
+    if start_date is not None:
+        checks.append(lambda inv: date_of(inv, zone) >= start_date)
+    if end_date is not None:
+        checks.append(lambda inv: date_of(inv, zone) <= end_date)
+    return checks
+
+
+def _page(matched: list[Invoice], count: int | None, page: int | None) -> list[Invoice]:
+    """The `count` invoices of `page` (the first page without one), or all of them."""
+    if count is None:
+        return matched
+    offset = (page - 1) * count if page is not None else 0
+    return matched[offset : offset + count]
 
 
 def select_line_items(store: Store, params: Params) -> list[LineItem]:
