@@ -173,7 +173,8 @@ class WorkItemsQuery:
     ) -> WorkItemConnection | None:
         limit = _page_size(first)
         query = _work_query(sort, filter)
-        named = [vendor_of(v) for v in filter.vendors] if filter and filter.vendors else None
+        asked = filter.vendors if filter and filter.vendors else None
+        named = [Vendor.named(member.name.lower()) for member in asked] if asked else None
         vendors = WorkVendors.chosen(info.context, named)
         key = fingerprint(query, vendors.asked)
         state = decode_cursor(after, key, vendors.asked) if after else {}
