@@ -29,6 +29,7 @@ from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
 from gateway.core.errors import BadRequest, OperationTimedOut
 from gateway.core.principal import ClientAccess
+from gateway.http.accounting import accounting_report, accounting_requested
 from gateway.http.cache_headers import cache_headers
 from gateway.http.explorer import explorer_page
 from gateway.http.media_types import (
@@ -44,11 +45,10 @@ from gateway.http.media_types import (
 )
 from gateway.http.observability import outcome_of
 from gateway.http.persisted import PersistedQueries, load_manifest
-from gateway.observability.scope import CallLog, RequestState, request_state
+from gateway.observability.scope import RequestState, request_state
 from gateway.observability.telemetry import Telemetry
 from gateway.state.storage.idempotency import idempotency_store, item_locks
 
-ACCOUNTING_HEADER = "x-upstream-accounting"
 # What a GET answer depends on besides its URL: the client (whichever header its
 # credential came in), the media type it asked for, and the accounting switch.
 VARY = (*CREDENTIAL_HEADERS, "Accept", "X-Upstream-Accounting")
@@ -273,17 +273,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response["errors"] = [format_error(error) for error in errors]
         state.outcome, state.error_codes = outcome_of(response)
         extensions = dict(result.extensions or {})
-        if context is not None and self._accounting_requested(state):
+        if context is not None and accounting_requested(state.headers, self.accounting_default):
             extensions["upstreamCalls"] = accounting_report(state.calls)
         if extensions:
             response["extensions"] = extensions
         return response
-
-    def _accounting_requested(self, state: RequestState) -> bool:
-        flag = state.headers.get(ACCOUNTING_HEADER)
-        if flag is None:
-            return self.accounting_default
-        return flag.strip().lower() in {"1", "true", "yes", "on"}
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -312,26 +306,3 @@ async def _disconnect(request: Request) -> None:
     """Returns when the client disconnects (the body has been read by then)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-def accounting_report(log: CallLog) -> dict[str, Any]:
-    by_vendor: dict[str, dict[str, float]] = {}
-    for call in log.calls:
-        entry = by_vendor.setdefault(call.vendor.value, {"count": 0, "durationMs": 0.0})
-        entry["count"] += 1
-        entry["durationMs"] = round(entry["durationMs"] + call.duration_ms, 2)
-    return {
-        "total": len(log.calls),
-        "byVendor": by_vendor,
-        "calls": [
-            {
-                "vendor": call.vendor.value,
-                "method": call.method,
-                "path": call.path,
-                "status": call.status,
-                "startMs": call.start_ms,
-                "durationMs": call.duration_ms,
-            }
-            for call in log.calls
-        ],
-    }
