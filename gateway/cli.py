@@ -143,9 +143,9 @@ def sandbox(args: argparse.Namespace) -> None:
 
 
 def export_schema(_: argparse.Namespace) -> None:
-    from gateway.api.schema import schema
+    from gateway.api.schema import build_schema
 
-    sys.stdout.write(schema.as_str() + "\n")
+    sys.stdout.write(build_schema().as_str() + "\n")
 
 
 def hash_key(args: argparse.Namespace) -> None:

@@ -157,7 +157,7 @@ async def test_an_unexpected_failure_is_a_masked_graphql_500(
         raise RuntimeError("secret internals")
 
     async with gateway_with(monkeypatch) as gateway:
-        monkeypatch.setattr("gateway.http.app.Loaders", broken)
+        monkeypatch.setattr("gateway.http.view.Loaders", broken)
         response = await gateway.client.post("/graphql", json={"query": QUERY})
     assert response.status_code == 500
     assert response.json() == {

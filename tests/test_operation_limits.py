@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pytest
 from graphql import parse
 
 from gateway.api.cost import estimate_upstream_calls
-from gateway.api.schema import schema
+from gateway.api.schema import GatewaySchema, build_schema
 from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.zoho import ZOHO
@@ -126,7 +127,13 @@ async def test_the_budget_counts_fragments_and_variables(gateway: Gateway) -> No
     assert again["actual"] == 102
 
 
+@cache
+def served_schema() -> GatewaySchema:
+    return build_schema()
+
+
 def estimate(query: str, variables: dict[str, Any] | None = None) -> int:
+    schema = served_schema()
     return estimate_upstream_calls(schema._schema, parse(query), None, variables, schema.costs)
 
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from gateway.api.schema import schema_for
+from gateway.api.schema import build_schema
 from gateway.api.tracing import ResolverSpans
 from gateway.config import Settings
 from gateway.http.app import create_app
@@ -157,7 +157,7 @@ def test_tracing_is_off_unless_the_environment_asks() -> None:
 
 def test_an_untraced_gateway_has_no_resolver_hook(settings: Settings) -> None:
     # The resolve hook wraps every field's resolver; only a traced app's schema has it.
-    untraced = schema_for(settings.plugins)
-    traced = schema_for(settings.plugins, traced=True)
+    untraced = build_schema(settings.plugins)
+    traced = build_schema(settings.plugins, traced=True)
     assert ResolverSpans not in untraced.extensions
     assert ResolverSpans in traced.extensions

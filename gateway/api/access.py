@@ -14,19 +14,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import copy
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, GraphQLFieldResolver, GraphQLObjectType, default_field_resolver
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
-from strawberry.schema import Schema
-from strawberry.types.base import get_object_definition
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry.types.field import StrawberryField
 
 from gateway.api.context import Context
-from gateway.api.cost import CostTable
-from gateway.api.limits import estimated_calls
+from gateway.api.limits import OperationMeasures
 from gateway.core.errors import ClientBudgetSpent
 from gateway.core.principal import Access
 from gateway.core.ratelimit import retry_after
@@ -34,38 +34,72 @@ from gateway.core.types import Vendor
 from gateway.plugin import AnyPlugin, VendorGraphQL
 
 
-def guard_vendor_fields(schema: Schema, parts: Sequence[tuple[AnyPlugin, VendorGraphQL]]) -> None:
-    """Wrap each vendor root field's resolver in its scope check."""
-    graphql_schema = schema._schema
-    for plugin, graphql in parts:
-        for mixin, root, access in (
-            (graphql.query, graphql_schema.query_type, Access.READ),
-            (graphql.mutation, graphql_schema.mutation_type, Access.WRITE),
-        ):
-            if mixin is None or root is None:
-                continue
-            definition = get_object_definition(mixin, strict=True)
-            for field in definition.fields:
-                name = schema.config.name_converter.get_graphql_name(field)
-                _guard(root, name, plugin.vendor, access)
+class VendorScope(FieldExtension):
+    """A vendor root field's scope check, run before its resolver."""
 
+    def __init__(self, vendor: Vendor, access: Access) -> None:
+        self.vendor = vendor
+        self.access = access
 
-def _guard(root: GraphQLObjectType, name: str, vendor: Vendor, access: Access) -> None:
-    field = root.fields[name]
-    resolve: GraphQLFieldResolver = field.resolve or default_field_resolver
-
-    def guarded(source: Any, info: Any, **arguments: Any) -> Any:
+    def _check(self, info: Any) -> None:
         context = info.context
         if not isinstance(context, Context):
             # No client to check: refused (and masked), never let through.
             raise TypeError("a vendor field was resolved without the gateway's context")
-        context.access.principal.require(vendor, access)
-        return resolve(source, info, **arguments)
+        context.access.principal.require(self.vendor, self.access)
 
-    field.resolve = guarded
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
+        self._check(info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Any, **kwargs: Any
+    ) -> Any:
+        self._check(info)
+        return await next_(source, info, **kwargs)
+
+
+class VendorFieldScopes:
+    """Which scope each vendor root field needs, known from the plugin whose mixin
+    declares it. The schema asks for a root type's fields as it builds them
+    (``Schema.get_fields``) and gets copies carrying the check: nothing shared, not
+    the mixins' own fields nor a built schema, is changed."""
+
+    def __init__(self, parts: Sequence[tuple[AnyPlugin, VendorGraphQL]]) -> None:
+        self._needs: dict[tuple[str, str], tuple[Vendor, Access]] = {}
+        for plugin, graphql in parts:
+            for root, mixin, access in (
+                ("Query", graphql.query, Access.READ),
+                ("Mutation", graphql.mutation, Access.WRITE),
+            ):
+                if mixin is None:
+                    continue
+                for field in get_object_definition(mixin, strict=True).fields:
+                    self._needs[(root, field.python_name)] = (plugin.vendor, access)
+        self._fields: dict[str, list[StrawberryField]] = {}
+
+    def fields(self, definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        if definition.name not in ("Query", "Mutation"):
+            return definition.fields
+        kept = self._fields.get(definition.name)
+        if kept is None:
+            kept = [self._scoped(definition.name, field) for field in definition.fields]
+            self._fields[definition.name] = kept
+        return kept
+
+    def _scoped(self, root: str, field: StrawberryField) -> StrawberryField:
+        need = self._needs.get((root, field.python_name))
+        if need is None:
+            return field
+        scoped = copy.copy(field)
+        scoped.extensions = [*field.extensions, VendorScope(*need)]
+        return scoped
 
 
 class ClientAccessExtension(SchemaExtension):
+    def __init__(self, measures: OperationMeasures) -> None:
+        self.measures = measures
+
     def on_operation(self) -> Any:
         context = self.execution_context
         client = context.context
@@ -80,15 +114,14 @@ class ClientAccessExtension(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         client = context.context
-        costs = getattr(context.schema, "costs", None)
         budget = client.access.calls if isinstance(client, Context) else None
-        if budget is None or not isinstance(costs, CostTable) or not isinstance(client, Context):
+        if budget is None or not isinstance(client, Context):
             yield
             return
         key = client.access.principal.key
         reserved = 0
         if context.graphql_document is not None and not context.result:
-            estimate = estimated_calls(context, costs)
+            estimate = self.measures.estimated_calls(context)
             wait = await budget.limiter.acquire(key, budget.quotas, estimate) if estimate else None
             if wait is None:
                 reserved = estimate
@@ -102,6 +135,6 @@ class ClientAccessExtension(SchemaExtension):
                 error = GraphQLError(refusal.message, original_error=refusal)
                 context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
-        made = len(client.calls.calls)
+        made = len(client.state.calls.calls)
         if made != reserved:
             await budget.limiter.adjust(key, budget.quotas, made - reserved)

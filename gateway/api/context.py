@@ -1,4 +1,4 @@
-"""Per-request state: the shared adapters, fresh dataloaders and the call log.
+"""The GraphQL context: the shared adapters, fresh dataloaders and the request's state.
 
 ``each_key`` is the batch function of vendors without a batch read; each vendor's
 loaders live in its folder (``loaders.py``) and are reached with
@@ -19,8 +19,8 @@ from gateway.api.writes import Idempotency
 from gateway.core.errors import GatewayError
 from gateway.core.principal import ClientAccess
 from gateway.core.types import Vendor
+from gateway.observability.scope import RequestState
 from gateway.plugin import VendorKey, VendorPlugin
-from gateway.upstream.client import CallLog
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -81,7 +81,8 @@ class Context:
     request: Request | None
     adapters: Adapters
     loaders: Loaders
-    calls: CallLog
+    # The request's one state object: its call log, client, telemetry, ...
+    state: RequestState
     # Process-wide: a retried write may arrive in any later request.
     idempotency: Idempotency
     # The client's scopes and budget (every scope when authentication is off).

@@ -3,18 +3,15 @@
 All are checked before execution, so a refused operation costs no upstream
 call; all but the budget before validation too, so a refused document costs
 no more than its parse and one linear walk. The limits come from
-``GatewaySettings`` of the app serving the request (through
-:data:`current_limits`), because the one schema is shared by every app in the
-process; each extension is built per operation by a factory.
+``GatewaySettings`` of the app whose schema this is (each app builds its own);
+each extension is built per operation by a factory.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import orjson
@@ -48,19 +45,6 @@ class OperationLimits:
         )
 
 
-# Set by the HTTP view for each request; the schema alone falls back to the environment.
-current_limits: ContextVar[OperationLimits | None] = ContextVar("current_limits", default=None)
-
-
-@cache
-def _environment_limits() -> OperationLimits:
-    return OperationLimits.from_settings(GatewaySettings())
-
-
-def limits_in_effect() -> OperationLimits:
-    return current_limits.get() or _environment_limits()
-
-
 class OperationLimitsExtension(SchemaExtension):
     """Every operation limit in one extension: each extension costs a context
     manager per hook per request, a few per cent of a small query's CPU.
@@ -77,8 +61,9 @@ class OperationLimitsExtension(SchemaExtension):
       refusal is set as the result, which makes strawberry skip execution.
     """
 
-    def __init__(self, limits: OperationLimits) -> None:
+    def __init__(self, limits: OperationLimits, measures: OperationMeasures) -> None:
         self.limits = limits
+        self.measures = measures
 
     def on_operation(self) -> Iterator[None]:
         self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
@@ -90,22 +75,20 @@ class OperationLimitsExtension(SchemaExtension):
         # validation hooks: ValidationCache validates in its on_validate, first.
         document = self.execution_context.graphql_document
         if document is not None:
-            refusal = size_refusal(self.limits, _measured(document))
+            refusal = size_refusal(self.limits, self.measures.size(document))
             if refusal is not None:
                 raise refusal
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        costs = getattr(context.schema, "costs", None)
-        valid = context.graphql_document is not None and not context.result
-        if valid and isinstance(costs, CostTable):
-            self._check_budget(costs)
+        if context.graphql_document is not None and not context.result:
+            self._check_budget()
         yield
 
-    def _check_budget(self, costs: CostTable) -> None:
+    def _check_budget(self) -> None:
         context = self.execution_context
         maximum = self.limits.max_upstream_calls
-        actual = estimated_calls(context, costs)
+        actual = self.measures.estimated_calls(context)
         if actual > maximum:
             refusal = OperationTooComplex(
                 f"The operation could make up to {actual} upstream calls; "
@@ -142,86 +125,73 @@ def size_refusal(limits: OperationLimits, size: DocumentSize) -> OperationTooCom
     return None
 
 
-# The measure of recent documents, keyed by the parsed document itself (ParserCache
-# hands the same one for the same text), so a key cannot name another document.
-_SIZES: OrderedDict[int, tuple[DocumentNode, DocumentSize]] = OrderedDict()
 _SIZES_LIMIT = 256
+_ESTIMATES_LIMIT = 512
+_EstimateKey = tuple[str, str | None, bytes]
 
 
-def _measured(document: DocumentNode) -> DocumentSize:
-    kept = _SIZES.get(id(document))
-    if kept is not None and kept[0] is document:
-        _SIZES.move_to_end(id(document))
-        return kept[1]
-    size = measure(document)
-    _SIZES[id(document)] = (document, size)
-    while len(_SIZES) > _SIZES_LIMIT:
-        _SIZES.popitem(last=False)
-    return size
+class OperationMeasures:
+    """The expanded size and the upstream-call estimate of recent operations, each
+    worked out once: a client's usual traffic repeats the same documents with the
+    same variables. Owned by the schema whose costs it estimates; bounded."""
 
+    def __init__(self, costs: CostTable) -> None:
+        self.costs = costs
+        # Keyed by the parsed document itself (ParserCache hands the same one for the
+        # same text), and holding it, so a key cannot name another document.
+        self._sizes: OrderedDict[int, tuple[DocumentNode, DocumentSize]] = OrderedDict()
+        # Keyed by the query text, not the parsed document, so a key cannot outlive
+        # what it names.
+        self._estimates: OrderedDict[_EstimateKey, int] = OrderedDict()
 
-def estimated_calls(context: ExecutionContext, costs: CostTable) -> int:
-    """The most upstream calls the (parsed, valid) operation can make; remembered."""
-    actual = _estimate(costs, context.query or "", context.operation_name, context.variables)
-    if actual is None:
+    def size(self, document: DocumentNode) -> DocumentSize:
+        kept = self._sizes.get(id(document))
+        if kept is not None and kept[0] is document:
+            self._sizes.move_to_end(id(document))
+            return kept[1]
+        size = measure(document)
+        self._sizes[id(document)] = (document, size)
+        while len(self._sizes) > _SIZES_LIMIT:
+            self._sizes.popitem(last=False)
+        return size
+
+    def estimated_calls(self, context: ExecutionContext) -> int:
+        """The most upstream calls the (parsed, valid) operation can make."""
+        key = _estimate_key(context.query or "", context.operation_name, context.variables)
+        if key is not None and key in self._estimates:
+            self._estimates.move_to_end(key)
+            return self._estimates[key]
         assert context.graphql_document is not None
         actual = estimate_upstream_calls(
             context.schema._schema,
             context.graphql_document,
             context.operation_name,
             context.variables,
-            costs,
+            self.costs,
         )
-        _remember(costs, context.query or "", context.operation_name, context.variables, actual)
-    return actual
-
-
-# Estimates of recent operations: the same document with the same variables (a
-# client's usual traffic) is estimated once. Keyed by the query text, not the
-# parsed document, so a key cannot outlive what it names; bounded.
-_ESTIMATES: OrderedDict[tuple[int, str, str | None, bytes], int] = OrderedDict()
-_ESTIMATES_LIMIT = 512
+        if key is not None:
+            self._estimates[key] = actual
+            while len(self._estimates) > _ESTIMATES_LIMIT:
+                self._estimates.popitem(last=False)
+        return actual
 
 
 def _estimate_key(
-    costs: CostTable, query: str, operation: str | None, variables: dict[str, Any] | None
-) -> tuple[int, str, str | None, bytes] | None:
+    query: str, operation: str | None, variables: dict[str, Any] | None
+) -> _EstimateKey | None:
     try:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None  # variables that JSON cannot hold are estimated afresh
-    return (id(costs), query, operation, encoded)
+    return (query, operation, encoded)
 
 
-def _estimate(
-    costs: CostTable, query: str, operation: str | None, variables: dict[str, Any] | None
-) -> int | None:
-    key = _estimate_key(costs, query, operation, variables)
-    if key is None or key not in _ESTIMATES:
-        return None
-    _ESTIMATES.move_to_end(key)
-    return _ESTIMATES[key]
+def limit_extensions(
+    limits: OperationLimits, measures: OperationMeasures
+) -> list[Callable[[], SchemaExtension]]:
+    """The factory for a schema: the limits of the app it is built for."""
 
+    def extension() -> SchemaExtension:
+        return OperationLimitsExtension(limits, measures)
 
-def _remember(
-    costs: CostTable,
-    query: str,
-    operation: str | None,
-    variables: dict[str, Any] | None,
-    estimate: int,
-) -> None:
-    key = _estimate_key(costs, query, operation, variables)
-    if key is None:
-        return
-    _ESTIMATES[key] = estimate
-    while len(_ESTIMATES) > _ESTIMATES_LIMIT:
-        _ESTIMATES.popitem(last=False)
-
-
-def limit_extensions() -> list[Callable[[], SchemaExtension]]:
-    """The factory for the schema: it reads the limits of the request it serves."""
-
-    def limits() -> SchemaExtension:
-        return OperationLimitsExtension(limits_in_effect())
-
-    return [limits]
+    return [extension]

@@ -1,10 +1,13 @@
 """The Strawberry schema: the shared root fields plus every registered vendor's
-queries and mutations, as a Federation v2 subgraph."""
+queries and mutations, as a Federation v2 subgraph.
+
+Each app builds its own (:func:`build_schema`, about 10 ms) with its limits, and
+nothing changes it afterwards; nothing here is built at import time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 import strawberry
@@ -12,22 +15,32 @@ from graphql import GraphQLError, GraphQLUnionType
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 
-from gateway.api.access import ClientAccessExtension, guard_vendor_fields
+from gateway.api.access import ClientAccessExtension, VendorFieldScopes
+from gateway.api.context import Context
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
-from gateway.api.limits import limit_extensions
+from gateway.api.limits import OperationLimits, OperationMeasures, limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
 from gateway.api.work import WorkItemsQuery
-from gateway.observability.scope import current_request
+from gateway.core.settings import GatewaySettings
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
 
 
 class GatewaySchema(strawberry.federation.Schema):
-    # What each field costs upstream, for the call budget (gateway.api.limits).
-    costs: CostTable
+    def __init__(self, *, costs: CostTable, scopes: VendorFieldScopes, **options: Any) -> None:
+        # What each field costs upstream, for the call budget (gateway.api.limits).
+        self.costs = costs
+        # Read while the schema is built (get_fields), so set before it is.
+        self._scopes = scopes
+        super().__init__(**options)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        return self._scopes.fields(type_definition)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -37,12 +50,12 @@ class GatewaySchema(strawberry.federation.Schema):
         del errors, execution_context
 
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
-        # Kept on the request's scope: the view's metrics, log line and span name the
+        # Kept on the request's state: the view's metrics, log line and span name the
         # operation as strawberry resolved it (operationName, or the document's own).
         execution_context = super()._create_execution_context(*args, **kwargs)
-        scope = current_request.get()
-        if scope is not None:
-            scope.execution = execution_context
+        context = execution_context.context
+        if isinstance(context, Context):
+            context.state.execution = execution_context
         return execution_context
 
     def entities_resolver(
@@ -68,37 +81,36 @@ def _root(name: str, mixins: Sequence[type]) -> type:
     return strawberry.type(type(name, tuple(mixins), {}))
 
 
-def build_schema(plugins: Sequence[AnyPlugin] = PLUGINS, *, traced: bool = False) -> GatewaySchema:
+def build_schema(
+    plugins: Sequence[AnyPlugin] = PLUGINS,
+    *,
+    traced: bool = False,
+    limits: OperationLimits | None = None,
+) -> GatewaySchema:
     """The schema for ``plugins``: their root fields after the shared ones; ``traced``
-    adds a span per resolver that calls out (gateway.api.tracing)."""
+    adds a span per resolver that calls out (gateway.api.tracing); ``limits``: the
+    operation limits (default: from the environment's GATEWAY_* settings)."""
     parts = [(plugin, plugin.graphql()) for plugin in plugins]
     query = _root("Query", [NodeQuery, WorkItemsQuery, *(g.query for _, g in parts if g.query)])
     mutations = [g.mutation for _, g in parts if g.mutation]
+    costs = CostTable.build(parts)
+    measures = OperationMeasures(costs)
+    limits = limits or OperationLimits.from_settings(GatewaySettings())
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         RequireOperationName,
-        *limit_extensions(),
-        ClientAccessExtension,
+        *limit_extensions(limits, measures),
+        lambda: ClientAccessExtension(measures),
     ]
     if traced:
         from gateway.api.tracing import ResolverSpans  # imports OpenTelemetry
 
         extensions.append(ResolverSpans)
-    built = GatewaySchema(
+    return GatewaySchema(
+        costs=costs,
+        scopes=VendorFieldScopes(parts),
         query=query,
         mutation=_root("Mutation", mutations) if mutations else None,
         extensions=extensions,
     )
-    built.costs = CostTable.build(parts)
-    guard_vendor_fields(built, parts)
-    return built
-
-
-@cache
-def schema_for(plugins: tuple[AnyPlugin, ...], *, traced: bool = False) -> GatewaySchema:
-    """One schema per set of vendors (and tracing or not), shared by every app serving it."""
-    return build_schema(plugins, traced=traced)
-
-
-schema = schema_for(PLUGINS)

@@ -1,7 +1,7 @@
 """A span per resolver that calls out: the fields the cost table lists (lists,
 loaders, by-id reads) and every mutation, never scalar fields.
 
-Only in the schema of an app that traces (``schema_for(plugins, traced=True)``):
+Only in the schema of an app that traces (``build_schema(plugins, traced=True)``):
 an extension with a ``resolve`` hook wraps every field's resolver, which an
 untraced gateway must not pay for.
 """
@@ -17,9 +17,9 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
+from gateway.api.context import Context
 from gateway.api.cost import CostTable
-from gateway.observability.scope import current_request
-from gateway.observability.telemetry import REQUEST_ID_ATTRIBUTE, current_telemetry
+from gateway.observability.telemetry import REQUEST_ID_ATTRIBUTE, telemetry_of
 
 
 class ResolverSpans(SchemaExtension):
@@ -31,12 +31,13 @@ class ResolverSpans(SchemaExtension):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        scope = current_request.get()
-        telemetry = current_telemetry()
+        context = info.context
+        state = context.state if isinstance(context, Context) else None
+        telemetry = telemetry_of(state)
         costs = getattr(self.execution_context.schema, "costs", None)
         if telemetry is None or telemetry.tracer is None or not _calls_out(info, costs):
             return _next(root, info, *args, **kwargs)
-        assert scope is not None
+        assert state is not None
         path = ".".join(str(key) for key in info.path.as_list())
         span = telemetry.tracer.start_span(
             f"resolve {info.parent_type.name}.{info.field_name}",
@@ -44,7 +45,7 @@ class ResolverSpans(SchemaExtension):
                 "graphql.field.name": info.field_name,
                 "graphql.field.path": path,
                 "graphql.parent_type": info.parent_type.name,
-                REQUEST_ID_ATTRIBUTE: scope.request_id,
+                REQUEST_ID_ATTRIBUTE: state.request_id,
             },
         )
         # Current while the resolver starts, so a dataloader batch it schedules and

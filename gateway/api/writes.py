@@ -60,10 +60,10 @@ from gateway.core.errors import (
     VendorNotConfigured,
 )
 from gateway.core.types import Vendor
+from gateway.observability.scope import current_request
 from gateway.state.idempotency import IdempotencyStore, Replay, Slot, fingerprint, validate_key
 from gateway.state.storage.item_locks import ItemLocks
 from gateway.upstream.cache.reads import vendor_state
-from gateway.upstream.client import current_call_log
 
 # Failures that prove the vendor changed nothing, so the attempt is simply forgotten.
 NOT_APPLIED: tuple[type[Exception], ...] = (
@@ -115,10 +115,10 @@ async def _no_record(intent: object) -> None:
 def _writes_sent() -> int | None:
     """Calls other than reads this operation has sent so far (its call log keeps
     failed ones too); None without a call log, when nothing can be told."""
-    log = current_call_log.get()
-    if log is None:
+    state = current_request.get()
+    if state is None:
         return None
-    return sum(call.method != "GET" and not call.grant for call in log.calls)
+    return sum(call.method != "GET" and not call.grant for call in state.calls.calls)
 
 
 def _sent_since(before: int | None) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import orjson
 from starlette.responses import Response
 
-from gateway.upstream.cache.reads import OperationReads
+from gateway.observability.scope import OperationReads
 
 
 def etag_of(body: bytes) -> str:

@@ -2,7 +2,7 @@
 requests left this minute. Both are decided from the headers, before the body
 is read or anything is parsed, so a refused request costs next to nothing.
 
-The client (a :class:`Principal`) is left in the request's state for the
+The client (a :class:`Principal`) is left on the request's state for the
 GraphQL layer, which checks each field's vendor and access against its scopes.
 With authentication on, the only request let in without one is a visit to the
 explorer page (gateway.http.media_types.is_explorer_page), which runs nothing; the
@@ -11,7 +11,6 @@ view refuses to run an operation for a request that has no principal.
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.errors import refusal_response
@@ -20,8 +19,8 @@ from gateway.core.errors import ClientRateLimited, RequestRefused, Unauthenticat
 from gateway.core.principal import Principal, unauthenticated_client
 from gateway.core.ratelimit import CallBudget, retry_after
 from gateway.http.media_types import is_explorer_page_request
-
-PRINCIPAL = "principal"
+from gateway.observability.scope import RequestState, request_state
+from gateway.upstream.cache import cache_scope
 
 
 class ClientGate:
@@ -42,23 +41,24 @@ class ClientGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        state = request_state(scope)
         try:
-            principal = await self._principal(scope, headers)
+            principal = await self._principal(scope, state)
             if principal is not None and self.requests is not None:
                 await self._spend_request(principal)
         except RequestRefused as refusal:
             await refusal_response(refusal)(scope, receive, send)
             return
-        scope.setdefault("state", {})[PRINCIPAL] = principal
+        state.principal = principal
+        state.cache_scope = cache_scope(principal) if principal is not None else None
         await self.app(scope, receive, send)
 
-    async def _principal(self, scope: Scope, headers: Headers) -> Principal | None:
+    async def _principal(self, scope: Scope, state: RequestState) -> Principal | None:
         if self.authenticator is None:
             client = scope.get("client")
             return unauthenticated_client(client[0] if client else "unknown")
         try:
-            return await self.authenticator.authenticate(headers)
+            return await self.authenticator.authenticate(state.headers)
         except Unauthenticated:
             if self.graphiql and is_explorer_page_request(scope):
                 return None  # the page holds no data; its queries must authenticate

@@ -21,7 +21,6 @@ carries no operation) executes nothing and is exempt. CORS preflights are answer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,12 +34,24 @@ from gateway.core.errors import (
     RequestTimeout,
 )
 from gateway.http.media_types import is_explorer_page_request
+from gateway.observability.scope import request_state
 
 SIMPLE_CONTENT_TYPES = frozenset(
     {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
 )
 PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
 GRAPHQL_METHODS = ("GET", "POST")
+GRAPHQL_PATH = "/graphql"
+
+
+def is_graphql_path(scope: Scope) -> bool:
+    """The GraphQL endpoint, under the server's root path if it has one (as the
+    router reads paths)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    return path == GRAPHQL_PATH
 
 
 class ClientGone(Exception):
@@ -75,25 +86,23 @@ class HttpGuard:
         *,
         max_body_bytes: int,
         body_timeout: float,
-        graphql_paths: Collection[str] | None = frozenset({"/graphql"}),
         allow: tuple[str, ...] = GRAPHQL_METHODS,
     ) -> None:
-        """``graphql_paths``: where the method and CSRF rules apply (None: everywhere,
-        for a guard in front of the GraphQL view alone). ``allow``: the methods a 405
-        names, OPTIONS among them when CORS answers preflights before this guard."""
+        """The body rules apply to every request, the method and CSRF rules to the
+        GraphQL endpoint. ``allow``: the methods a 405 names, OPTIONS among them when
+        CORS answers preflights before this guard."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
-        self.graphql_paths = graphql_paths
         self.allow = allow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = request_state(scope).headers
         try:
-            if self.graphql_paths is None or scope["path"] in self.graphql_paths:
+            if is_graphql_path(scope):
                 if scope["method"] not in GRAPHQL_METHODS:
                     raise MethodNotAllowed(scope["method"], self.allow)
                 check_csrf(scope, headers)

@@ -15,21 +15,18 @@ the three must never disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLError
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 from strawberry.types import ExecutionResult
 
 from gateway.core.errors import OperationTooComplex, RequestRefused
+from gateway.observability.scope import request_state
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
-
-# Set by the HTTP view for each request, read where the answer is shaped.
-current_media_type: ContextVar[str] = ContextVar("current_media_type", default=LEGACY_JSON)
 
 
 def _quality(parameters: list[str]) -> float:
@@ -90,7 +87,7 @@ def is_explorer_page_request(scope: Scope) -> bool:
     """:func:`is_explorer_page` for an ASGI request, its parameters parsed as Starlette
     (and so strawberry) parses them."""
     parameters = QueryParams(scope.get("query_string", b""))
-    accept = Headers(scope=scope).get("accept")
+    accept = request_state(scope).headers.get("accept")
     return is_explorer_page(scope["method"], parameters.keys(), accept)
 
 

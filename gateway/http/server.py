@@ -88,15 +88,21 @@ def log_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
     return config
 
 
-HEADER_TIMEOUT_ATTRIBUTE = "gateway_header_timeout"
+class ServerConfig(uvicorn.Config):
+    """uvicorn's configuration, with the time a client has to send a request's headers.
+
+    A module-level class, so that it travels to worker processes (`serve --workers N`),
+    which receive their configuration pickled."""
+
+    def __init__(self, app: ASGIApp | str, *, header_timeout: float, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.header_timeout = header_timeout
 
 
 def _header_timeout(config: uvicorn.Config) -> float:
-    # Set on the config by server_config, which uvicorn pickles into each worker
-    # process; a config built elsewhere falls back to GATEWAY_HEADER_TIMEOUT.
-    timeout = getattr(config, HEADER_TIMEOUT_ATTRIBUTE, None)
-    if isinstance(timeout, int | float):
-        return float(timeout)
+    if isinstance(config, ServerConfig):
+        return config.header_timeout
+    # A config built elsewhere (a test's own uvicorn.Config) gets GATEWAY_HEADER_TIMEOUT.
     from gateway.core.settings import GatewaySettings
 
     return GatewaySettings().header_timeout
@@ -162,11 +168,12 @@ def server_config(
     log_level: str = "info",
     log_format: str = "json",
     workers: int = 1,
-) -> uvicorn.Config:
+) -> ServerConfig:
     """``app`` is an app, or with ``workers`` > 1 the import string of a factory of one
     (uvicorn starts each worker process by importing it)."""
-    config = uvicorn.Config(
+    return ServerConfig(
         app,
+        header_timeout=header_timeout,
         host=host,
         port=port,
         http=HeaderTimeoutProtocol,
@@ -179,8 +186,6 @@ def server_config(
         factory=isinstance(app, str),
         workers=workers if workers > 1 else None,
     )
-    setattr(config, HEADER_TIMEOUT_ATTRIBUTE, header_timeout)
-    return config
 
 
 def run(

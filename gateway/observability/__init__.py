@@ -1,7 +1,7 @@
 """Operability: request ids, Prometheus metrics, OpenTelemetry traces and JSON logs.
 
-Every HTTP request gets a :class:`~gateway.observability.scope.RequestScope` in a
-context variable (set by :class:`~gateway.observability.scope.RequestScopes` in
-front of the app); the layers below read it to label their metrics, spans and log
-lines without any of them being passed through the GraphQL layer.
+Every HTTP request gets a :class:`~gateway.observability.scope.RequestState` (made by
+:class:`~gateway.observability.scope.RequestScopes` in front of the app); the layers
+below the GraphQL layer find it in a context variable to label their metrics, spans
+and log lines without it being passed through every adapter.
 """

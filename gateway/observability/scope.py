@@ -1,10 +1,10 @@
-"""The per-request scope: the request id, the app's telemetry and what the operation was.
+"""The per-request state: one object for everything a request carries through the
+layers, and the one context variable that carries it below the GraphQL layer.
 
-The scope travels in a context variable, which asyncio copies into every task a
-request spawns (resolvers, upstream exchanges, token grants), so the upstream
-layer and the log formatter find the request they work for without a parameter.
-The scope object itself is shared by reference, so what a resolver's task records
-on it (the execution context) is seen by the view that answers.
+:class:`RequestScopes`, in front of the app, makes a :class:`RequestState` per HTTP
+request and hands it on two ways, each layer reading it one way: the HTTP layer
+from the ASGI scope (:func:`request_state`), the GraphQL layer from its context
+(``Context.state``), and the layers below from :data:`current_request`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from gateway.core.principal import Principal
+    from gateway.core.types import Vendor
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
@@ -24,6 +29,8 @@ _REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 # header, so it must not carry quotes, spaces, control characters or a novel.
 MAX_REQUEST_ID_LENGTH = 128
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@=+/-]{1,%d}" % MAX_REQUEST_ID_LENGTH)
+# Where the state rides in the ASGI scope, for the HTTP layer.
+STATE_KEY = "gateway.request"
 
 
 def new_request_id() -> str:
@@ -37,13 +44,56 @@ def accepted_request_id(value: bytes | None) -> str | None:
     return value.decode("ascii")
 
 
-@dataclass(eq=False)
-class RequestScope:
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    vendor: Vendor
+    method: str
+    path: str
+    status: int | None
+    duration_ms: float
+    # When the call was sent, in ms since its request's call log began (a waterfall's x).
+    start_ms: float = 0.0
+    # A credential grant (an OAuth token request): a POST that changes no vendor data.
+    grant: bool = False
+
+
+@dataclass(slots=True)
+class CallLog:
+    """The upstream calls made on behalf of one request."""
+
+    calls: list[UpstreamCall] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(slots=True)
+class OperationReads:
+    """The TTLs of the vendor reads one operation made (0 for an uncached vendor):
+    the operation's answer is no fresher than the shortest of them."""
+
+    ttls: list[float] = field(default_factory=list)
+
+    @property
+    def max_age(self) -> float:
+        return min(self.ttls, default=0.0)
+
+
+@dataclass(eq=False, slots=True)
+class RequestState:
     request_id: str
-    # The app's gateway.observability.telemetry.Telemetry, which reads this scope (so
+    # The app's gateway.observability.telemetry.Telemetry, which reads this state (so
     # it is not imported here); current_telemetry() gives it back typed.
     telemetry: object | None
+    # The request's headers, read once for every layer that looks at them.
+    headers: Headers
     started: float = field(default_factory=time.perf_counter)
+    calls: CallLog = field(default_factory=CallLog)
+    reads: OperationReads = field(default_factory=OperationReads)
+    # The client, once the client gate has admitted it (None: not yet, or the explorer page).
+    principal: Principal | None = None
+    # Who the read cache keeps this request's vendor reads for; None: reads go uncached.
+    cache_scope: str | None = None
+    # The media type of the answer, negotiated by the GraphQL view (gateway.http.media_types).
+    media_type: str = "application/json"
     # strawberry's ExecutionContext of the operation, once one runs (gateway.api.schema).
     execution: Any = None
     # Set by the GraphQL view: ok, partial, error, rejected or disconnected.
@@ -51,16 +101,27 @@ class RequestScope:
     error_codes: tuple[str, ...] = ()
 
 
-current_request: ContextVar[RequestScope | None] = ContextVar("current_request", default=None)
+# Adapters, the upstream seam and the log formatter are shared by every request and
+# called with no request in their arguments; asyncio copies this variable into every
+# task a request spawns (resolvers, upstream exchanges, token grants), so they find
+# the request they work for. The state itself is shared by reference, so what one
+# task records on it is seen by the view that answers.
+current_request: ContextVar[RequestState | None] = ContextVar("current_request", default=None)
 
 
 def current_request_id() -> str | None:
-    scope = current_request.get()
-    return scope.request_id if scope is not None else None
+    state = current_request.get()
+    return state.request_id if state is not None else None
+
+
+def request_state(scope: Scope) -> RequestState:
+    """The state :class:`RequestScopes` made for this HTTP request."""
+    state: RequestState = scope[STATE_KEY]
+    return state
 
 
 class RequestScopes:
-    """ASGI wrapper: a scope per HTTP request, its id echoed in ``X-Request-Id``."""
+    """ASGI wrapper: a state per HTTP request, its id echoed in ``X-Request-Id``."""
 
     def __init__(self, app: ASGIApp, telemetry: object | None) -> None:
         self.app = app
@@ -70,12 +131,10 @@ class RequestScopes:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = None
-        for name, value in scope["headers"]:
-            if name == _REQUEST_ID_HEADER_BYTES:
-                given = value
-                break
-        request_id = accepted_request_id(given) or new_request_id()
+        headers = Headers(scope=scope)
+        given = headers.get(REQUEST_ID_HEADER)
+        request_id = accepted_request_id(given.encode("latin-1") if given else None)
+        request_id = request_id or new_request_id()
         echoed = (_REQUEST_ID_HEADER_BYTES, request_id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:
@@ -83,7 +142,9 @@ class RequestScopes:
                 message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
-        token = current_request.set(RequestScope(request_id, self.telemetry))
+        state = RequestState(request_id, self.telemetry, headers)
+        scope[STATE_KEY] = state
+        token = current_request.set(state)
         try:
             await self.app(scope, receive, send_with_id)
         finally:

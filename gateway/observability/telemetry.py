@@ -2,7 +2,7 @@
 hooks the layers call (the GraphQL view per operation, ``Upstream.send`` per call,
 ``RefusedCredentials.guard`` per token grant).
 
-Everything here is reached through the request's scope
+Everything here is reached through the request's state
 (:data:`gateway.observability.scope.current_request`), so a call made outside a
 request (a unit test driving an adapter directly) is simply not observed.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from gateway.core.errors import UpstreamAuthError
-from gateway.observability.scope import RequestScope, current_request
+from gateway.observability.scope import RequestState, current_request
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -39,7 +39,7 @@ class Telemetry:
     # -- operations ---------------------------------------------------------------
 
     @contextmanager
-    def operation(self, scope: RequestScope, headers: Mapping[str, str]) -> Iterator[None]:
+    def operation(self, state: RequestState) -> Iterator[None]:
         """Around one GraphQL request: its span (the parent of every resolver and
         upstream span), then its metrics and its log line."""
         if self.tracer is None:
@@ -48,29 +48,30 @@ class Telemetry:
         from opentelemetry import context, propagate, trace
 
         # A caller's W3C traceparent makes this operation part of its trace.
-        parent = propagate.extract(headers)
+        parent = propagate.extract(state.headers)
         span = self.tracer.start_span(
             "graphql.operation",
             context=parent,
             kind=trace.SpanKind.SERVER,
-            attributes={REQUEST_ID_ATTRIBUTE: scope.request_id},
+            attributes={REQUEST_ID_ATTRIBUTE: state.request_id},
         )
         token = context.attach(trace.set_span_in_context(span, parent))
         try:
             yield
         finally:
             context.detach(token)
-            _describe_operation(span, scope)
+            _describe_operation(span, state)
             span.end()
 
-    def operation_finished(self, scope: RequestScope, upstream_calls: int) -> None:
-        if scope.execution is None and scope.outcome is None:
+    def operation_finished(self, state: RequestState) -> None:
+        if state.execution is None and state.outcome is None:
             return  # no operation: the GraphiQL page
-        name = operation_name(scope)
-        outcome = scope.outcome or "error"
-        seconds = time.perf_counter() - scope.started
+        name = operation_name(state)
+        outcome = state.outcome or "error"
+        seconds = time.perf_counter() - state.started
+        upstream_calls = len(state.calls.calls)
         if self.metrics is not None:
-            self.metrics.operation(name, outcome, seconds, scope.error_codes)
+            self.metrics.operation(name, outcome, seconds, state.error_codes)
         if operation_logger.isEnabledFor(logging.INFO):
             label = self.metrics.operation_label(name) if self.metrics else name
             operation_logger.info(
@@ -81,11 +82,11 @@ class Telemetry:
                 upstream_calls,
                 extra={
                     "operation": label,
-                    "operation_type": operation_type(scope),
+                    "operation_type": operation_type(state),
                     "outcome": outcome,
                     "duration_ms": round(seconds * 1000, 2),
                     "upstream_calls": upstream_calls,
-                    "error_codes": list(scope.error_codes),
+                    "error_codes": list(state.error_codes),
                 },
             )
 
@@ -128,15 +129,18 @@ class Telemetry:
             self.metrics.breaker_refusal(vendor)
 
 
-def current_telemetry() -> Telemetry | None:
-    scope = current_request.get()
-    telemetry = scope.telemetry if scope is not None else None
+def telemetry_of(state: RequestState | None) -> Telemetry | None:
+    telemetry = state.telemetry if state is not None else None
     return telemetry if isinstance(telemetry, Telemetry) else None
 
 
+def current_telemetry() -> Telemetry | None:
+    return telemetry_of(current_request.get())
+
+
 def _request_id() -> str:
-    scope = current_request.get()
-    return scope.request_id if scope is not None else ""
+    state = current_request.get()
+    return state.request_id if state is not None else ""
 
 
 @contextmanager
@@ -190,8 +194,8 @@ _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 UNNAMEABLE_OPERATION = "invalid_name"
 
 
-def operation_name(scope: RequestScope) -> str | None:
-    execution = scope.execution
+def operation_name(state: RequestState) -> str | None:
+    execution = state.execution
     if execution is None:
         return None
     name: object = execution.operation_name
@@ -204,8 +208,8 @@ def operation_name(scope: RequestScope) -> str | None:
     return name
 
 
-def operation_type(scope: RequestScope) -> str | None:
-    execution = scope.execution
+def operation_type(state: RequestState) -> str | None:
+    execution = state.execution
     if execution is None or execution.graphql_document is None:
         return None
     try:
@@ -215,19 +219,19 @@ def operation_type(scope: RequestScope) -> str | None:
     return str(kind.value)
 
 
-def _describe_operation(span: Span, scope: RequestScope) -> None:
+def _describe_operation(span: Span, state: RequestState) -> None:
     from opentelemetry.trace import Status, StatusCode
 
-    name = operation_name(scope)
-    kind = operation_type(scope)
+    name = operation_name(state)
+    kind = operation_type(state)
     span.update_name(f"{kind or 'graphql'} {name or 'anonymous'}")
     if name:
         span.set_attribute("graphql.operation.name", name)
     if kind:
         span.set_attribute("graphql.operation.type", kind)
-    if scope.outcome:
-        span.set_attribute("gateway.outcome", scope.outcome)
-    if scope.error_codes:
-        span.set_attribute("gateway.error_codes", list(scope.error_codes))
-    if scope.outcome in ("error", "rejected"):
-        span.set_status(Status(StatusCode.ERROR, scope.outcome))
+    if state.outcome:
+        span.set_attribute("gateway.outcome", state.outcome)
+    if state.error_codes:
+        span.set_attribute("gateway.error_codes", list(state.error_codes))
+    if state.outcome in ("error", "rejected"):
+        span.set_status(Status(StatusCode.ERROR, state.outcome))

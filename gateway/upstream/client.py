@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -28,9 +27,8 @@ from gateway.core.errors import (
 from gateway.core.ratelimit import Quota, RateLimiter, retry_after
 from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
-from gateway.observability.telemetry import (
-    current_telemetry,
-)
+from gateway.observability.scope import UpstreamCall, current_request
+from gateway.observability.telemetry import telemetry_of
 from gateway.state.storage.base import SharedStore
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.reads import VendorReadCache, note_read
@@ -39,32 +37,6 @@ from gateway.upstream.transport import UnreadableResponse, vendor_transport
 logger = logging.getLogger("gateway.upstream")
 
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamCall:
-    vendor: Vendor
-    method: str
-    path: str
-    status: int | None
-    duration_ms: float
-    # When the call was sent, in ms since its operation's call log began (a waterfall's x).
-    start_ms: float = 0.0
-    # A credential grant (an OAuth token request): a POST that changes no vendor data.
-    grant: bool = False
-
-
-@dataclass
-class CallLog:
-    """The upstream calls made on behalf of one GraphQL operation."""
-
-    calls: list[UpstreamCall] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-
-# Adapters are shared by every request, so the per-operation log travels in a
-# context variable; asyncio copies it into the tasks that resolvers spawn.
-current_call_log: ContextVar[CallLog | None] = ContextVar("current_call_log", default=None)
 
 
 VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
@@ -184,21 +156,25 @@ class Upstream:
     ) -> httpx.Response:
         """One call to the vendor. ``grant`` marks a token request: it neither passes
         through the read cache nor drops it, and no write's outcome hangs on it."""
+        # The URL is parsed here once; the request built from it serves the read
+        # cache's key, the exchange and (its path only) the accounting.
+        target = httpx.URL(url)
+        auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+        request = self.client.build_request(method, target, **kwargs)
         if grant:
-            return await self._send(method, url, kwargs, grant=True)
+            return await self._send(request, target.path, auth, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
-            return await self.cache.send(
-                method, url, kwargs, lambda: self._send(method, url, kwargs)
-            )
+            return await self.cache.send(request, lambda: self._send(request, target.path, auth))
         if method == "GET":
             note_read(0.0)
-        return await self._send(method, url, kwargs)
+        return await self._send(request, target.path, auth)
 
     async def _send(
-        self, method: str, url: str, kwargs: dict[str, Any], *, grant: bool = False
+        self, request: httpx.Request, path: str, auth: Any, *, grant: bool = False
     ) -> httpx.Response:
-        telemetry = current_telemetry()
+        state = current_request.get()
+        telemetry = telemetry_of(state)
         if self.outbound is not None:
             # Before the breaker: a refused call is neither a probe nor a failure.
             await self.outbound.spend(self.vendor)
@@ -210,14 +186,14 @@ class Upstream:
             if telemetry is not None:
                 telemetry.breaker_refusal(self.vendor)
             raise
+        method = request.method
         started = time.perf_counter()
         status: int | None = None
         failure = "error"
         # Only the path is ever recorded or logged: some vendors put keys in the query.
-        path = httpx.URL(url).path
         span = telemetry.upstream_span(self.vendor, method, path) if telemetry else None
-        # The task gets a copy of the context, call log included.
-        exchange = asyncio.ensure_future(self._exchange(method, url, probe, kwargs))
+        # The task gets a copy of the context, the request's state included.
+        exchange = asyncio.ensure_future(self._exchange(request, auth, probe))
         self._exchanges.add(exchange)
         exchange.add_done_callback(self._exchange_done)
         try:
@@ -237,8 +213,8 @@ class Upstream:
         finally:
             seconds = time.perf_counter() - started
             elapsed = seconds * 1000
-            log = current_call_log.get()
-            if log is not None:
+            if state is not None:
+                log = state.calls
                 offset = round((started - log.started) * 1000, 2)
                 call = UpstreamCall(
                     self.vendor, method, path, status, round(elapsed, 2), offset, grant
@@ -251,14 +227,10 @@ class Upstream:
                 "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed
             )
 
-    async def _exchange(
-        self, method: str, url: str, probe: bool, kwargs: dict[str, Any]
-    ) -> httpx.Response:
+    async def _exchange(self, request: httpx.Request, auth: Any, probe: bool) -> httpx.Response:
         deadline = asyncio.get_running_loop().time() + self.timeout
         healthy = False
         try:
-            auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
-            request = self.client.build_request(method, url, **kwargs)
             response = await self.client.send(request, auth=auth, stream=True)
             try:
                 async with asyncio.timeout_at(deadline):

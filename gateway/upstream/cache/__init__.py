@@ -10,22 +10,6 @@ in every other. See ``reads`` (the cache), ``broadcast`` (pub/sub) and ``http``
 
 from __future__ import annotations
 
-from gateway.upstream.cache.reads import (
-    OperationReads,
-    ReadCache,
-    VendorReadCache,
-    cache_scope,
-    current_cache_scope,
-    current_operation_reads,
-    vendor_state,
-)
+from gateway.upstream.cache.reads import ReadCache, VendorReadCache, cache_scope, vendor_state
 
-__all__ = [
-    "OperationReads",
-    "ReadCache",
-    "VendorReadCache",
-    "cache_scope",
-    "current_cache_scope",
-    "current_operation_reads",
-    "vendor_state",
-]
+__all__ = ["ReadCache", "VendorReadCache", "cache_scope", "vendor_state"]

@@ -17,22 +17,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from gateway.core.types import Vendor
+from gateway.observability.scope import current_request
 
 if TYPE_CHECKING:
     from gateway.core.principal import Principal
-
-# Who the current operation runs for, as a cache key part; None (no client, e.g. a
-# readiness probe): reads go to the vendor uncached.
-current_cache_scope: ContextVar[str | None] = ContextVar("current_cache_scope", default=None)
 
 
 # Set while a read decides a write (is the todo open? which tasks exist?): such a
@@ -55,27 +52,11 @@ def cache_scope(principal: Principal) -> str:
     return principal.key + "|" + ",".join(sorted(principal.scopes))
 
 
-@dataclass
-class OperationReads:
-    """The TTLs of the vendor reads one operation made (0 for an uncached vendor):
-    the operation's answer is no fresher than the shortest of them."""
-
-    ttls: list[float] = field(default_factory=list)
-
-    @property
-    def max_age(self) -> float:
-        return min(self.ttls, default=0.0)
-
-
-current_operation_reads: ContextVar[OperationReads | None] = ContextVar(
-    "current_operation_reads", default=None
-)
-
-
 def note_read(ttl: float) -> None:
-    reads = current_operation_reads.get()
-    if reads is not None:
-        reads.ttls.append(ttl)
+    """A vendor read of the current request, kept ``ttl`` seconds (0: not cached)."""
+    state = current_request.get()
+    if state is not None:
+        state.reads.ttls.append(ttl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,24 +148,22 @@ class VendorReadCache:
     ttl: float
 
     async def send(
-        self,
-        method: str,
-        url: str,
-        kwargs: Mapping[str, Any],
-        fetch: Callable[[], Awaitable[httpx.Response]],
+        self, request: httpx.Request, fetch: Callable[[], Awaitable[httpx.Response]]
     ) -> httpx.Response:
-        if method != "GET":
+        if request.method != "GET":
             self.cache.drop(self.vendor)
             try:
                 return await fetch()
             finally:
                 # Even a write that failed or timed out may have landed.
                 await asyncio.shield(self.cache.written(self.vendor))
-        note_read(self.ttl)
-        scope = current_cache_scope.get()
+        state = current_request.get()
+        if state is not None:
+            state.reads.ttls.append(self.ttl)
+        scope = state.cache_scope if state is not None else None
         if scope is None:
             return await fetch()
-        key = (self.vendor, scope, str(httpx.URL(url, params=kwargs.get("params"))))
+        key = (self.vendor, scope, str(request.url))
         cached = None if deciding_a_write.get() else self.cache.get(key)
         if cached is not None:
             return cached

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from functools import partial
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -93,13 +94,16 @@ class _KeyInQuery(httpx.AsyncBaseTransport):
 
     def __init__(self, inner: httpx.AsyncBaseTransport, key: str) -> None:
         self._inner = inner
-        self._key = key
+        # Encoded once, and appended to the query the request already carries: the
+        # URL is not parsed into parameters and encoded again on every call.
+        self._param = urlencode({"key": key}).encode("ascii")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # The body goes over as bytes: a stream would be sent chunked, GETs included.
+        query = request.url.query
         outgoing = httpx.Request(
             request.method,
-            request.url.copy_set_param("key", self._key),
+            request.url.copy_with(query=query + b"&" + self._param if query else self._param),
             headers=request.headers,
             content=await request.aread(),
             extensions=request.extensions,
