@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 # Set while a read decides a write (is the todo open? which tasks exist?): such a
 # read goes to the vendor, never to an entry that may predate a change made
-# outside the gateway, or the write would be decided on a stale state.
+# outside the gateway, or the write would be decided on a stale state. A context
+# variable, not a field of the request's state: it holds for one write's task only,
+# while the same request's other resolvers may read through the cache concurrently.
 deciding_a_write: ContextVar[bool] = ContextVar("deciding_a_write", default=False)
 
 
