@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test system-packages explorer lint typecheck bench bench-scale bench-peer clean
+.PHONY: demo test install install-test system-packages explorer lint typecheck docs bench bench-scale bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,12 @@ typecheck: install-test
 system-packages:
 	@scripts/system-packages
 
-test: system-packages install-test lint typecheck
+# The docs site (mkdocs.yml, docs/) into the git-ignored site/; --strict fails the build on a
+# broken link or anchor. `$(BIN)/mkdocs serve` serves it while editing.
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: system-packages install-test lint typecheck docs
 	$(BIN)/pytest -q
 
 bench: install-test
@@ -78,4 +83,4 @@ bench-peer: install benchmarks/peer/node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.peer
 
 clean:
-	rm -rf $(VENV) gateway/http/explorer_assets explorer/node_modules
+	rm -rf $(VENV) gateway/http/explorer_assets explorer/node_modules site

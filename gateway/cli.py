@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator of each vendor.",
         epilog="Settings come from environment variables "
         f"({', '.join(f'{prefix}*' for prefix in ['GATEWAY_', *prefixes])}): "
-        "see the Configuration table in README.md.",
+        "see the table in docs/configuration.md.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(

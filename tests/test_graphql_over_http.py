@@ -16,7 +16,7 @@ from tests.conftest import Gateway
 
 AUDIT = Path(__file__).parent / "http_audit"
 NEW = "application/graphql-response+json"
-# GETs without a preflight-forcing header are refused by the CSRF rule (README,
+# GETs without a preflight-forcing header are refused by the CSRF rule (docs/limits.md,
 # "Cross-site requests"); these optional (MAY) audits send exactly such GETs.
 CSRF_REFUSED_AUDITS = {"5A70", "D6D5", "6A70"}
 

@@ -153,7 +153,7 @@ def test_nested_lists_multiply() -> None:
     assert estimate('mutation { deleteTask(id: "x") { deletedId } }') == 2 + 2
 
 
-README_QUERIES: list[tuple[str, dict[str, Any]]] = [
+EXAMPLE_QUERIES: list[tuple[str, dict[str, Any]]] = [
     (
         """query {
   tasks(first: 10, filter: {complete: false, action: PHONE},
@@ -218,8 +218,8 @@ README_QUERIES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("query", "variables"), README_QUERIES)
-async def test_readme_examples_are_accepted_and_within_their_estimate(
+@pytest.mark.parametrize(("query", "variables"), EXAMPLE_QUERIES)
+async def test_example_queries_are_accepted_and_within_their_estimate(
     gateway: Gateway, query: str, variables: dict[str, Any]
 ) -> None:
     body = await gateway.execute(query, variables, accounting=True)

@@ -1,6 +1,6 @@
 """`workItems` by due date: Invoiced tasks without one come last, newest first.
 
-The README promises that items with no value for the sort key come last in
+docs/vendors/index.md promises that items with no value for the sort key come last in
 either direction, by vendor and then newest first; Invoiced lists undated tasks
 last ascending (oldest first by id) and first descending, so the gateway must
 reorder them, the same on every page of a walk.

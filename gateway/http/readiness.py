@@ -162,7 +162,7 @@ def warn_if_nothing_configured(settings: Settings) -> bool:
         return False
     logger.warning(
         "No vendor is configured: every query will answer VENDOR_NOT_CONFIGURED and /readyz "
-        "503. Set a vendor's environment variables (see README, Configuration; "
+        "503. Set a vendor's environment variables (see docs/configuration.md; "
         "`task-gateway sandbox --print-env` prints them for the sandboxes)."
     )
     return True

@@ -1,7 +1,11 @@
-"""Every ```graphql example in README.md is a valid, uniquely named operation, and each
-runs against the live demo (`task-gateway demo`) without errors. Variables come from
-the `# {...}` comment after an operation; placeholders such as "<a Task id>" are
-filled with an id the demo has. The README's curl examples run too."""
+"""The documentation's examples run against the live demo (`task-gateway demo`).
+
+Every ```graphql example of the example-queries page (and the one query of README.md and
+the docs' home page) is a valid, named operation, and each runs without errors. Variables
+come from the `# {...}` comment after an operation; placeholders such as "<a Task id>" are
+filled with an id the demo has. Where a query is followed by a ```json block, that is its
+answer, and the demo must give exactly it. The curl examples of README.md and the pages
+that have them run too."""
 
 from __future__ import annotations
 
@@ -20,7 +24,17 @@ from graphql import OperationDefinitionNode, parse, validate
 
 from gateway.api.schema import build_schema
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+QUERIES = ROOT / "docs" / "queries.md"
+# Pages whose ```graphql blocks are run: the example queries, and the one query of each
+# front page (with its answer).
+GRAPHQL_PAGES = (QUERIES, ROOT / "docs" / "index.md", ROOT / "README.md")
+# Pages whose ```sh blocks hold curl examples against the demo.
+CURL_PAGES = (
+    ROOT / "README.md",
+    ROOT / "docs" / "limits.md",
+    ROOT / "docs" / "browsers.md",
+)
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 HEADERS = {"Accept": "application/graphql-response+json"}
 
@@ -37,10 +51,16 @@ class Example:
     name: str
     document: str
     variables: dict[str, Any]
+    answer: dict[str, Any] | None
 
 
-def blocks(language: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(README.read_text()) if lang == language]
+def fenced(page: Path) -> list[tuple[str, str]]:
+    """The page's fenced blocks, as (language, body), in order."""
+    return BLOCK.findall(page.read_text())
+
+
+def blocks(page: Path, language: str) -> list[str]:
+    return [body for lang, body in fenced(page) if lang == language]
 
 
 def variables_after(block: str, end: int, next_start: int) -> dict[str, Any]:
@@ -53,34 +73,57 @@ def variables_after(block: str, end: int, next_start: int) -> dict[str, Any]:
     return {}
 
 
-def examples() -> list[Example]:
+def page_examples(page: Path) -> list[Example]:
     found: list[Example] = []
-    for block in blocks("graphql"):
+    pieces = fenced(page)
+    for position, (language, block) in enumerate(pieces):
+        if language != "graphql":
+            continue
+        following = pieces[position + 1] if position + 1 < len(pieces) else ("", "")
         operations = [
             definition
             for definition in parse(block).definitions
             if isinstance(definition, OperationDefinitionNode)
         ]
         for index, operation in enumerate(operations):
-            assert operation.name is not None, f"an anonymous operation in README:\n{block}"
+            assert operation.name is not None, f"an anonymous operation in {page.name}:\n{block}"
             assert operation.loc is not None
             after = operations[index + 1].loc if index + 1 < len(operations) else None
             next_start = after.start if after is not None else len(block)
             variables = variables_after(block, operation.loc.end, next_start)
-            found.append(Example(operation.name.value, block, variables))
+            # A ```json block right after a block of one operation is its answer.
+            answer = json.loads(following[1]) if following[0] == "json" else None
+            assert answer is None or len(operations) == 1, f"whose answer? {page.name}:\n{block}"
+            found.append(Example(operation.name.value, block, variables, answer))
     return found
+
+
+def examples() -> list[Example]:
+    by_name: dict[str, Example] = {}
+    for page in GRAPHQL_PAGES:
+        for example in page_examples(page):
+            seen = by_name.setdefault(example.name, example)
+            # One name, one operation: the same query may be shown on two pages.
+            assert seen == example, f"two operations named {example.name}"
+    return list(by_name.values())
 
 
 EXAMPLES = examples()
 
 
-def test_readme_operations_are_uniquely_named_and_valid() -> None:
-    names = [example.name for example in EXAMPLES]
+def test_example_queries_are_uniquely_named_and_valid() -> None:
+    names = [example.name for example in page_examples(QUERIES)]
     assert len(names) >= 10
     assert len(set(names)) == len(names), names
     schema = build_schema()
-    for block in blocks("graphql"):
-        assert validate(schema._schema, parse(block)) == []
+    for page in GRAPHQL_PAGES:
+        for block in blocks(page, "graphql"):
+            assert validate(schema._schema, parse(block)) == [], page.name
+
+
+def test_the_front_pages_show_a_query_with_its_answer() -> None:
+    for page in GRAPHQL_PAGES[1:]:
+        assert any(example.answer for example in page_examples(page)), page.name
 
 
 def fill(value: Any, ids: dict[str, str]) -> Any:
@@ -102,7 +145,7 @@ def demo_ids(demo_url: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.name for example in EXAMPLES])
-def test_readme_example_runs_against_the_demo(
+def test_docs_example_runs_against_the_demo(
     example: Example, demo_url: str, demo_ids: dict[str, str]
 ) -> None:
     payload = {
@@ -115,23 +158,26 @@ def test_readme_example_runs_against_the_demo(
     assert response.status_code == 200, body
     assert "errors" not in body, body["errors"]
     assert body["data"]
+    if example.answer is not None:
+        assert body == example.answer
 
 
 def curl_commands() -> list[str]:
     commands = []
-    for block in blocks("sh"):
-        # Continuation lines join into one command.
-        for command in block.replace("\\\n", " ").splitlines():
-            if command.strip().startswith("curl "):
-                commands.append(command.strip())
+    for page in CURL_PAGES:
+        for block in blocks(page, "sh"):
+            # Continuation lines join into one command.
+            for command in block.replace("\\\n", " ").splitlines():
+                if command.strip().startswith("curl "):
+                    commands.append(command.strip())
     return commands
 
 
-def test_readme_curl_examples_run_against_the_demo(demo_url: str) -> None:
+def test_docs_curl_examples_run_against_the_demo(demo_url: str) -> None:
     if shutil.which("curl") is None:
-        pytest.fail("curl is needed for the README's curl examples (apt-get install -y curl)")
+        pytest.fail("curl is needed for the docs' curl examples (apt-get install -y curl)")
     commands = curl_commands()
-    assert len(commands) >= 3
+    assert len(commands) >= 6
     for command in commands:
         argv = [arg.replace("http://127.0.0.1:8000", demo_url) for arg in shlex.split(command)]
         result = subprocess.run(
