@@ -104,9 +104,11 @@ def test_urql_defaults_query_by_get_from_an_allowed_origin(
     methods: list[tuple[str, str | None]] = []
     page.on(
         "request",
-        lambda request: methods.append((request.method, request.headers.get("content-type")))
-        if request.url.startswith(origins.gateway)
-        else None,
+        lambda request: (
+            methods.append((request.method, request.headers.get("content-type")))
+            if request.url.startswith(origins.gateway)
+            else None
+        ),
     )
     answer = call(page, "withUrql")
     assert answer["error"] is None
