@@ -36,9 +36,15 @@ explorer: $(EXPLORER_ASSETS)
 tests/http_audit/node_modules/.package-lock.json: tests/http_audit/package.json tests/http_audit/package-lock.json
 	cd tests/http_audit && npm ci --no-audit --no-fund --loglevel=error
 
+# The mainstream GraphQL clients (urql, graphql-request, Apollo Client, Relay and its
+# compiler, GraphQL Code Generator) run by tests/test_clients.py, pinned by the lock file.
+tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+
 install: $(VENV)/.installed $(EXPLORER_ASSETS)
 install-test: $(VENV)/.installed-test $(EXPLORER_ASSETS) \
-	tests/federation/node_modules/.package-lock.json tests/http_audit/node_modules/.package-lock.json
+	tests/federation/node_modules/.package-lock.json tests/http_audit/node_modules/.package-lock.json \
+	tests/clients/node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/task-gateway demo

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # What each `serve --workers N` process imports and calls to build its app.
 WORKER_APP_FACTORY = "gateway.http.app:create_app"
+DEMO_CORS_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
 
 
 def _settings() -> Settings:
@@ -100,6 +101,8 @@ def demo(_: argparse.Namespace) -> None:
     # The demo is for trying the graph on one's own machine: no client authentication
     # unless it is asked for explicitly.
     os.environ.setdefault("GATEWAY_AUTH", "false")
+    # ... and a dev server on the same machine (Vite, Next, ...) on whatever port it takes.
+    os.environ.setdefault("GATEWAY_CORS_ORIGINS", DEMO_CORS_ORIGINS)
     base = _settings().gateway
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))

@@ -176,6 +176,47 @@ async def test_a_relay_manifest_works_by_id(
         assert response.json()["data"] == {"tasks": {"nodes": [{"invoicedId": 700}]}}
 
 
+async def test_relay_sends_a_manifest_document_by_doc_id(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # What relay-compiler's `persistConfig: {file}` writes: a JSON map of id to text.
+    path = tmp_path / "persisted_queries.json"
+    path.write_text(json.dumps({"3f1a": QUERY}))
+    answer = {"tasks": {"nodes": [{"invoicedId": 700}]}}
+    async with gateway_with(monkeypatch, GATEWAY_PERSISTED_DOCUMENTS=str(path)) as gateway:
+        relay = await post(gateway, {"doc_id": "3f1a", "query": None, "variables": {}})
+        assert relay.json() == {"data": answer}
+        # The GraphQL-over-HTTP draft's name for it, by POST and by GET.
+        draft = await post(gateway, {"documentId": "3f1a"})
+        assert draft.json() == {"data": answer}
+        by_get = await gateway.client.get(
+            "/graphql", params={"doc_id": "3f1a", "variables": "{}"}, headers=PREFLIGHT
+        )
+        assert by_get.json() == {"data": answer}
+
+        reached = gateway.record()
+        unknown = await post(gateway, {"doc_id": "nope"})
+        assert error_code(unknown) == "PERSISTED_QUERY_NOT_FOUND"
+        for body in (
+            {"doc_id": 5},
+            {"doc_id": ""},
+            {"doc_id": "3f1a", "documentId": "other"},
+            {"doc_id": "3f1a", "extensions": persisted("other")},
+            {"doc_id": "3f1a", "query": "{ __typename }"},
+        ):
+            refused = await post(gateway, body)
+            assert refused.status_code == 400, body
+            assert error_code(refused) == "BAD_REQUEST", body
+        assert reached == []
+
+
+async def test_doc_id_without_a_manifest_is_refused_plainly(gateway: Gateway) -> None:
+    response = await post(gateway, {"doc_id": HASH})
+    assert response.status_code == 400
+    assert error_code(response) == "BAD_REQUEST"
+    assert "no manifest" in response.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "content",
     ["not json", "[1, 2]", '{"format": "apollo-persisted-query-manifest", "operations": [{}]}'],

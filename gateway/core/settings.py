@@ -4,10 +4,13 @@ authentication. The composite with every vendor's section is ``gateway.config``.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -63,8 +66,9 @@ class GatewaySettings(BaseSettings):
     # processes see a dead writer's key and item lock freed within about this long.
     write_lease: float = Field(default=5.0, gt=0)
 
-    # Browsers: origins allowed to call the gateway across sites (a comma list, `*` for any)
-    # and whether they may send cookies or HTTP auth with it.
+    # Browsers: origins allowed to call the gateway across sites (a comma list of
+    # `scheme://host[:port]`, `scheme://host:*` for any port of a host, `*` for any) and
+    # whether they may send cookies or HTTP auth with it. `demo` allows localhost's ports.
     cors_origins: str = ""
     cors_credentials: bool = False
 
@@ -115,6 +119,20 @@ class GatewaySettings(BaseSettings):
                 "origins, not `*`."
             )
         return self
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        # An entry no browser's Origin header could ever equal is a typo: say so at start.
+        for entry in (part.strip().rstrip("/") for part in value.split(",")):
+            bare = entry.removesuffix(":*")
+            if entry in ("", "*") or ("*" not in bare and _ORIGIN.fullmatch(bare)):
+                continue
+            raise ValueError(
+                f"{entry!r} is not an origin: write `scheme://host[:port]`, "
+                "`scheme://host:*` for any port, or `*`."
+            )
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

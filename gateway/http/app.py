@@ -23,7 +23,7 @@ from gateway.adapters import Adapters, Transports
 from gateway.api.errors import MaskedFailures
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
-from gateway.http.cors import cors_middleware
+from gateway.http.cors import AllowedOrigins, GatewayCors
 from gateway.http.explorer import explorer_routes
 from gateway.http.gate import ClientGate
 from gateway.http.guard import GRAPHQL_METHODS, HttpGuard, is_graphql_path
@@ -115,19 +115,21 @@ def _gated_view(settings: Settings, adapters: Adapters, observing: Observability
 
 def _front(settings: Settings, observing: Observability) -> list[Middleware]:
     """What every request passes, outermost first."""
-    cors = cors_middleware(settings.gateway)
+    origins = AllowedOrigins(settings.gateway.cors_origins)
     # CORS answers preflights before the guard, which refuses any other OPTIONS.
-    allow = (*GRAPHQL_METHODS, "OPTIONS") if cors else GRAPHQL_METHODS
+    allow = (*GRAPHQL_METHODS, "OPTIONS") if origins else GRAPHQL_METHODS
     return [
         Middleware(RequestScopes, telemetry=observing.telemetry),
-        # Outside the error boundary, so even a masked failure carries its headers.
-        *([cors] if cors else []),
+        # Outside the error boundary, so even a masked failure carries its headers. With
+        # no origin allowed it only refuses preflights, saying so.
+        Middleware(GatewayCors, origins=origins, credentials=settings.gateway.cors_credentials),
         Middleware(MaskedFailures),
         Middleware(
             HttpGuard,
             max_body_bytes=settings.gateway.max_body_bytes,
             body_timeout=settings.gateway.body_timeout,
             allow=allow,
+            origins=origins,
         ),
     ]
 

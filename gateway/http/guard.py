@@ -13,6 +13,10 @@ applies Apollo's CSRF prevention rule: a request is let
 through only if a browser could not have sent it without a CORS preflight,
 i.e. it has a ``Content-Type`` other than the three "simple" ones, or a
 non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header.
+A GET whose ``Origin`` the CORS settings allow is no forgery either: the rule is
+there for simple requests from pages the gateway does not trust, and a browser
+never lets a page set another origin (urql's and graphql-request's GETs carry no
+content type). A request with no ``Origin`` keeps the rule.
 The explorer page (gateway.http.media_types.is_explorer_page: a browser GET that
 carries no operation) executes nothing and is exempt. CORS preflights are answered before this guard
 (gateway/http/cors.py).
@@ -33,6 +37,7 @@ from gateway.core.errors import (
     RequestRefused,
     RequestTimeout,
 )
+from gateway.http.cors import AllowedOrigins
 from gateway.http.media_types import is_explorer_page_request
 from gateway.observability.scope import request_state
 
@@ -69,13 +74,17 @@ def is_preflighted(headers: Headers) -> bool:
     return bool(essence) and essence not in SIMPLE_CONTENT_TYPES
 
 
-def check_csrf(scope: Scope, headers: Headers) -> None:
+def check_csrf(scope: Scope, headers: Headers, origins: AllowedOrigins | None = None) -> None:
     if is_explorer_page_request(scope) or is_preflighted(headers):
+        return
+    origin = headers.get("origin")
+    if scope["method"] == "GET" and origin and origins is not None and origins.allows(origin):
         return
     raise BadRequest(
         "This request has been blocked as a possible cross-site request forgery. "
         "Send it with `Content-Type: application/json`, or with a non-empty "
-        "`Apollo-Require-Preflight` (or `X-Apollo-Operation-Name`) header."
+        "`Apollo-Require-Preflight` (or `X-Apollo-Operation-Name`) header"
+        + (", or list its origin in GATEWAY_CORS_ORIGINS." if origin else ".")
     )
 
 
@@ -87,14 +96,16 @@ class HttpGuard:
         max_body_bytes: int,
         body_timeout: float,
         allow: tuple[str, ...] = GRAPHQL_METHODS,
+        origins: AllowedOrigins | None = None,
     ) -> None:
         """The body rules apply to every request, the method and CSRF rules to the
         GraphQL endpoint. ``allow``: the methods a 405 names, OPTIONS among them when
-        CORS answers preflights before this guard."""
+        CORS answers preflights before this guard; ``origins``: those CORS allows."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.allow = allow
+        self.origins = origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,7 +116,7 @@ class HttpGuard:
             if is_graphql_path(scope):
                 if scope["method"] not in GRAPHQL_METHODS:
                     raise MethodNotAllowed(scope["method"], self.allow)
-                check_csrf(scope, headers)
+                check_csrf(scope, headers, self.origins)
             body = await self.read_body(headers, receive)
         except RequestRefused as error:
             await refusal_response(error)(scope, receive, send)

@@ -68,10 +68,10 @@ def accepts_html(accept: str | None) -> bool:
 
 # Every query-string parameter an operation can be read from: the document, its
 # variables, name and extensions (an APQ hash or a manifest id rides in
-# ``extensions.persistedQuery``, gateway/http/persisted.py), and the persisted-document
-# id of the GraphQL-over-HTTP draft, so that adding it later cannot open a gap.
+# ``extensions.persistedQuery``, gateway/http/persisted.py), and a manifest document's
+# id as Relay (``doc_id``) and the GraphQL-over-HTTP draft (``documentId``) send it.
 OPERATION_PARAMETERS = frozenset(
-    {"query", "variables", "operationName", "extensions", "documentId"}
+    {"query", "variables", "operationName", "extensions", "documentId", "doc_id"}
 )
 
 

@@ -8,7 +8,10 @@ keeps (per process, the least recently used dropped past the bound).
 
 A manifest (``GATEWAY_PERSISTED_DOCUMENTS``) turns the gateway into a safelist:
 only its documents run, sent by id (the hash field) or as their exact text, and
-APQ registration is off, so nobody can add a document at run time.
+APQ registration is off, so nobody can add a document at run time. A manifest's
+document may also be named the way Relay's network layers name it, ``doc_id``, or
+as the GraphQL-over-HTTP draft does, ``documentId``, beside ``variables`` (a body's
+field or a GET parameter): the same id as ``sha256Hash``, the manifest's key.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from gateway.core.errors import (
     PersistedQueryNotSupported,
 )
 
+# Where a request names a manifest's document by id instead of an APQ extension.
+DOCUMENT_ID_FIELDS = ("doc_id", "documentId")
 APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 # Documents are bounded by the body limit; all of them together by this.
 MAX_STORED_CHARACTERS = 32 * 1024 * 1024
@@ -110,6 +115,32 @@ class PersistedQueries:
         self.store = DocumentStore(max_documents)
         self.manifest = manifest
         self._manifest_documents = frozenset(manifest.values()) if manifest else frozenset()
+
+    def lift_document_id(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A request's ``doc_id`` (or ``documentId``) as the persisted-query extension the
+        manifest lookup reads; the parsed body or query string, before strawberry reads it
+        (it keeps no other field)."""
+        named = [data[field] for field in DOCUMENT_ID_FIELDS if data.get(field) is not None]
+        if not named:
+            return data
+        if self.manifest is None:
+            raise BadRequest(
+                "This gateway has no manifest of persisted documents to look `doc_id` up "
+                "in: send the document's text as `query`."
+            )
+        key = named[0]
+        if not isinstance(key, str) or not key:
+            raise BadRequest("A persisted document's id must be a non-empty string.")
+        if any(other != key for other in named):
+            raise BadRequest("`doc_id` and `documentId` name two different documents.")
+        extensions = data.get("extensions")
+        if not isinstance(extensions, dict | None):
+            return data  # strawberry refuses it with its own message
+        requested = (extensions or {}).get("persistedQuery")
+        if requested is not None and _hash_of(requested) != key:
+            raise BadRequest("`doc_id` and `extensions.persistedQuery` name two documents.")
+        lifted = {"version": 1, "sha256Hash": key}
+        return {**data, "extensions": {**(extensions or {}), "persistedQuery": lifted}}
 
     def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
         query = request.query

@@ -181,14 +181,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return response
 
     def parse_json(self, data: str | bytes) -> Any:
-        return _json_object(data, "The request body")
+        return self.persisted.lift_document_id(_json_object(data, "The request body"))
 
     def parse_query_params(self, params: Any) -> dict[str, Any]:
         data = dict(params)
         for name in ("variables", "extensions"):
             if data.get(name):
                 data[name] = _json_object(data[name], f"The `{name}` parameter")
-        return data
+        return self.persisted.lift_document_id(data)
 
     async def execute_operation(
         self,
