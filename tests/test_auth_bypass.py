@@ -160,7 +160,13 @@ async def test_no_way_runs_an_operation_without_the_clients_credentials_and_scop
         response = await send(gateway, way, {**CREDENTIALS[credential], **extra})
         body = response.json()
         seen = (way.name, credential, extra, response.status_code, body)
-        preflighted = way.method == "POST" or "Apollo-Require-Preflight" in extra
+        # A credential header is not CORS-safelisted either: only a preflight lets a
+        # page send it cross-site, so it passes the CSRF rule (and then must hold).
+        preflighted = (
+            way.method == "POST"
+            or "Apollo-Require-Preflight" in extra
+            or bool(CREDENTIALS[credential])
+        )
         if not preflighted:
             assert response.status_code == 400, seen
             assert "cross-site request forgery" in body["errors"][0]["message"], seen

@@ -198,9 +198,11 @@ async def test_a_get_from_an_allowed_origin_runs_without_a_content_type(
         assert allowed.headers["access-control-allow-origin"] == APP
 
         reached = gateway.record()
+        # What a page may send cross-site without a preflight: no credential header.
+        simple = {"Accept": "application/graphql-response+json"}
         for others in ({"Origin": "https://evil.example.net"}, {}, {"Origin": "null"}):
             refused = await gateway.client.get(
-                "/graphql", params={"query": QUERY}, headers={**headers, **others}
+                "/graphql", params={"query": QUERY}, headers={**simple, **others}
             )
             assert refused.status_code == 400
             message = refused.json()["errors"][0]["message"]
@@ -221,3 +223,22 @@ def test_the_demo_allows_a_dev_server_on_localhost(demo_url: str) -> None:
         assert got.json() == {"data": {"__typename": "Query"}}
     elsewhere = {**PREFLIGHT, "Origin": "https://evil.example.net"}
     assert httpx.options(f"{demo_url}/graphql", headers=elsewhere).status_code == 400
+
+
+async def test_a_get_with_a_credential_header_is_no_forgery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # urql and graphql-request in Node: a GET with no Origin and no content type, but with
+    # the client's key, which no page can send cross-site without a preflight.
+    async with gateway_with(
+        monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=api_keys_setting()
+    ) as gateway:
+        for credential in ({"X-API-Key": KEY}, {"Authorization": f"Bearer {KEY}"}):
+            response = await gateway.client.get(
+                "/graphql", params={"query": QUERY}, headers=credential
+            )
+            assert response.json() == {"data": {"tasks": {"nodes": [{"invoicedId": 700}]}}}
+        wrong = await gateway.client.get(
+            "/graphql", params={"query": QUERY}, headers={"X-API-Key": "tgw_wrong_0001"}
+        )
+        assert wrong.status_code == 401

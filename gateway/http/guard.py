@@ -12,7 +12,10 @@ preflights) is refused with 405 and ``Allow`` before anything else; then it
 applies Apollo's CSRF prevention rule: a request is let
 through only if a browser could not have sent it without a CORS preflight,
 i.e. it has a ``Content-Type`` other than the three "simple" ones, or a
-non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header.
+non-empty ``X-Apollo-Operation-Name`` or ``Apollo-Require-Preflight`` header, or a
+credential header (``Authorization``, ``X-API-Key``): none of them is CORS-safelisted,
+so a page can send them cross-site only after a preflight the CORS settings answer,
+and the gateway never reads credentials a browser attaches by itself (cookies).
 A GET whose ``Origin`` the CORS settings allow is no forgery either: the rule is
 there for simple requests from pages the gateway does not trust, and a browser
 never lets a page set another origin (urql's and graphql-request's GETs carry no
@@ -30,6 +33,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.errors import refusal_response
+from gateway.auth.authenticator import CREDENTIAL_HEADERS
 from gateway.core.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -44,7 +48,11 @@ from gateway.observability.scope import request_state
 SIMPLE_CONTENT_TYPES = frozenset(
     {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
 )
-PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+PREFLIGHT_HEADERS = (
+    "x-apollo-operation-name",
+    "apollo-require-preflight",
+    *(name.lower() for name in CREDENTIAL_HEADERS),
+)
 GRAPHQL_METHODS = ("GET", "POST")
 GRAPHQL_PATH = "/graphql"
 

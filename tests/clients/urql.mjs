@@ -1,6 +1,6 @@
 // urql as shipped: queries go by GET (preferGetMethod "within-url-limit") with no
-// content type. Outside a browser there is no Origin, so the request says it was not
-// sent cross-site by a page with `Apollo-Require-Preflight` (docs/clients/urql.md).
+// content type. Its X-API-Key header is what shows it was not sent cross-site by a
+// page (docs/clients/urql.md).
 import { Client, cacheExchange, fetchExchange, gql } from "@urql/core";
 import { apiKey, recordingFetch, report, url } from "./common.mjs";
 
@@ -9,7 +9,7 @@ const client = new Client({
   exchanges: [cacheExchange, fetchExchange],
   fetch: recordingFetch,
   fetchOptions: () => ({
-    headers: { "X-API-Key": apiKey, "Apollo-Require-Preflight": "true" },
+    headers: { "X-API-Key": apiKey },
   }),
 });
 
