@@ -1,12 +1,39 @@
+import { parse } from 'graphql';
 import { record } from './calls.js';
 
-// GraphiQL's own introspection: it makes no upstream call and must not blank the panel.
+// GraphiQL's own introspection: it makes no upstream call and must not blank the drawer.
 const INTROSPECTION = 'IntrospectionQuery';
 
+// The accounting is drawn in the drawer; the result pane shows the answer without it.
+function withoutAccounting(body) {
+  if (!body?.extensions || !('upstreamCalls' in body.extensions)) return body;
+  const { upstreamCalls: _, ...extensions } = body.extensions;
+  const { extensions: __, ...rest } = body;
+  return Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
+}
+
+// GraphiQL reads the operation's name from the editor 100 ms after its text changes,
+// and a tab switch changes the text: run at once, and the last tab's name would be
+// sent with this tab's document. A name the document does not hold is replaced by
+// the document's only operation; with several, the server's refusal stands.
+function operationOf(params) {
+  let names;
+  try {
+    names = parse(params.query).definitions
+      .filter((definition) => definition.kind === 'OperationDefinition')
+      .map((definition) => definition.name?.value ?? null);
+  } catch {
+    return params;
+  }
+  if (params.operationName == null || names.includes(params.operationName)) return params;
+  return names.length === 1 ? { ...params, operationName: names[0] } : params;
+}
+
 // A plain POST to the page's own endpoint, asking for the upstream accounting so the
-// waterfall can be drawn. Answers in either GraphQL-over-HTTP media type are JSON.
+// drawer can draw it. Answers in either GraphQL-over-HTTP media type are JSON.
 export function createFetcher(url) {
-  return async (params, options) => {
+  return async (asked, options) => {
+    const params = operationOf(asked);
     const started = performance.now();
     const response = await fetch(url, {
       method: 'POST',
@@ -29,6 +56,6 @@ export function createFetcher(url) {
       record(params.operationName ?? null, body?.extensions?.upstreamCalls ?? null,
         performance.now() - started);
     }
-    return body;
+    return withoutAccounting(body);
   };
 }

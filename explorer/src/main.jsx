@@ -1,31 +1,38 @@
 import './workers.js';
 import 'graphiql/style.css';
-import './waterfall.css';
+import '@graphiql/plugin-explorer/style.css';
+import './page.css';
+import './drawer.css';
 import { createRoot } from 'react-dom/client';
-import { GraphiQL } from 'graphiql';
+import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
+import { explorerPlugin } from '@graphiql/plugin-explorer';
 import { createFetcher } from './fetcher.js';
-import { waterfallPlugin } from './waterfall.jsx';
+import { UpstreamDrawer } from './drawer.jsx';
+import { fetchStarterIds, starterTabs } from './starters.js';
 
 const root = document.getElementById('graphiql');
-const fetcher = createFetcher(root.dataset.endpoint || window.location.pathname);
+const endpoint = root.dataset.endpoint || window.location.pathname;
+const fetcher = createFetcher(endpoint);
+// GraphiQL passes the given plugins on as they are: History is one since GraphiQL 5.
+const plugins = [HISTORY_PLUGIN, explorerPlugin({ showAttribution: false })];
 
-const DEFAULT_QUERY = `# Every vendor's open work, by title: every vendor is asked at once.
-# Press run (Ctrl-Enter); the "Upstream calls" panel draws the calls the gateway
-# made for it. (Sorted by due date, vendors without due dates are asked only
-# when their items can reach the page.)
-query OpenWork {
-  workItems(first: 5, filter: {completed: false}, sort: {field: TITLE}) {
-    missingVendors
-    nodes { __typename title vendor dueAt }
-  }
-}
-`;
+// The starter tabs' ids are asked for first, so the tabs open filled; GraphiQL builds
+// its tabs once, from these or from the tabs a person left in this browser.
+const ids = await fetchStarterIds(endpoint);
 
 createRoot(root).render(
   <GraphiQL
     fetcher={fetcher}
-    defaultQuery={DEFAULT_QUERY}
-    plugins={[waterfallPlugin]}
-    visiblePlugin={waterfallPlugin}
-  />,
+    plugins={plugins}
+    defaultTabs={starterTabs(ids)}
+    defaultEditorToolsVisibility="variables"
+  >
+    {/* GraphiQL places its Logo child by type, so it is written here, not wrapped. */}
+    <GraphiQL.Logo>
+      <span className="tg-logo" data-testid="product-name">
+        task-gateway <small>explorer</small>
+      </span>
+    </GraphiQL.Logo>
+    <UpstreamDrawer />
+  </GraphiQL>,
 );

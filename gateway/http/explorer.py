@@ -32,13 +32,12 @@ PAGE = """<!doctype html>
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>task-gateway · GraphiQL</title>
+  <title>task-gateway · GraphQL explorer</title>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="{assets}/main.css">
-  <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
 </head>
 <body>
-  <div id="graphiql" data-endpoint="{endpoint}">Loading GraphiQL…</div>
+  <div id="graphiql" data-endpoint="{endpoint}">Loading the task-gateway explorer…</div>
   <script type="module" src="{assets}/main.js"></script>
 </body>
 </html>
