@@ -178,7 +178,7 @@ def test_the_starter_tabs_open_filled_and_each_runs_without_errors(
     for tab, starter in zip(stored, STARTERS["tabs"], strict=True):
         variables = json.loads(tab["variables"]) if tab["variables"] else {}
         assert variables == filled(starter.get("variables", {}), ids), tab["title"]
-    # In the README's order, as its test runs them: the writes to one task end with
+    # In the order of docs/queries.md, as its test runs them: the writes to one task end with
     # its removal.
     for index, name in enumerate(names):
         tabs.nth(index).locator(".graphiql-tab-button").click()

@@ -1,6 +1,6 @@
-"""The explorer's starter tabs (explorer/src/starters.json) are the README's example
-operations, each with the README's variables, and their placeholders are the ones the
-README's examples name. The browser test runs them; this keeps them from drifting."""
+"""The explorer's starter tabs (explorer/src/starters.json) are the example operations
+of docs/queries.md, each with the page's variables, and their placeholders are the ones
+the page's examples name. The browser test runs them; this keeps them from drifting."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import OperationDefinitionNode, parse, print_ast
 
-from tests.test_readme_examples import EXAMPLES, PLACEHOLDERS
+from tests.test_docs_examples import PLACEHOLDERS, QUERIES, page_examples
 
 STARTERS = Path(__file__).parent.parent / "explorer" / "src" / "starters.json"
 
@@ -35,21 +35,21 @@ def test_each_starter_tab_is_one_named_operation() -> None:
         assert len(operations(tab["query"])) == 1, tab["query"]
 
 
-def test_the_starter_tabs_are_the_readme_examples_with_their_variables() -> None:
+def test_the_starter_tabs_are_the_docs_examples_with_their_variables() -> None:
     tabs = {}
     for tab in starters()["tabs"]:
         [(name, printed)] = operations(tab["query"]).items()
         tabs[name] = (printed, tab.get("variables", {}))
-    readme = {
+    documented = {
         example.name: (operations(example.document)[example.name], example.variables)
-        for example in EXAMPLES
+        for example in page_examples(QUERIES)
     }
-    assert tabs == readme
+    assert tabs == documented
 
 
-def test_the_placeholders_are_the_readme_examples_placeholders() -> None:
+def test_the_placeholders_are_the_docs_examples_placeholders() -> None:
     ids = starters()["ids"]
     assert set(ids) == set(PLACEHOLDERS)
-    # Each names the root field whose first id fills it, as the README test fills it.
+    # Each names the root field whose first id fills it, as the docs test fills it.
     for placeholder, field in ids.items():
         assert PLACEHOLDERS[placeholder].startswith(f"{{ {field}(first: 1)")
