@@ -269,6 +269,7 @@ async def test_toggling_an_unknown_todo_is_not_found_without_a_scan(gateway: Gat
     assert codes(malformed) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.federation
 async def test_entities_resolve_through_the_loaders(gateway: Gateway) -> None:
     await warm_up(gateway)
     newest = newest_first(gateway)

@@ -412,6 +412,7 @@ async def test_unknown_project_and_task_are_not_found(gateway: Gateway) -> None:
     assert codes(mutations) == ["NOT_FOUND"] * 5
 
 
+@pytest.mark.federation
 async def test_node_and_federation_entities_resolve_zoho_types(gateway: Gateway) -> None:
     body = await gateway.execute(
         """query($reps: [_Any!]!, $id: ID!) {
