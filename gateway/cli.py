@@ -145,10 +145,10 @@ def sandbox(args: argparse.Namespace) -> None:
     )
 
 
-def export_schema(_: argparse.Namespace) -> None:
+def export_schema(args: argparse.Namespace) -> None:
     from gateway.api.schema import build_schema
 
-    sys.stdout.write(build_schema().as_str() + "\n")
+    sys.stdout.write(build_schema(federation=args.federation).as_str() + "\n")
 
 
 def hash_key(args: argparse.Namespace) -> None:
@@ -232,10 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_parser.add_argument(
         "--print-env", action="store_true", help="print the export lines for serve, then exit"
     )
-    commands.add_parser(
+    export_parser = commands.add_parser(
         "export-schema",
-        help="print the SDL that schema.graphql must equal",
-        description="Print the gateway's GraphQL schema (SDL, a Federation v2 subgraph).",
+        help="print the SDL that schema.graphql (or schema.subgraph.graphql) must equal",
+        description="Print the gateway's GraphQL schema as clients see it (SDL), or with "
+        "--federation the Federation v2 subgraph that GATEWAY_FEDERATION=true serves.",
+    )
+    export_parser.add_argument(
+        "--federation",
+        action="store_true",
+        help="the subgraph SDL, for a federation router (schema.subgraph.graphql)",
     )
     hash_parser = commands.add_parser(
         "hash-key",

@@ -116,7 +116,10 @@ def gateway_settings(
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Settings:
+    """A test (or module) marked ``federation`` gets the subgraph schema, as behind a router."""
+    if request.node.get_closest_marker("federation"):
+        return gateway_settings(monkeypatch, GATEWAY_FEDERATION="true")
     return gateway_settings(monkeypatch)
 
 

@@ -19,22 +19,30 @@ from tests.conftest import Gateway, codes
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_schema_graphql_is_up_to_date() -> None:
-    checked_in = (ROOT / "schema.graphql").read_text()
-    assert checked_in == build_schema().as_str() + "\n", (
-        "run: task-gateway export-schema > schema.graphql"
+# What clients see, and the subgraph a federation router composes (GATEWAY_FEDERATION).
+SCHEMA_FILES = {"schema.graphql": False, "schema.subgraph.graphql": True}
+
+
+@pytest.mark.parametrize(("name", "federation"), SCHEMA_FILES.items())
+def test_schema_files_are_up_to_date(name: str, federation: bool) -> None:
+    checked_in = (ROOT / name).read_text()
+    flag = " --federation" if federation else ""
+    assert checked_in == build_schema(federation=federation).as_str() + "\n", (
+        f"run: task-gateway export-schema{flag} > {name}"
     )
 
 
-def test_export_schema_command_prints_the_same_sdl() -> None:
+@pytest.mark.parametrize(("name", "federation"), SCHEMA_FILES.items())
+def test_export_schema_command_prints_the_same_sdl(name: str, federation: bool) -> None:
+    argv = ["export-schema", *(["--federation"] if federation else [])]
     result = subprocess.run(
-        [sys.executable, "-c", "from gateway.cli import main; main(['export-schema'])"],
+        [sys.executable, "-c", f"from gateway.cli import main; main({argv!r})"],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     )
-    assert result.stdout == (ROOT / "schema.graphql").read_text()
+    assert result.stdout == (ROOT / name).read_text()
 
 
 async def test_graphiql_page_is_served_to_browsers(gateway: Gateway) -> None:

@@ -38,9 +38,15 @@ class Recorder:
 
 
 @pytest.fixture
-async def guarded(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+async def guarded(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> AsyncIterator[Gateway]:
+    federation = "true" if request.node.get_closest_marker("federation") else "false"
     settings = gateway_settings(
-        monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=api_keys_setting()
+        monkeypatch,
+        GATEWAY_AUTH="true",
+        GATEWAY_API_KEYS=api_keys_setting(),
+        GATEWAY_FEDERATION=federation,
     )
     async with running_gateway(settings) as running:
         yield running
@@ -175,6 +181,7 @@ async def test_node_and_nodes_check_the_vendor_of_each_id(guarded: Gateway) -> N
     assert set(codes(body)) == {"FORBIDDEN"}
 
 
+@pytest.mark.federation
 async def test_entities_check_the_vendor_of_each_representation(guarded: Gateway) -> None:
     ids = await some_ids(guarded)
     body = (

@@ -13,6 +13,9 @@ from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway
 
+# The subgraph schema, as a federation router reaches it.
+pytestmark = pytest.mark.federation
+
 ENTITIES = """query($r: [_Any!]!) {
   _entities(representations: $r) { __typename ... on Node { id } }
 }"""

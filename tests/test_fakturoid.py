@@ -8,14 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.core.ids import encode_id
+from gateway.core.ids import decode_id, encode_id
 from gateway.vendors.fakturoid import FAKTUROID
 from gateway.vendors.fakturoid.sandbox import PREFIX, Store
+from gateway.vendors.fakturoid.sandbox.store import RelatedObject
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
 TODO_FIELDS = """id fakturoidId name text title vendor completed completedAt createdAt
-                 updatedAt dueAt url relatedObjects { type id url } params"""
+                 updatedAt dueAt url relatedObjects { type id fakturoidId url } params"""
 TODOS = """query($first: Int, $after: String, $since: DateTime, $completed: Boolean) {
   todos(first: $first, after: $after, since: $since, completed: $completed) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -57,6 +58,25 @@ async def warm_up(gateway: Gateway) -> None:
     assert "errors" not in body, body
 
 
+async def test_related_objects_have_global_ids_apart_from_their_fakturoid_numbers(
+    gateway: Gateway,
+) -> None:
+    # Fakturoid numbers each kind on its own: an invoice and a subject can both be 63.
+    newest = max(store(gateway).todos.values(), key=lambda t: (t.created_at, t.id))
+    newest.related_objects = (RelatedObject("Invoice", 63), RelatedObject("Subject", 63))
+    body = await gateway.execute(
+        "{ todos(first: 1) { nodes { relatedObjects { type id fakturoidId } } } }"
+    )
+    invoice, subject = body["data"]["todos"]["nodes"][0]["relatedObjects"]
+    assert (invoice["type"], subject["type"]) == ("INVOICE", "SUBJECT")
+    assert invoice["fakturoidId"] == subject["fakturoidId"] == 63
+    assert invoice["id"] != subject["id"]
+    for related in (invoice, subject):
+        decoded = decode_id(related["id"])
+        assert (decoded.vendor, decoded.type_name) == (FAKTUROID, "TodoRelatedObject")
+        assert decoded.key == f"{related['type']}/63"
+
+
 async def test_todo_fields_are_typed(gateway: Gateway) -> None:
     body = await gateway.execute(f"{{ todos(first: 40) {{ nodes {{ {TODO_FIELDS} }} }} }}")
     nodes = body["data"]["todos"]["nodes"]
@@ -67,7 +87,8 @@ async def test_todo_fields_are_typed(gateway: Gateway) -> None:
     assert bounced["relatedObjects"][0]["type"] == "SUBJECT"
     assert set(bounced["params"]) == {"email", "inactive"}
     assert bounced["url"] == bounced["relatedObjects"][0]["url"]
-    assert bounced["url"].endswith(f"/applecorp/subjects/{bounced['relatedObjects'][0]['id']}")
+    subject = bounced["relatedObjects"][0]
+    assert bounced["url"].endswith(f"/applecorp/subjects/{subject['fakturoidId']}")
     unpaired = by_name["expense_payment_unpaired"]
     assert unpaired["relatedObjects"] == [] and unpaired["url"] is None
     assert unpaired["params"]["currency"] == "EUR"
@@ -269,6 +290,7 @@ async def test_toggling_an_unknown_todo_is_not_found_without_a_scan(gateway: Gat
     assert codes(malformed) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.federation
 async def test_entities_resolve_through_the_loaders(gateway: Gateway) -> None:
     await warm_up(gateway)
     newest = newest_first(gateway)

@@ -22,6 +22,9 @@ from tests.conftest import Gateway
 from tests.federation import notes_subgraph
 from tests.servers import serve_in_thread
 
+# The subgraph schema, as a federation router reaches it.
+pytestmark = pytest.mark.federation
+
 FEDERATION = Path(__file__).parent / "federation"
 
 

@@ -49,6 +49,7 @@ async def test_nodes_resolves_every_vendor_type_by_global_id(gateway: Gateway) -
     assert len(todo_pages) == 1
 
 
+@pytest.mark.federation
 async def test_entities_resolve_every_vendor_type(gateway: Gateway) -> None:
     ids = await some_ids(gateway)
     representations = [{"__typename": name, "id": raw} for name, raw in ids.items()]

@@ -55,7 +55,7 @@ ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Task {
     [
         (aliased(1000, "tasks(first: 1) { totalCount }"), None),
         (aliased(1000, "invoices(first: 1) { totalCount }"), None),
-        (ENTITIES, {"r": REPRESENTATIONS}),
+        pytest.param(ENTITIES, {"r": REPRESENTATIONS}, marks=pytest.mark.federation),
         (nested_project_tasks(7), None),
         ("{ " + "__typename " * 5000 + "}", None),
     ],
@@ -74,6 +74,8 @@ LOOSE = {
     "GATEWAY_MAX_TOKENS": "1000000",
     "GATEWAY_MAX_FIELDS": "100000000",
     "GATEWAY_MAX_UPSTREAM_CALLS": "1000000",
+    # `_entities` is a field of the subgraph schema only.
+    "GATEWAY_FEDERATION": "true",
 }
 
 

@@ -96,6 +96,7 @@ def invoice_id(number: int) -> str:
     return encode_id(READYDESK, "Invoice", number)
 
 
+@pytest.mark.federation
 async def test_invoices_by_id_share_one_call(gateway: Gateway) -> None:
     a, b = invoice_id(3), invoice_id(4)
     body = await gateway.execute(

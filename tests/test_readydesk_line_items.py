@@ -295,6 +295,7 @@ async def test_invoice_by_id_reads_line_items_in_its_one_call(gateway: Gateway) 
     assert "include_line_items" not in plain.url.params
 
 
+@pytest.mark.federation
 async def test_entities_line_items_cost_one_more_call_for_all(gateway: Gateway) -> None:
     listing = await gateway.execute("{ invoices(first: 4) { nodes { id jobs } } }")
     nodes = listing["data"]["invoices"]["nodes"]

@@ -131,6 +131,7 @@ async def test_bad_arguments_are_refused_before_any_upstream_call(gateway: Gatew
     assert codes(other_sort) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.federation
 async def test_repeated_and_aliased_nodes_cost_one_call_each(gateway: Gateway) -> None:
     task = encode_id(INVOICED, "Task", 701)
     body = await gateway.execute(

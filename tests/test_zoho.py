@@ -98,7 +98,7 @@ async def test_task_fields_parse_hours_and_implement_work_item(gateway: Gateway)
     assert task["zohoId"] == VISUAL_DESIGN and task["zohoProjectId"] == STOREFRONT
     assert task["title"] == task["name"] == "Visual design"
     assert (task["loggedHours"], task["billedHours"], task["unbilledHours"]) == (20.25, 10.0, 10.25)
-    assert task["budgetHours"] == 20.0 and task["rate"] == "0"
+    assert task["budgetHours"] == 20.0 and task["rate"] == "0.00"
     assert task["vendor"] == "ZOHO" and task["completed"] is False
     assert task["dueAt"] is None and task["createdAt"] is None and task["completedAt"] is None
     assert task["isBillable"] is True and task["status"] == "active"
@@ -252,7 +252,7 @@ async def test_create_update_delete_project_task(gateway: Gateway) -> None:
     )
     task = created["data"]["createProjectTask"]["projectTask"]
     assert task["name"] == "Webhooks for Ødegaard & Søn"
-    assert task["rate"] == "87.5" and task["budgetHours"] == 12.0
+    assert task["rate"] == "87.50" and task["budgetHours"] == 12.0
     assert task["loggedHours"] == 0.0 and task["zohoProjectId"] == LISTING_API
     stored = store.projects[LISTING_API].tasks[task["zohoId"]]
     assert (stored.task_name, stored.rate, stored.budget_hours) == (
@@ -270,7 +270,7 @@ async def test_create_update_delete_project_task(gateway: Gateway) -> None:
     )
     assert updated["data"]["updateProjectTask"]["projectTask"] == {
         "name": "Webhooks for Ødegaard & Søn",
-        "rate": "95",
+        "rate": "95.00",
         "description": "Retry with backoff.",
     }
     renamed = await gateway.execute(
@@ -278,7 +278,10 @@ async def test_create_update_delete_project_task(gateway: Gateway) -> None:
              updateProjectTask(input: $input) { projectTask { name rate } } }""",
         {"input": {"id": task["id"], "name": "Webhooks"}},
     )
-    assert renamed["data"]["updateProjectTask"]["projectTask"] == {"name": "Webhooks", "rate": "95"}
+    assert renamed["data"]["updateProjectTask"]["projectTask"] == {
+        "name": "Webhooks",
+        "rate": "95.00",
+    }
 
     listed = await gateway.execute(
         "query($id: ID!) { project(id: $id) { tasks { totalCount nodes { id } } } }",
@@ -412,6 +415,7 @@ async def test_unknown_project_and_task_are_not_found(gateway: Gateway) -> None:
     assert codes(mutations) == ["NOT_FOUND"] * 5
 
 
+@pytest.mark.federation
 async def test_node_and_federation_entities_resolve_zoho_types(gateway: Gateway) -> None:
     body = await gateway.execute(
         """query($reps: [_Any!]!, $id: ID!) {

@@ -76,7 +76,7 @@ async def test_update_reads_back_once_what_it_neither_wrote_nor_saw(gateway: Gat
     assert written["data"]["updateProjectTask"]["projectTask"] == {
         "name": "Discovery",
         "description": "Workshops.",
-        "rate": "60",
+        "rate": "60.00",
         "budgetHours": 3.0,
     }
     assert [c["method"] for c in api_calls(written)] == ["PUT"]

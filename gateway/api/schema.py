@@ -1,5 +1,6 @@
 """The Strawberry schema: the shared root fields plus every registered vendor's
-queries and mutations, as a Federation v2 subgraph.
+queries and mutations; a plain client schema, or with ``federation`` (the
+``GATEWAY_FEDERATION`` setting) a Federation v2 subgraph for a router to compose.
 
 Each app builds its own (:func:`build_schema`, about 10 ms) with its limits, and
 nothing changes it afterwards; nothing here is built at import time."""
@@ -19,19 +20,23 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from gateway.api.access import ClientAccessExtension, VendorFieldScopes
+from gateway.api.client_schema import client_graphql_schema
 from gateway.api.context import Context
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
 from gateway.api.limits import OperationLimits, OperationMeasures, limit_extensions
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
+from gateway.api.scalars import SCALAR_OVERRIDES
 from gateway.api.work import WorkItemsQuery
 from gateway.core.settings import GatewaySettings
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
 
 
-class GatewaySchema(strawberry.federation.Schema):
+class GatewaySchema(strawberry.Schema):
+    """What both schemas share: costs, vendor scopes, quiet errors, the request's state."""
+
     def __init__(self, *, costs: CostTable, scopes: VendorFieldScopes, **options: Any) -> None:
         # What each field costs upstream, for the call budget (gateway.api.limits).
         self.costs = costs
@@ -58,6 +63,22 @@ class GatewaySchema(strawberry.federation.Schema):
             context.state.execution = execution_context
         return execution_context
 
+
+class ClientSchema(GatewaySchema):
+    """The schema clients see: no `_entities`, `_service`, `@key`, `@link` or `_` types."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._schema = client_graphql_schema(self._schema, self)
+
+    def _warn_for_federation_directives(self) -> None:
+        # The entities' @key is declared for the subgraph; this schema drops it.
+        pass
+
+
+class SubgraphSchema(GatewaySchema, strawberry.federation.Schema):
+    """The Federation v2 subgraph, for a router that composes it with others."""
+
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
@@ -65,7 +86,7 @@ class GatewaySchema(strawberry.federation.Schema):
         return resolve_entities(
             representations,
             self._entity_type_names,
-            lambda valid: super(GatewaySchema, self).entities_resolver(info, valid),
+            lambda valid: super(SubgraphSchema, self).entities_resolver(info, valid),
             info.context.access.principal,
         )
 
@@ -86,10 +107,12 @@ def build_schema(
     *,
     traced: bool = False,
     limits: OperationLimits | None = None,
+    federation: bool = False,
 ) -> GatewaySchema:
     """The schema for ``plugins``: their root fields after the shared ones; ``traced``
     adds a span per resolver that calls out (gateway.api.tracing); ``limits``: the
-    operation limits (default: from the environment's GATEWAY_* settings)."""
+    operation limits (default: from the environment's GATEWAY_* settings);
+    ``federation``: the subgraph schema instead of the client one."""
     parts = [(plugin, plugin.graphql()) for plugin in plugins]
     query = _root("Query", [NodeQuery, WorkItemsQuery, *(g.query for _, g in parts if g.query)])
     mutations = [g.mutation for _, g in parts if g.mutation]
@@ -107,10 +130,12 @@ def build_schema(
         from gateway.api.tracing import ResolverSpans  # imports OpenTelemetry
 
         extensions.append(ResolverSpans)
-    return GatewaySchema(
+    schema_class = SubgraphSchema if federation else ClientSchema
+    return schema_class(
         costs=costs,
         scopes=VendorFieldScopes(parts),
         query=query,
         mutation=_root("Mutation", mutations) if mutations else None,
         extensions=extensions,
+        scalar_overrides=dict(SCALAR_OVERRIDES),
     )

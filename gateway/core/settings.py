@@ -105,6 +105,9 @@ class GatewaySettings(BaseSettings):
     jwt_audience: str | None = None
     introspection: bool = True
     graphiql: bool = True
+    # The Apollo Federation v2 subgraph schema (`_entities`, `_service`, `@key`, `@link`)
+    # instead of the client schema: only behind a federation router, which composes it.
+    federation: bool = False
     # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
     client_requests_per_minute: int = Field(default=600, ge=0)
     client_upstream_calls_per_minute: int = Field(default=1200, ge=0)

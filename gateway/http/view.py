@@ -72,7 +72,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         limits = OperationLimits.from_settings(settings.gateway)
         super().__init__(
             # This app's own schema, with its limits; built once, never changed.
-            build_schema(settings.plugins, traced=traced, limits=limits),
+            build_schema(
+                settings.plugins,
+                traced=traced,
+                limits=limits,
+                federation=settings.gateway.federation,
+            ),
             graphql_ide="graphiql" if settings.gateway.graphiql else None,
             allow_queries_via_get=True,
         )

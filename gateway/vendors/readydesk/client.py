@@ -125,10 +125,13 @@ class ReadyDeskAdapter:
         zone: ZoneInfo,
         output: OutputFormat,
         breaker: CircuitBreaker | None = None,
+        currency: str = "USD",
     ) -> None:
         self.upstream = Upstream(READYDESK, client, breaker=breaker)
         self.page = page
         self.zone = zone
+        # What the help desk bills in: its amounts say no currency of their own.
+        self.currency = currency.upper()
         self.output: OutputFormat = output
         # ReadyDesk pages that status-filtered walks resume in (see _scan).
         self.kept_pages = KeptPages()
@@ -158,6 +161,7 @@ class ReadyDeskAdapter:
             zone=zone,
             output=output or DEFAULT_OUTPUT,
             breaker=policy.breaker(READYDESK),
+            currency=settings.currency,
         )
 
     async def aclose(self) -> None:

@@ -17,6 +17,9 @@ class ReadyDeskSettings(VendorSettings):
     api_url: str | None = None
     api_key: SecretStr | None = None
     timezone: str = "UTC"
+    # The help desk's billing currency (ISO 4217): ReadyDesk's amounts carry none, and
+    # the gateway gives them this currency's minor units ("178.50" in USD, "179" in JPY).
+    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
 
     @property
     def configured(self) -> bool:

@@ -99,6 +99,7 @@ class ZohoAdapter:
         client.headers["Accept"] = "application/json"
         self.upstream = Upstream(ZOHO, client, breaker=breaker)
         self.organization_id = settings.organization_id or ""
+        self.currency = settings.currency.upper()
         self.auth: TokenSource
         if settings.uses_static_token and settings.access_token is not None:
             self.auth = StaticToken(settings.access_token.get_secret_value())

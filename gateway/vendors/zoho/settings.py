@@ -22,6 +22,9 @@ class ZohoSettings(VendorSettings):
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
     access_token: SecretStr | None = None
+    # The organization's base currency (ISO 4217): amounts whose record names no currency
+    # code (tasks name only a currency id) get its minor units.
+    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
     # Zoho Invoice allows 100 requests a minute per organization, and a daily number
     # by plan (1,000 on the free plan; raise it to your plan's). 0 turns either off.
     requests_per_minute: int = Field(default=100, ge=0)

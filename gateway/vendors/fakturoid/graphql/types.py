@@ -40,17 +40,34 @@ class TodoRelatedType(enum.Enum):
     EXPENSE_GENERATOR = "EXPENSE_GENERATOR"
 
 
+RELATED_TYPE_NAME = "TodoRelatedObject"
+
+
 @strawberry.type(description="A Fakturoid object a todo concerns.")
 class TodoRelatedObject:
     type: TodoRelatedType
-    id: int = strawberry.field(description="The object's id in Fakturoid.")
+    id: strawberry.ID = strawberry.field(
+        description="Global id of the object (its vendor, kind and Fakturoid id), unique "
+        "across every type, so client caches never merge an invoice and a subject that "
+        "share a number. Not loadable with `node`: the gateway reads no such objects."
+    )
+    fakturoid_id: int = strawberry.field(
+        description="The object's id in Fakturoid (unique only within its kind)."
+    )
     url: str = strawberry.field(
         description="Where the object opens in Fakturoid's web app (the URL layout is a guess)."
     )
 
     @classmethod
     def from_model(cls, related: RelatedObject) -> TodoRelatedObject:
-        return cls(type=TodoRelatedType[related.kind.name], id=related.id, url=related.url)
+        kind = TodoRelatedType[related.kind.name]
+        return cls(
+            type=kind,
+            # The kind is part of the key: Fakturoid numbers each kind on its own.
+            id=strawberry.ID(encode_id(FAKTUROID, RELATED_TYPE_NAME, kind.name, related.id)),
+            fakturoid_id=related.id,
+            url=related.url,
+        )
 
 
 @strawberry.federation.type(

@@ -14,6 +14,7 @@ from gateway.api.node import node_resolver
 from gateway.api.relay import Node
 from gateway.core.errors import NotFound
 from gateway.core.ids import INT32_MAX, GlobalId, encode_id, expect_id
+from gateway.core.money import money
 
 from ..loaders import KEY
 from ..models import IncludedLineItems, ReadyDeskInvoice, ReadyDeskLineItem
@@ -21,6 +22,11 @@ from ..vendor import READYDESK
 
 INVOICE = "Invoice"
 LINE_ITEM = "LineItem"
+
+
+def _money(info: Info[Context, None], amount: Decimal) -> Decimal:
+    # ReadyDesk's records name no currency: the help desk's (READYDESK_CURRENCY) applies.
+    return money(amount, info.context.adapters.of(KEY).currency)
 
 
 @strawberry.enum(description="Whether a ReadyDesk invoice has been paid.")
@@ -49,7 +55,7 @@ class LineItem(Node):
     line_item_id: int = strawberry.field(description="The line item's own ID in ReadyDesk.")
     ticket_id: int
     customer_id: str
-    cost: Decimal
+    cost_amount: strawberry.Private[Decimal]
     date: datetime
     title: str
     category: str
@@ -61,6 +67,10 @@ class LineItem(Node):
         "not send it (it names line-item fields in two ways, and only one carries it)."
     )
 
+    @strawberry.field(description="In the help desk's currency, with its minor units.")
+    def cost(self, info: Info[Context, None]) -> Decimal:
+        return _money(info, self.cost_amount)
+
     @classmethod
     def from_model(cls, item: ReadyDeskLineItem) -> LineItem:
         return cls(
@@ -68,7 +78,7 @@ class LineItem(Node):
             line_item_id=item.id,
             ticket_id=item.ticket_id,
             customer_id=item.customer_id,
-            cost=item.cost,
+            cost_amount=item.cost,
             date=item.date,
             title=item.title,
             category=item.category,
@@ -93,9 +103,9 @@ class Invoice(Node):
     invoice_date: datetime = strawberry.field(description="When the invoice was generated.")
     from_date: date = strawberry.field(description="First day of the billed period.")
     to_date: date = strawberry.field(description="Last day of the billed period.")
-    sub_total: Decimal
+    sub_total_amount: strawberry.Private[Decimal]
     tax_percent: Decimal = strawberry.field(description="The tax rate applied, in percent.")
-    total: Decimal
+    total_amount: strawberry.Private[Decimal]
     billing_type: InvoiceBillingType
     status: InvoiceStatus
     jobs: list[int] = strawberry.field(
@@ -119,6 +129,14 @@ class Invoice(Node):
             included = invoice.line_items
         return [LineItem.from_model(item) for item in included.unwrap()]
 
+    @strawberry.field(description="In the help desk's currency, with its minor units.")
+    def sub_total(self, info: Info[Context, None]) -> Decimal:
+        return _money(info, self.sub_total_amount)
+
+    @strawberry.field(description="In the help desk's currency, with its minor units.")
+    def total(self, info: Info[Context, None]) -> Decimal:
+        return _money(info, self.total_amount)
+
     @classmethod
     def from_model(cls, invoice: ReadyDeskInvoice) -> Invoice:
         return cls(
@@ -131,9 +149,9 @@ class Invoice(Node):
             invoice_date=invoice.invoice_date,
             from_date=invoice.from_date,
             to_date=invoice.to_date,
-            sub_total=invoice.sub_total,
+            sub_total_amount=invoice.sub_total,
             tax_percent=invoice.tax_percent,
-            total=invoice.total,
+            total_amount=invoice.total,
             billing_type=InvoiceBillingType[invoice.billing_type.name],
             status=InvoiceStatus[invoice.status.name],
             jobs=list(invoice.jobs),

@@ -16,6 +16,7 @@ from gateway.api.relay import Connection, Node, connection_from_page, window
 from gateway.api.work import VendorEnum, WorkItem, register_work_item, vendor_enum
 from gateway.core.errors import NotFound
 from gateway.core.ids import GlobalId, encode_id, expect_id, numeric_key
+from gateway.core.money import money
 from gateway.core.records import BadRecord, good
 from gateway.core.types import Page
 
@@ -69,6 +70,23 @@ async def _currency_code(root: Project, info: Info[Context, None]) -> str | None
     return (await _complete(root, info, "currency_code")).currency_code
 
 
+def _money(info: Info[Context, None], amount: Decimal | None, code: str | None) -> Decimal | None:
+    # The record's own currency when it names one, else the organization's (ZOHO_CURRENCY).
+    currency = code or info.context.adapters.of(KEY).currency
+    return None if amount is None else money(amount, currency)
+
+
+def _project_rate(root: Project, info: Info[Context, None]) -> Decimal | None:
+    # A list row without its currency code is not completed for it: no extra call.
+    model = root.model
+    code = None if "currency_code" in model.missing else model.currency_code
+    return _money(info, model.rate, code)
+
+
+def _task_rate(root: ProjectTask, info: Info[Context, None]) -> Decimal | None:
+    return _money(info, root.rate_amount, None)
+
+
 async def _unbilled_hours(root: Project, info: Info[Context, None]) -> float | None:
     return (await _complete(root, info, "unbilled_hours")).unbilled_hours
 
@@ -88,7 +106,9 @@ class Project(Node):
         description="Null if Zoho reports a billing type this gateway does not know."
     )
     rate: Decimal | None = strawberry.field(
-        description="The project rate; its meaning depends on the billing type."
+        resolver=_project_rate,
+        description="The project rate; its meaning depends on the billing type. With the "
+        "minor units of the project's currency (of ZOHO_CURRENCY when the row lacks it).",
     )
     budget_type: str | None
     total_hours: float | None = strawberry.field(description="Hours logged, in hours.")
@@ -113,7 +133,6 @@ class Project(Node):
             billing_type=(
                 ProjectBillingType[project.billing_type.name] if project.billing_type else None
             ),
-            rate=project.rate,
             budget_type=project.budget_type,
             total_hours=project.total_hours,
             billable_hours=project.billable_hours,
@@ -168,7 +187,12 @@ class ProjectTask(WorkItem):
     customer_id: str | None
     customer_name: str | None
     currency_id: str | None
-    rate: Decimal | None = strawberry.field(description="Hourly rate for the task.")
+    rate_amount: strawberry.Private[Decimal | None]
+    rate: Decimal | None = strawberry.field(
+        resolver=_task_rate,
+        description="Hourly rate for the task, with the minor units of the organization's "
+        "currency (ZOHO_CURRENCY): a task names only a currency id.",
+    )
     budget_hours: float | None
     billed_hours: float | None = strawberry.field(description="Hours already invoiced.")
     logged_hours: float | None = strawberry.field(description="All hours logged on it.")
@@ -196,7 +220,7 @@ class ProjectTask(WorkItem):
             customer_id=task.customer_id,
             customer_name=task.customer_name,
             currency_id=task.currency_id,
-            rate=task.rate,
+            rate_amount=task.rate,
             budget_hours=task.budget_hours,
             billed_hours=task.billed_hours,
             logged_hours=task.logged_hours,
