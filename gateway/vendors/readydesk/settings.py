@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -18,6 +20,5 @@ class ReadyDeskSettings(VendorSettings):
     api_key: SecretStr | None = None
     timezone: str = "UTC"
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_url and self.api_key)
+    # Each ReadyDesk is its own site: no default address.
+    required: ClassVar = (("api_url", "api_key"),)
