@@ -31,12 +31,12 @@ class CredentialWarnings:
     ) -> None:
         self._variables = {vendor: tuple(names) for vendor, names in variables.items()}
         self._quiet = quiet
-        self._clock = clock
+        self.clock = clock  # tests move it past the quiet period
         self._warned_at: dict[Vendor, float] = {}
 
     def refused(self, vendor: Vendor) -> bool:
         """Note that ``vendor`` refused the credentials; returns whether a line was written."""
-        now = self._clock()
+        now = self.clock()
         last = self._warned_at.get(vendor)
         if last is not None and now - last < self._quiet:
             return False
