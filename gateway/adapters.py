@@ -16,6 +16,7 @@ from gateway.core.errors import VendorNotConfigured
 from gateway.core.ratelimit import RateLimiter
 from gateway.core.types import Vendor
 from gateway.core.work import WorkSource
+from gateway.observability.refusals import CredentialWarnings
 from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorKey, VendorPlugin
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.rate_budget import shared_rate_limiter
@@ -48,6 +49,12 @@ class Adapters:
         )
         self.plugins: tuple[AnyPlugin, ...] = settings.plugins
         self._adapters: dict[Vendor, VendorAdapter] = {}
+        # What `VENDOR_NOT_CONFIGURED` tells to set, and a refusal's warning to check.
+        self._to_set = {p.vendor: settings.section(p).setup for p in self.plugins}
+        self.credential_warnings = CredentialWarnings(
+            {p.vendor: settings.section(p).credential_variables for p in self.plugins},
+            quiet=settings.gateway.breaker_cooldown,
+        )
         self.read_cache, self.cache_broadcast = open_read_cache(settings.gateway)
         for plugin in self.plugins:
             section = settings.section(plugin)
@@ -81,7 +88,8 @@ class Adapters:
         """``plugin``'s adapter, or VendorNotConfigured."""
         adapter = self._adapters.get(plugin.vendor)
         if adapter is None:
-            raise VendorNotConfigured(plugin.vendor)
+            setup = self._to_set[plugin.vendor]
+            raise VendorNotConfigured(plugin.vendor, setup.to_set, setup.describe_to_set())
         # Built by this plugin's own factory in __init__.
         return cast(A, adapter)
 

@@ -7,19 +7,17 @@ import getpass
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, NoReturn
 
 from gateway.config import Settings
+from gateway.core.configuration import ConfigurationError
 from gateway.http import server
-from gateway.observability.tracing import TracingConfigError
 from gateway.registry import PLUGINS
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    pass
 
 
 # What each `serve --workers N` process imports and calls to build its app.
@@ -27,25 +25,20 @@ WORKER_APP_FACTORY = "gateway.http.app:create_app"
 DEMO_CORS_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # Print only the messages: pydantic's default text echoes the input values,
-        # which would put secrets on the terminal.
-        for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"]) or exc.title
-            message = error["msg"].removeprefix("Value error, ")
-            print(f"task-gateway: configuration error ({location}): {message}", file=sys.stderr)
-        raise SystemExit(2) from None
+def _refuse(problems: Sequence[str]) -> NoReturn:
+    """Stop with status 2 and a line per problem, each naming its variable; no traceback
+    (its frames would say nothing an operator can act on)."""
+    for problem in problems:
+        print(f"task-gateway: configuration error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
 
 
-def _app(factory: Callable[..., Starlette], settings: Settings, **options: Any) -> Starlette:
-    try:
-        return factory(settings, **options)
-    except TracingConfigError as exc:
-        print(f"task-gateway: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+def _start_logging(settings: Settings) -> None:
+    """The server's log format from now on, and the start-up line of every vendor."""
+    from gateway.http.startup import log_vendor_states
+
+    server.configure_logging(settings.gateway.log_level, settings.gateway.log_format)
+    log_vendor_states(settings)
 
 
 def _check_client_auth(settings: Settings) -> None:
@@ -53,11 +46,7 @@ def _check_client_auth(settings: Settings) -> None:
     and no way for any client to authenticate."""
     from gateway.auth.protection import ClientProtection
 
-    try:
-        protection = ClientProtection.from_settings(settings)
-    except ValueError as exc:
-        print(f"task-gateway: configuration error (client auth): {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    protection = ClientProtection.from_settings(settings)
     if protection.authenticator is not None and not protection.authenticator.configured:
         print(
             "task-gateway: client authentication is on but no client can authenticate: set "
@@ -69,10 +58,14 @@ def _check_client_auth(settings: Settings) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     from gateway.http.app import create_app
-    from gateway.http.readiness import warn_if_nothing_configured
+    from gateway.http.startup import partly_configured
 
-    settings = _settings()
-    warn_if_nothing_configured(settings)
+    settings = Settings()
+    _start_logging(settings)
+    # A production gateway fails fast on a vendor set up halfway (see partly_configured).
+    partial = partly_configured(settings)
+    if partial:
+        _refuse(partial)
     _check_client_auth(settings)
     gateway = settings.gateway
     workers = args.workers if args.workers is not None else gateway.workers
@@ -81,7 +74,7 @@ def serve(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     # Built here once even with workers, so configuration errors stop the start at once;
     # each worker process then builds its own from the same environment.
-    app = _app(create_app, settings)
+    app = create_app(settings)
     server.run(
         WORKER_APP_FACTORY if workers > 1 else app,
         workers=workers,
@@ -103,12 +96,13 @@ def demo(_: argparse.Namespace) -> None:
     os.environ.setdefault("GATEWAY_AUTH", "false")
     # ... and a dev server on the same machine (Vite, Next, ...) on whatever port it takes.
     os.environ.setdefault("GATEWAY_CORS_ORIGINS", DEMO_CORS_ORIGINS)
-    base = _settings().gateway
+    base = Settings().gateway
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))
-    settings = _settings()
+    settings = Settings()
+    _start_logging(settings)
     _check_client_auth(settings)
-    app = _app(create_app, settings, extra_routes=sandbox_mounts())
+    app = create_app(settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
     server.run(
@@ -133,7 +127,7 @@ def sandbox(args: argparse.Namespace) -> None:
     for name, value in sandbox_env(base_url).items():
         if name.endswith("_URL"):
             print(f"sandbox: {value}")
-    gateway = _settings().gateway
+    gateway = Settings().gateway
     server.run(
         create_sandbox_app(),
         host=args.host,
@@ -271,4 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "export-schema": export_schema,
         "hash-key": hash_key,
     }
-    handlers[args.command](args)
+    try:
+        handlers[args.command](args)
+    except ConfigurationError as exc:
+        _refuse(exc.problems)

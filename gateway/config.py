@@ -3,7 +3,8 @@
 the vendor's folder (``gateway/vendors/<vendor>/settings.py``) under its own prefix.
 
 A vendor whose credentials are missing is simply disabled; the GraphQL layer
-then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up.
+then answers ``VENDOR_NOT_CONFIGURED`` for it instead of failing at start-up. One
+whose credentials are only partly set stops `serve` (gateway.http.startup).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class Settings(PluginSettings):
     """Every section: the gateway's and one per vendor of ``plugins`` (default: the
     registry's), each read from the environment unless given.
 
-    Reading every section up front makes a bad vendor setting fail at start-up
-    (pydantic's ValidationError), not at the first request.
+    Reading every section up front makes a bad setting fail at start-up (a
+    ConfigurationError naming each bad variable), not at the first request.
     """
 
     def __init__(

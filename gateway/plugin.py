@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from gateway.core.configuration import (
+    ConfigurationError,
+    Setup,
+    env_name,
+    read_section,
+    setup_of,
+)
 from gateway.core.ratelimit import Quota
 from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
@@ -30,15 +37,39 @@ if TYPE_CHECKING:
 
 
 class VendorSettings(BaseSettings):
-    """A vendor's settings section (its own env prefix); unset credentials disable it."""
+    """A vendor's settings section (its own env prefix); unset credentials disable it.
+
+    ``required`` is declared once per vendor: the fields that together turn it on, one
+    tuple per way of configuring it (a static token, or a client and a refresh token).
+    Everything else is derived from it: ``configured``, the start-up line (on, off, or
+    partly configured and what is missing), the variables `VENDOR_NOT_CONFIGURED` names
+    and those the credentials warning asks to check (with ``check_on_refusal``).
+    """
+
+    required: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Further variables a refused credential may come from (an API address of another
+    # region or of the vendor's sandbox), named with ``required`` in that warning.
+    check_on_refusal: ClassVar[tuple[str, ...]] = ()
 
     # Seconds a read of this vendor is reused when GATEWAY_CACHE is on (`<VENDOR>_CACHE_TTL`);
     # each vendor declares its own default, 0: never cached.
     cache_ttl: float = Field(default=0.0, ge=0)
 
     @property
+    def setup(self) -> Setup:
+        """How far ``required`` is set: on, off, or partly (and what is missing)."""
+        return setup_of(self, self.required)
+
+    @property
     def configured(self) -> bool:
-        raise NotImplementedError
+        return self.setup.configured
+
+    @property
+    def credential_variables(self) -> tuple[str, ...]:
+        """The variables to check when the vendor refuses the gateway's credentials."""
+        cls = type(self)
+        used = self.setup.used or self.setup.to_set
+        return used + tuple(env_name(cls, field) for field in self.check_on_refusal)
 
     @property
     def outbound_quotas(self) -> tuple[Quota, ...]:
@@ -142,6 +173,18 @@ class VendorKey(Generic[A_co, L_co]):
     vendor: Vendor
 
 
+T = TypeVar("T", bound=BaseSettings)
+
+
+def _read(section: type[T], problems: list[str]) -> T | None:
+    """``section`` from the environment, or None with its problems added to ``problems``."""
+    try:
+        return read_section(section)
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
 class PluginSettings:
     """The gateway's section and one per vendor of ``plugins``, each read from the
     environment unless given (``gateway.config.Settings`` defaults ``plugins`` to the
@@ -155,11 +198,20 @@ class PluginSettings:
         plugins: Sequence[AnyPlugin],
     ) -> None:
         given = {type(section): section for section in sections}
-        self.gateway = gateway or GatewaySettings()
         self.plugins: tuple[AnyPlugin, ...] = tuple(plugins)
-        self._sections: dict[Vendor, VendorSettings] = {
-            plugin.vendor: given.get(plugin.settings) or plugin.settings()
+        # Every section is read before any error is raised, so that one start names
+        # every bad variable, not only the first.
+        problems: list[str] = []
+        own = gateway or _read(GatewaySettings, problems)
+        read = {
+            plugin.vendor: given.get(plugin.settings) or _read(plugin.settings, problems)
             for plugin in self.plugins
+        }
+        if problems or own is None:
+            raise ConfigurationError(*problems)
+        self.gateway = own
+        self._sections: dict[Vendor, VendorSettings] = {
+            vendor: section for vendor, section in read.items() if section is not None
         }
 
     def section(self, plugin: VendorPlugin[S, Any, Any]) -> S:

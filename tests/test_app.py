@@ -99,8 +99,10 @@ async def test_unconfigured_vendor_is_named_in_the_error(monkeypatch: pytest.Mon
     assert body["errors"][0]["extensions"] == {
         "code": "VENDOR_NOT_CONFIGURED",
         "vendor": "invoiced",
+        "variables": ["INVOICED_API_KEY"],
     }
     assert "Invoiced" in body["errors"][0]["message"]
+    assert "set INVOICED_API_KEY" in body["errors"][0]["message"]
 
 
 async def test_unexpected_exceptions_are_masked(

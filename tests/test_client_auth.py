@@ -293,12 +293,16 @@ def test_malformed_credentials_settings_stop_serve_with_a_clear_message(
     setting: str,
     complaint: str,
 ) -> None:
-    settings = gateway_settings(
+    gateway_settings(
         monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=setting, GATEWAY_JWT_SECRET="short"
     )
-    with pytest.raises(SystemExit):
-        cli._check_client_auth(settings)
-    assert complaint in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    variable = "GATEWAY_API_KEYS" if setting else "GATEWAY_JWT_SECRET"
+    assert f"task-gateway: configuration error: {variable}: " in err
+    assert complaint in err
 
 
 def test_serve_refuses_to_start_with_auth_on_and_no_credentials(

@@ -158,7 +158,7 @@ def test_serve_refuses_to_start_without_a_user_agent(
         main(["serve"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "FAKTUROID_USER_AGENT is required" in err
+    assert "Fakturoid is partly configured: missing FAKTUROID_USER_AGENT" in err
     assert "s3cret-never-printed" not in err
 
 

@@ -15,6 +15,7 @@ import pytest
 from gateway.config import Settings
 from gateway.http.sandboxes import sandbox_env
 from tests.conftest import SANDBOX_BASE, codes, running_gateway
+from tests.raw_vendor import served_gateway
 
 WORK = """
 query($vendors: [Vendor!]) {
@@ -88,6 +89,40 @@ async def test_with_every_vendor_configured_none_is_named(
     body = await work_items(settings_without(monkeypatch))
     assert "errors" not in body
     assert body["data"]["workItems"]["unconfiguredVendors"] == []
+
+
+async def test_not_configured_names_the_variables_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zoho = [name for name in sandbox_env(SANDBOX_BASE) if name.startswith("ZOHO_")]
+    settings = settings_without(monkeypatch, *zoho, "READYDESK_API_KEY")
+    async with served_gateway(settings) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ projects { totalCount } invoices { totalCount } }"},
+        )
+    assert response.status_code == 200
+    errors = {error["path"][0]: error for error in response.json()["errors"]}
+    assert errors["projects"]["extensions"] == {
+        "code": "VENDOR_NOT_CONFIGURED",
+        "vendor": "zoho",
+        "variables": [
+            "ZOHO_ORGANIZATION_ID",
+            "ZOHO_CLIENT_ID",
+            "ZOHO_CLIENT_SECRET",
+            "ZOHO_REFRESH_TOKEN",
+        ],
+    }
+    assert errors["projects"]["message"] == (
+        "Zoho Invoice is not configured on this gateway; set ZOHO_ORGANIZATION_ID, "
+        "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN "
+        "(or ZOHO_ORGANIZATION_ID, ZOHO_ACCESS_TOKEN)."
+    )
+    assert errors["invoices"]["extensions"]["variables"] == [
+        "READYDESK_API_URL",
+        "READYDESK_API_KEY",
+    ]
+    assert "READYDESK_API_URL, READYDESK_API_KEY." in errors["invoices"]["message"]
 
 
 def _serve_output(env: dict[str, str], until: str) -> str:

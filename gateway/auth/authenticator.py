@@ -10,6 +10,7 @@ import httpx
 from gateway.auth.api_keys import ApiKeys
 from gateway.auth.jwks import JwksCache
 from gateway.auth.tokens import InvalidToken, TokenVerifier
+from gateway.core.configuration import ConfigurationError
 from gateway.core.errors import Unauthenticated
 from gateway.core.principal import Principal
 from gateway.core.settings import GatewaySettings
@@ -46,12 +47,17 @@ class Authenticator:
         *,
         jwks_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Authenticator:
-        """ValueError for a malformed setting, so the gateway refuses to start."""
-        api_keys = ApiKeys.parse(settings.api_keys, vendors)
+        """ConfigurationError for a malformed setting, so the gateway refuses to start."""
+        try:
+            api_keys = ApiKeys.parse(settings.api_keys, vendors)
+        except ValueError as exc:
+            raise ConfigurationError(f"GATEWAY_API_KEYS: {exc}") from None
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             # RFC 7518: an HS256 key shorter than the hash is guessable offline.
-            raise ValueError(f"GATEWAY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+            raise ConfigurationError(
+                f"GATEWAY_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
+            )
         jwks = (
             JwksCache(settings.jwks_url, ttl=settings.jwks_cache_seconds, transport=jwks_transport)
             if settings.jwks_url

@@ -46,6 +46,7 @@ Anything raised that is not a ``GatewayError`` is masked by the GraphQL layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from gateway.core.types import Vendor
@@ -207,12 +208,19 @@ class NotFound(GatewayError):
 
 
 class VendorNotConfigured(GatewayError):
+    """``variables``: the environment variables that turn the vendor on (names only);
+    ``described``: every way of doing so in words, when there are several."""
+
     code = "VENDOR_NOT_CONFIGURED"
 
-    def __init__(self, vendor: Vendor) -> None:
+    def __init__(
+        self, vendor: Vendor, variables: Sequence[str] = (), described: str | None = None
+    ) -> None:
+        to_set = described or ", ".join(variables) or "its environment variables"
         super().__init__(
-            f"{vendor.label} is not configured on this gateway; set its environment variables.",
+            f"{vendor.label} is not configured on this gateway; set {to_set}.",
             vendor=vendor.value,
+            variables=list(variables) or None,
         )
         self.vendor = vendor
 

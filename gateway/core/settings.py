@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,8 @@ class GatewaySettings(BaseSettings):
     model_config = _section("GATEWAY_")
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    # 0: any free port (the log says which).
+    port: int = Field(default=8000, ge=0, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
     upstream_accounting: bool = False
     # uvicorn's access log: a line per request, query secrets redacted.
@@ -137,7 +139,40 @@ class GatewaySettings(BaseSettings):
             )
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, not when the store opens: a bad URL stops the start with the
+        # variable's name, and the message never repeats the URL (it holds a password).
+        url = value.get_secret_value() if value is not None else ""
+        if url.strip() and not _is_url(url, ("redis", "rediss", "unix")):
+            raise ValueError(
+                "must be a redis://, rediss:// or unix:// URL, such as "
+                "redis://localhost:6379/0 (the value is not shown: it may hold a password)"
+            )
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value and not _is_url(value, ("https", "http")):
+            raise ValueError("must be an https:// URL of a JSON Web Key Set")
+        return value
+
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+
+def _is_url(value: str, schemes: tuple[str, ...]) -> bool:
+    """Whether ``value`` parses as a URL of one of ``schemes``, with a host unless a
+    Unix socket, and a numeric port if any."""
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    if parts.scheme not in schemes:
+        return False
+    return parts.scheme == "unix" or bool(parts.hostname)

@@ -25,6 +25,7 @@ from typing import Any
 
 from strawberry.http import GraphQLRequestData
 
+from gateway.core.configuration import ConfigurationError
 from gateway.core.errors import (
     BadRequest,
     PersistedQueryNotAllowed,
@@ -70,16 +71,28 @@ class DocumentStore:
             self._characters -= len(dropped)
 
 
+_VARIABLE = "GATEWAY_PERSISTED_DOCUMENTS"
+
+
+def _read_json(path: str | Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ConfigurationError(f"{_VARIABLE}: cannot read {path}: {reason}") from None
+    except ValueError as exc:
+        # JSONDecodeError and UnicodeDecodeError: where it broke, never the file's text.
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ConfigurationError(f"{_VARIABLE}: {path} is not JSON in UTF-8{where}") from None
+
+
 def load_manifest(path: str | Path) -> dict[str, str]:
     """Documents by id from an Apollo manifest (``{"format":
     "apollo-persisted-query-manifest", "operations": [{"id", "body"}, ...]}``) or a
     Relay one (``{"<id>": "<document>"}``). A bad file stops the gateway at start-up."""
-    try:
-        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"GATEWAY_PERSISTED_DOCUMENTS: cannot read {path}: {exc}") from None
+    manifest = _read_json(path)
     if not isinstance(manifest, dict):
-        raise ValueError(f"GATEWAY_PERSISTED_DOCUMENTS: {path} is not a JSON object.")
+        raise ConfigurationError(f"{_VARIABLE}: {path} is not a JSON object.")
     if manifest.get("format") == APOLLO_MANIFEST_FORMAT:
         operations = manifest.get("operations")
         if not isinstance(operations, list) or not all(
@@ -88,14 +101,14 @@ def load_manifest(path: str | Path) -> dict[str, str]:
             and isinstance(op.get("body"), str)
             for op in operations
         ):
-            raise ValueError(
-                f"GATEWAY_PERSISTED_DOCUMENTS: {path}: `operations` must be a list of "
+            raise ConfigurationError(
+                f"{_VARIABLE}: {path}: `operations` must be a list of "
                 "objects with string `id` and `body`."
             )
         return {op["id"]: op["body"] for op in operations}
     if not all(isinstance(key, str) and isinstance(value, str) for key, value in manifest.items()):
-        raise ValueError(
-            f"GATEWAY_PERSISTED_DOCUMENTS: {path} is neither an Apollo manifest nor a "
+        raise ConfigurationError(
+            f"{_VARIABLE}: {path} is neither an Apollo manifest nor a "
             "Relay one (an object of id to document text)."
         )
     return dict(manifest)

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.adapters import Adapters
-from gateway.config import Settings
-from gateway.core.errors import GatewayError, RateLimited
+from gateway.core.errors import GatewayError, RateLimited, UpstreamAuthError
 from gateway.core.types import Vendor
 from gateway.upstream.single_flight import SingleFlight
 
@@ -141,6 +140,8 @@ class Readiness:
             # every other vendor, and this one's cached reads, still answer.
             return ProbeOutcome(True, rate_limited=True, retry_after=exc.retry_after)
         except GatewayError as exc:
+            if isinstance(exc, UpstreamAuthError):
+                self.adapters.credential_warnings.refused(vendor)
             # Messages in the hierarchy are the gateway's own, never upstream text.
             return ProbeOutcome(False, exc.code, exc.message)
         except Exception as exc:
@@ -151,18 +152,3 @@ class Readiness:
                 False, "INTERNAL_SERVER_ERROR", f"{vendor.label}: the readiness probe failed"
             )
         return ProbeOutcome(True)
-
-
-def warn_if_nothing_configured(settings: Settings) -> bool:
-    """Log a warning when no vendor has credentials, so `serve` does not start silently
-    useless. Returns whether it warned."""
-    configured = [p.vendor for p in settings.plugins if settings.section(p).configured]
-    if configured:
-        logger.info("Vendors configured: %s", ", ".join(v.value for v in configured))
-        return False
-    logger.warning(
-        "No vendor is configured: every query will answer VENDOR_NOT_CONFIGURED and /readyz "
-        "503. Set a vendor's environment variables (see docs/configuration.md; "
-        "`task-gateway sandbox --print-env` prints them for the sandboxes)."
-    )
-    return True

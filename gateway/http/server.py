@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import re
 from typing import Any
 
@@ -86,6 +87,12 @@ def log_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
         "()": f"{__name__}.RedactQuerySecrets"
     }
     return config
+
+
+def configure_logging(level: str = "info", log_format: str = "json") -> None:
+    """Apply the server's logging setup now, so lines written before uvicorn starts (the
+    start-up report) already use it; uvicorn applies the same setup again."""
+    logging.config.dictConfig(log_config(level, log_format))
 
 
 class ServerConfig(uvicorn.Config):

@@ -270,6 +270,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 GraphQLError(error.message, path=path, original_error=error)
                 for error, path in context.partial_errors
             ]
+            # An operator learns from the log, not only from clients, that a vendor
+            # refuses the gateway's credentials.
+            context.adapters.credential_warnings.note(e.original_error for e in errors)
         state = request_state(request.scope)
         response: GraphQLHTTPResponse = {"data": result.data}
         if state.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):

@@ -18,6 +18,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from gateway.core.configuration import ConfigurationError
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -26,7 +28,7 @@ DEFAULT_SERVICE_NAME = "task-gateway"
 TRACER_NAME = "gateway"
 
 
-class TracingConfigError(ValueError):
+class TracingConfigError(ConfigurationError):
     """The OTEL_* environment asks for something this gateway cannot do."""
 
 

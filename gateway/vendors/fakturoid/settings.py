@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gateway.core.ratelimit import Quota, per_minute
@@ -23,21 +25,11 @@ class FakturoidSettings(VendorSettings):
     # Fakturoid allows 400 requests a minute per account (0: no gateway-side budget).
     requests_per_minute: int = Field(default=400, ge=0)
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.account_slug and self.client_id and self.client_secret)
+    # Fakturoid answers 400 to every call without a User-Agent naming the app and a
+    # contact address ('AppName (contact@example.com)'): without one it is only partly
+    # configured, and `serve` refuses to start.
+    required: ClassVar = (("account_slug", "client_id", "client_secret", "user_agent"),)
 
     @property
     def outbound_quotas(self) -> tuple[Quota, ...]:
         return per_minute(self.requests_per_minute)
-
-    @model_validator(mode="after")
-    def _user_agent_required(self) -> FakturoidSettings:
-        # Fakturoid answers 400 to every call without a User-Agent naming the app
-        # and a contact address, so a gateway without one must not start.
-        if self.configured and not (self.user_agent and self.user_agent.strip()):
-            raise ValueError(
-                "FAKTUROID_USER_AGENT is required when Fakturoid is configured, "
-                "in the form 'AppName (contact@example.com)'"
-            )
-        return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -17,6 +19,6 @@ class InvoicedSettings(VendorSettings):
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.api_key.get_secret_value())
+    required: ClassVar = (("api_key",),)
+    # A live key sent to Invoiced's sandbox (or the reverse) is refused like a wrong one.
+    check_on_refusal: ClassVar = ("api_url",)

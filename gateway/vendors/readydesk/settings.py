@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -21,6 +23,5 @@ class ReadyDeskSettings(VendorSettings):
     # the gateway gives them this currency's minor units ("178.50" in USD, "179" in JPY).
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_url and self.api_key)
+    # Each ReadyDesk is its own site: no default address.
+    required: ClassVar = (("api_url", "api_key"),)

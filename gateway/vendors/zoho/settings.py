@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from gateway.core.configuration import is_set
 from gateway.core.ratelimit import DAY, Quota, per_minute
 from gateway.plugin import VendorSettings
 
@@ -30,15 +33,19 @@ class ZohoSettings(VendorSettings):
     requests_per_minute: int = Field(default=100, ge=0)
     requests_per_day: int = Field(default=1000, ge=0)
 
+    # A client and its refresh token (the gateway renews access tokens), or a static
+    # access token (for trying the API: Zoho's expire within the hour).
+    required: ClassVar = (
+        ("organization_id", "client_id", "client_secret", "refresh_token"),
+        ("organization_id", "access_token"),
+    )
+    # Refresh tokens are valid only at the accounts server of their data centre.
+    check_on_refusal: ClassVar = ("accounts_url", "api_url")
+
     @property
     def uses_static_token(self) -> bool:
         # An empty variable (common in .env files) means "not set", not "empty token".
-        return bool(self.access_token and self.access_token.get_secret_value())
-
-    @property
-    def configured(self) -> bool:
-        refreshable = bool(self.client_id and self.client_secret and self.refresh_token)
-        return bool(self.organization_id) and (self.uses_static_token or refreshable)
+        return is_set(self.access_token)
 
     @property
     def outbound_quotas(self) -> tuple[Quota, ...]:
