@@ -48,7 +48,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
-from gateway.api.relay import MAX_PAGE_SIZE
+from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gateway.core.types import Vendor
 from gateway.core.work import MAX_BATCHES_PER_SOURCE
 from gateway.plugin import AnyPlugin, Args, CostRule, FieldCost, VendorGraphQL
@@ -69,6 +69,8 @@ class Fan:
 def first_of(args: Args) -> int:
     """A list field's ``first``, capped as the resolver caps it."""
     first = args.get("first")
+    if first is None:
+        return DEFAULT_PAGE_SIZE  # as the resolvers read an absent or null `first`
     # Out-of-range values are refused by the resolver; count them as the cap meanwhile.
     return first if isinstance(first, int) and 1 <= first <= MAX_PAGE_SIZE else MAX_PAGE_SIZE
 

@@ -22,6 +22,12 @@ P = TypeVar("P")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _CURSOR_PREFIX = "offset:"
+# `first` has no default in lists that also take `last`: Relay forbids neither being
+# sent, and a default `first` would be sent along with every `last`.
+FIRST = (
+    f"Items from the start (after `after`); {DEFAULT_PAGE_SIZE} when neither `first` "
+    "nor `last` is sent."
+)
 
 
 @strawberry.enum(description="Ascending or descending, in the deprecated `sort` inputs.")

@@ -12,6 +12,7 @@ from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
 from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, sort_keys
 from gateway.api.relay import (
+    FIRST,
     Connection,
     SortOrder,
     connection_from_page,
@@ -134,7 +135,7 @@ class InvoicedQuery:
     async def tasks(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: TaskFilter | None = None,
         sort: Annotated[

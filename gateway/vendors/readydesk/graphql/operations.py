@@ -19,7 +19,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from gateway.api.context import Context
 from gateway.api.inputs import day_within
 from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, SortKey, sort_keys
-from gateway.api.relay import SortOrder, offset_window, read_window, window
+from gateway.api.relay import FIRST, SortOrder, offset_window, read_window, window
 from gateway.core.errors import BadUserInput, NotFound, UpstreamBadResponse
 from gateway.core.ids import expect_id
 from gateway.core.records import BadRecord, good
@@ -235,7 +235,7 @@ class ReadyDeskQuery:
     async def invoices(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: InvoiceFilter | None = None,
         sort: Annotated[

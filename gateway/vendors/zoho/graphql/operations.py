@@ -17,6 +17,7 @@ from strawberry.types import Info
 from gateway.api.context import Context
 from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, sort_keys
 from gateway.api.relay import (
+    FIRST,
     Connection,
     SortOrder,
     connection_from_page,
@@ -168,7 +169,7 @@ class ZohoQuery:
     async def projects(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: ProjectFilter | None = None,
         sort: Annotated[
