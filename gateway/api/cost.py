@@ -18,8 +18,10 @@ field                           upstream calls
 every mutation                  2 (the current object is read, then written)
 ==============================  =============================================================
 
-A vendor's list page is typically :func:`list_page`: 1 call, 2 with ``after``
-(the window may straddle two vendor pages), each item multiplying nested costs.
+A vendor's list page is typically :func:`list_page`: 1 call, 2 with ``after``,
+``before`` or ``last`` (the window may straddle two vendor pages), each item
+multiplying nested costs. ``last`` without ``before`` counts back from the list's
+total, so :func:`counted_list_page` adds what the vendor's total costs.
 An OAuth vendor (``VendorPlugin.oauth``) may first fetch a token: one more call
 per such vendor that a field of the operation may reach.
 """
@@ -46,7 +48,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
-from gateway.api.relay import MAX_PAGE_SIZE
+from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gateway.core.types import Vendor
 from gateway.core.work import MAX_BATCHES_PER_SOURCE
 from gateway.plugin import AnyPlugin, Args, CostRule, FieldCost, VendorGraphQL
@@ -67,13 +69,34 @@ class Fan:
 def first_of(args: Args) -> int:
     """A list field's ``first``, capped as the resolver caps it."""
     first = args.get("first")
+    if first is None:
+        return DEFAULT_PAGE_SIZE  # as the resolvers read an absent or null `first`
     # Out-of-range values are refused by the resolver; count them as the cap meanwhile.
     return first if isinstance(first, int) and 1 <= first <= MAX_PAGE_SIZE else MAX_PAGE_SIZE
 
 
+def page_size_of(args: Args) -> int:
+    """A list page's size: ``last`` when paging backward, else ``first``."""
+    last = args.get("last")
+    return first_of({"first": last}) if last is not None else first_of(args)
+
+
 def list_page(args: Args) -> FieldCost:
-    """A vendor list read by offset: one call, two when ``after`` may straddle pages."""
-    return FieldCost(calls=2 if args.get("after") else 1, items=first_of(args))
+    """A vendor list read by offset: one call, two when the window may straddle pages."""
+    straddles = args.get("after") or args.get("before") or args.get("last") is not None
+    return FieldCost(calls=2 if straddles else 1, items=page_size_of(args))
+
+
+def counted_list_page(count_calls: int) -> CostRule:
+    """:func:`list_page`, plus ``count_calls`` for the total that ``last`` without
+    ``before`` counts back from."""
+
+    def rule(args: Args) -> FieldCost:
+        page = list_page(args)
+        from_end = args.get("last") is not None and not args.get("before")
+        return FieldCost(calls=page.calls + (count_calls if from_end else 0), items=page.items)
+
+    return rule
 
 
 def each_of(argument: str) -> CostRule:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 
@@ -16,13 +17,20 @@ from gateway.core.types import Page
 
 T = TypeVar("T")
 M = TypeVar("M")
+P = TypeVar("P")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _CURSOR_PREFIX = "offset:"
+# `first` has no default in lists that also take `last`: Relay forbids neither being
+# sent, and a default `first` would be sent along with every `last`.
+FIRST = (
+    f"Items from the start (after `after`); {DEFAULT_PAGE_SIZE} when neither `first` "
+    "nor `last` is sent."
+)
 
 
-@strawberry.enum(description="Ascending or descending, for every vendor's list sorts.")
+@strawberry.enum(description="Ascending or descending, in the deprecated `sort` inputs.")
 class SortOrder(enum.Enum):
     ASC = "ASC"
     DESC = "DESC"
@@ -38,7 +46,13 @@ class Node:
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    has_previous_page: bool
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page. Lists paged by offset (those "
+        "with `last`/`before`) know it exactly. Lists walked forward only (`workItems`, "
+        "`todos`, `invoices` filtered by status in ID order) cannot page back: there it "
+        "is true after any `after` cursor (an earlier page handed that cursor out) and "
+        "false on a first page."
+    )
     start_cursor: str | None
     end_cursor: str | None
 
@@ -98,7 +112,7 @@ def offset_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
 
 
-def decode_offset_cursor(cursor: str) -> int:
+def decode_offset_cursor(cursor: str, argument: str = "after") -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if raw.startswith(_CURSOR_PREFIX):
@@ -107,16 +121,95 @@ def decode_offset_cursor(cursor: str) -> int:
                 return offset
     except (ValueError, UnicodeDecodeError, binascii.Error):
         pass
-    raise BadUserInput("The `after` cursor is not one this list handed out.", field="after")
+    raise BadUserInput(f"The `{argument}` cursor is not one this list handed out.", field=argument)
+
+
+def _size(value: int, argument: str, cap: int) -> int:
+    if not 1 <= value <= cap:
+        raise BadUserInput(f"`{argument}` must be between 1 and {cap}.", field=argument)
+    return value
 
 
 def window(first: int | None, after: str | None, *, cap: int = MAX_PAGE_SIZE) -> tuple[int, int]:
     """Validate ``first``/``after`` into ``(offset, limit)``."""
-    limit = DEFAULT_PAGE_SIZE if first is None else first
-    if not 1 <= limit <= cap:
-        raise BadUserInput(f"`first` must be between 1 and {cap}.", field="first")
+    limit = _size(DEFAULT_PAGE_SIZE if first is None else first, "first", cap)
     offset = decode_offset_cursor(after) + 1 if after else 0
     return offset, limit
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The slice of an offset-paged list that ``first``/``after``/``last``/``before`` ask for.
+
+    ``last`` without ``before`` counts back from the list's end, which only the total
+    tells: then ``from_end`` is set and :meth:`ending_at` places the window once the
+    total is known (one more upstream call, as `totalCount` costs).
+    """
+
+    offset: int
+    limit: int  # 0 when the range between `after` and `before` is empty
+    from_end: bool = False
+
+    def ending_at(self, total: int) -> Window:
+        offset = max(self.offset, total - self.limit)
+        return Window(offset, max(0, total - offset))
+
+
+def offset_window(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    *,
+    cap: int = MAX_PAGE_SIZE,
+) -> Window:
+    """Relay's slicing over offsets: `after`/`before` bound the range, then `first`
+    takes from its start or `last` from its end. `first` and `last` together are
+    refused: the spec allows them, but the page they make is rarely what was meant."""
+    if first is not None and last is not None:
+        raise BadUserInput("Send `first` or `last`, not both.", field="last")
+    start = decode_offset_cursor(after) + 1 if after else 0
+    end = decode_offset_cursor(before, "before") if before else None
+    if end is not None and end < start:
+        end = start
+    if last is None:
+        limit = _size(DEFAULT_PAGE_SIZE if first is None else first, "first", cap)
+        return Window(start, limit if end is None else min(limit, end - start))
+    limit = _size(last, "last", cap)
+    if end is None:
+        return Window(start, limit, from_end=True)
+    offset = max(start, end - limit)
+    return Window(offset, end - offset)
+
+
+Fetch = Callable[[int, int], Awaitable[P]]
+
+
+async def read_window(
+    window: Window, fetch: Fetch[P], count: Callable[[], Awaitable[int]] | None, empty: P
+) -> P:
+    """The page ``window`` asks for, fetched as ``fetch(offset, limit)``.
+
+    ``last`` without ``before`` first asks ``count`` for the total; a list whose vendor
+    reports none (``count`` None) refuses it, before any upstream call. A range with
+    nothing in it is ``empty``, answered without a call.
+    """
+    if window.from_end:
+        if count is None:
+            raise BadUserInput(
+                "This list's vendor reports no total, so `last` needs a `before` cursor.",
+                field="last",
+            )
+        window = window.ending_at(await count())
+    if window.limit == 0:
+        return empty
+    return await fetch(window.offset, window.limit)
+
+
+def empty_page(window: Window) -> Page[Any]:
+    """The page of a range with nothing in it: past the end when counted back from it,
+    else just before the `before` item (which comes after it)."""
+    return Page(items=[], offset=window.offset, has_next=not window.from_end)
 
 
 def connection_from_page(

@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
+from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, sort_keys
 from gateway.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Node, PageInfo
 from gateway.api.work_cursor import WorkCursors, decode_cursor, encode_cursor, fingerprint
 from gateway.api.work_vendors import WorkVendors
@@ -73,10 +74,16 @@ class WorkItemSortField(enum.Enum):
     TITLE = "TITLE"
 
 
-@strawberry.input
+@strawberry.input(description="Deprecated: the shape of `orderBy`'s `WorkItemOrder` replaces it.")
 class WorkItemSort:
     field: WorkItemSortField = WorkItemSortField.DUE_AT
     descending: bool = False
+
+
+@strawberry.input(description="A sort key; the merged list sorts by one field at a time.")
+class WorkItemOrder:
+    field: WorkItemSortField
+    direction: Direction = Direction.ASC
 
 
 @strawberry.input(description="Filters; those a vendor cannot apply, the gateway applies.")
@@ -131,9 +138,13 @@ def _page_size(first: int | None) -> int:
     return limit
 
 
-def _work_query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> WorkQuery:
+def _work_query(
+    order_by: list[WorkItemOrder] | None, sort: WorkItemSort | None, filter: WorkItemFilter | None
+) -> WorkQuery:
     """The filters and sort, checked."""
-    sort = sort or WorkItemSort()
+    legacy = [(sort.field.name, sort.descending)] if sort else None
+    keys = sort_keys(order_by, legacy, one_key=True, vendor="`workItems`")
+    (field, descending), *_ = keys or [(WorkItemSortField.DUE_AT.name, False)]
     criteria = filter or WorkItemFilter()
     if criteria.search is not None and len(criteria.search) > 200:
         raise BadUserInput("`search` must be at most 200 characters.", field="search")
@@ -147,8 +158,8 @@ def _work_query(sort: WorkItemSort | None, filter: WorkItemFilter | None) -> Wor
     ):
         raise BadUserInput("`dueAfter` must be before `dueBefore`.", field="dueAfter")
     return WorkQuery(
-        sort=WorkSort[sort.field.name],
-        descending=sort.descending,
+        sort=WorkSort[field],
+        descending=descending,
         completed=criteria.completed,
         due_before=criteria.due_before,
         due_after=criteria.due_after,
@@ -169,10 +180,16 @@ class WorkItemsQuery:
         first: int | None = 20,
         after: str | None = None,
         filter: WorkItemFilter | None = None,
-        sort: WorkItemSort | None = None,
+        sort: Annotated[
+            WorkItemSort | None, strawberry.argument(deprecation_reason=SORT_DEPRECATION)
+        ] = None,
+        order_by: Annotated[
+            list[WorkItemOrder] | None,
+            strawberry.argument(description=ORDER_BY + " At most one key."),
+        ] = None,
     ) -> WorkItemConnection | None:
         limit = _page_size(first)
-        query = _work_query(sort, filter)
+        query = _work_query(order_by, sort, filter)
         asked = filter.vendors if filter and filter.vendors else None
         named = [Vendor.named(member.name.lower()) for member in asked] if asked else None
         vendors = WorkVendors.chosen(info.context, named)

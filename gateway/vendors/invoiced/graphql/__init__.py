@@ -1,6 +1,6 @@
 """Invoiced tasks in the graph: the `Task` type, its queries and mutations."""
 
-from gateway.api.cost import fixed, list_page
+from gateway.api.cost import counted_list_page, fixed
 from gateway.plugin import VendorGraphQL
 
 from .operations import InvoicedMutation, InvoicedQuery
@@ -9,7 +9,11 @@ from .types import Task, TaskAction
 GRAPHQL = VendorGraphQL(
     query=InvoicedQuery,
     mutation=InvoicedMutation,
-    costs={("Query", "tasks"): list_page, ("Query", "task"): fixed(1)},
+    costs={
+        # `last` without `before` reads the total first: a one-row page carries it.
+        ("Query", "tasks"): counted_list_page(1),
+        ("Query", "task"): fixed(1),
+    },
 )
 
 __all__ = ["GRAPHQL", "InvoicedMutation", "InvoicedQuery", "Task", "TaskAction"]

@@ -10,12 +10,21 @@ from strawberry.types import Info
 
 from gateway.api.context import Context
 from gateway.api.inputs import id_within, instant_within
-from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, sort_keys
+from gateway.api.relay import (
+    FIRST,
+    Connection,
+    SortOrder,
+    connection_from_page,
+    empty_page,
+    offset_window,
+    read_window,
+)
 from gateway.api.writes import Attempt, TwoStates
-from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.errors import BadUserInput, NotFound, UpstreamBadResponse
 from gateway.core.ids import expect_id
-from gateway.core.records import good
-from gateway.core.types import SortDirection
+from gateway.core.records import BadRecord, good
+from gateway.core.types import Page, SortDirection
 from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
 
 from ..loaders import KEY
@@ -43,10 +52,16 @@ class TaskFilter:
     user_id: int | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Deprecated: the shape of `orderBy`'s `TaskOrder` replaces it.")
 class TaskSort:
     field: TaskSortField
     order: SortOrder = SortOrder.ASC
+
+
+@strawberry.input(description="One sort key; Invoiced sorts by several, in the order given.")
+class TaskOrder:
+    field: TaskSortField
+    direction: Direction = Direction.ASC
 
 
 def _wire_action(action: TaskAction | None) -> Action | None:
@@ -120,14 +135,26 @@ class InvoicedQuery:
     async def tasks(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: TaskFilter | None = None,
-        sort: list[TaskSort] | None = None,
+        sort: Annotated[
+            list[TaskSort] | None, strawberry.argument(deprecation_reason=SORT_DEPRECATION)
+        ] = None,
+        order_by: Annotated[
+            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY)
+        ] = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Task] | None:
-        offset, limit = window(first, after)
+        paging = offset_window(first, after, last, before)
         criteria = filter or TaskFilter()
-        order = tuple((SortField[s.field.name], SortDirection[s.order.name]) for s in sort or [])
+        legacy = [(s.field.name, s.order is SortOrder.DESC) for s in sort] if sort else None
+        keys = sort_keys(order_by, legacy, one_key=False, vendor=INVOICED.label)
+        order = tuple(
+            (SortField[name], SortDirection.DESC if descending else SortDirection.ASC)
+            for name, descending in keys
+        )
         query = TaskQuery(
             action=_wire_action(criteria.action),
             complete=criteria.complete,
@@ -136,7 +163,19 @@ class InvoicedQuery:
             sort=order or DEFAULT_SORT,
         )
         context = info.context
-        page = await context.adapters.of(KEY).list_tasks(query, offset=offset, limit=limit)
+        adapter = context.adapters.of(KEY)
+
+        async def fetch(offset: int, limit: int) -> Page[InvoicedTask | BadRecord]:
+            return await adapter.list_tasks(query, offset=offset, limit=limit)
+
+        async def count() -> int:
+            # Invoiced reports the total with every list page: one row's page reads it.
+            total = (await fetch(0, 1)).total
+            if total is None:
+                raise UpstreamBadResponse(INVOICED, "a task list came without its total")
+            return total
+
+        page = await read_window(paging, fetch, count, empty_page(paging))
         loader = context.loaders.of(KEY).task
         for item in good(page.items):
             loader.prime(item.id, item)

@@ -1,6 +1,6 @@
 """ReadyDesk invoices and line items in the graph (read-only: ReadyDesk's API has no writes)."""
 
-from gateway.api.cost import fixed, list_page
+from gateway.api.cost import counted_list_page, fixed
 from gateway.plugin import VendorGraphQL
 
 from .operations import ReadyDeskQuery
@@ -9,7 +9,8 @@ from .types import Invoice, LineItem
 GRAPHQL = VendorGraphQL(
     query=ReadyDeskQuery,
     costs={
-        ("Query", "invoices"): list_page,
+        # `last` without `before` counts back from the total: what `totalCount` costs.
+        ("Query", "invoices"): counted_list_page(1),
         ("Query", "invoice"): fixed(1),
         # ReadyDesk's `count_only` call, made only when selected.
         ("InvoiceConnection", "totalCount"): fixed(1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -17,7 +18,8 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from gateway.api.context import Context
 from gateway.api.inputs import day_within
-from gateway.api.relay import SortOrder, window
+from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, SortKey, sort_keys
+from gateway.api.relay import FIRST, SortOrder, offset_window, read_window, window
 from gateway.core.errors import BadUserInput, NotFound, UpstreamBadResponse
 from gateway.core.ids import expect_id
 from gateway.core.records import BadRecord, good
@@ -27,6 +29,7 @@ from .. import models
 from .. import query as queries
 from ..loaders import KEY
 from ..query import customer_range_is_empty, literal_customer_id_problem
+from ..rows import InvoicePage
 from ..vendor import READYDESK
 from .connection import InvoiceConnection, start_count
 from .cursor import decode_scan_cursor
@@ -93,10 +96,19 @@ class InvoiceFilter:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Deprecated: the shape of `orderBy`'s `InvoiceOrder` replaces it.")
 class InvoiceSort:
     field: InvoiceSortField
     order: SortOrder = SortOrder.ASC
+
+
+@strawberry.input(description="A sort key; ReadyDesk sorts by one column at a time.")
+class InvoiceOrder:
+    field: InvoiceSortField
+    direction: Direction = Direction.ASC
+
+
+_FORWARD_ONLY = "A status filter in ID order is walked forward only: page it with `first`/`after`."
 
 
 def _customer_id(value: str | None, field: str) -> str | None:
@@ -114,7 +126,7 @@ def _invoice_id(value: int | None, field: str) -> int | None:
     return value
 
 
-def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.InvoiceQuery:
+def invoice_query(criteria: InvoiceFilter, keys: list[SortKey]) -> queries.InvoiceQuery:
     """The adapter's query for validated client input, or BAD_USER_INPUT."""
     customer_from = _customer_id(criteria.customer_id_from, "filter.customerIdFrom")
     customer_to = _customer_id(criteria.customer_id_to, "filter.customerIdTo")
@@ -132,7 +144,7 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
     date_to = day_within(criteria.date_to, "filter.dateTo", models.EARLIEST_DAY, date.max)
     if date_from and date_to and date_from > date_to:
         raise BadUserInput("`dateFrom` is after `dateTo`.", field="filter.dateFrom")
-    order = sort or InvoiceSort(field=InvoiceSortField.ID)
+    (field, descending), *_ = keys or [(InvoiceSortField.ID.name, False)]
     return queries.InvoiceQuery(
         customer_id=_customer_id(criteria.customer_id, "filter.customerId"),
         customer_id_from=customer_from,
@@ -143,8 +155,8 @@ def invoice_query(criteria: InvoiceFilter, sort: InvoiceSort | None) -> queries.
         date_to=date_to,
         date_field=queries.DateField[criteria.date_field.name],
         status=models.InvoiceStatus[criteria.status.name] if criteria.status else None,
-        sort=queries.InvoiceSortField[order.field.name],
-        direction=SortDirection[order.order.name],
+        sort=queries.InvoiceSortField[field],
+        direction=SortDirection.DESC if descending else SortDirection.ASC,
     )
 
 
@@ -217,18 +229,36 @@ class ReadyDeskQuery:
 
     @strawberry.field(
         description="ReadyDesk invoices, filtered and sorted by ReadyDesk (status by the "
-        "gateway). `totalCount` costs one more upstream call, made only when selected."
+        "gateway). `totalCount` costs one more upstream call, made only when selected; "
+        "so does `last` without `before`, which counts back from the total."
     )
     async def invoices(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: InvoiceFilter | None = None,
-        sort: InvoiceSort | None = None,
+        sort: Annotated[
+            InvoiceSort | None, strawberry.argument(deprecation_reason=SORT_DEPRECATION)
+        ] = None,
+        order_by: Annotated[
+            list[InvoiceOrder] | None,
+            strawberry.argument(
+                description=ORDER_BY + " At most one: ReadyDesk sorts by one column."
+            ),
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The last items (before `before`, else of the whole list). "
+                "Not with a status filter in ID order, which is walked forward only."
+            ),
+        ] = None,
+        before: str | None = None,
     ) -> InvoiceConnection | None:
-        _, limit = window(first, None)
-        query = invoice_query(filter or InvoiceFilter(), sort)
+        legacy = [(sort.field.name, sort.order is SortOrder.DESC)] if sort else None
+        keys = sort_keys(order_by, legacy, one_key=True, vendor=READYDESK.label)
+        query = invoice_query(filter or InvoiceFilter(), keys)
         wants_total = _selected_here(info, "totalCount")
         # Line items come in the page's own calls (include_line_items=Y), asked for
         # only when selected. So a failure of those calls is the page's failure.
@@ -240,17 +270,19 @@ class ReadyDeskQuery:
         if adapter.scans_by_position(query):
             # A status filter: the cursor is a place in ReadyDesk's pages, so a later
             # page reads on from there instead of from the start.
+            if last is not None or before is not None:
+                raise BadUserInput(_FORWARD_ONLY, field="last" if last is not None else "before")
             scan = await adapter.scan_by_status(
                 query,
                 after=decode_scan_cursor(after, query) if after else None,
-                limit=limit,
+                limit=window(first, None)[1],
                 with_total=wants_total,
                 with_line_items=with_line_items,
             )
             _prime(context, [scanned.invoice for scanned in scan.items])
             _report_unplaced(info, scan.unplaced)
             return InvoiceConnection.from_scan(scan, query, resumed=after is not None)
-        offset, _ = window(first, after)
+        paging = offset_window(first, after, last, before)
         # With a status filter the total needs every match read (no count can filter
         # by status), and that read serves the page too; otherwise the count is a call
         # of its own, started now so it overlaps the page fetch.
@@ -259,14 +291,29 @@ class ReadyDeskQuery:
             if wants_total and query.status is None
             else None
         )
-        try:
-            page = await adapter.list_invoices(
+
+        async def fetch(offset: int, limit: int) -> InvoicePage:
+            return await adapter.list_invoices(
                 query,
                 offset=offset,
                 limit=limit,
                 with_total=wants_total,
                 with_line_items=with_line_items,
             )
+
+        async def count() -> int:
+            # `last` without `before` counts back from the total: the count `totalCount`
+            # started, if it did; else what `totalCount` would cost.
+            if counting is not None:
+                return await counting
+            if query.status is None:
+                return await adapter.count_invoices(query)
+            total = (await adapter.list_invoices(query, offset=0, limit=1, with_total=True)).total
+            return total or 0
+
+        empty = InvoicePage([], paging.offset, not paging.from_end)
+        try:
+            page = await read_window(paging, fetch, count, empty)
         except BaseException:
             if counting is not None:
                 counting.cancel()

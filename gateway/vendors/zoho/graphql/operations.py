@@ -15,11 +15,21 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.api.context import Context
-from gateway.api.relay import Connection, SortOrder, connection_from_page, window
+from gateway.api.ordering import ORDER_BY, SORT_DEPRECATION, Direction, sort_keys
+from gateway.api.relay import (
+    FIRST,
+    Connection,
+    SortOrder,
+    connection_from_page,
+    empty_page,
+    offset_window,
+    read_window,
+)
 from gateway.api.writes import Attempt
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import numeric_key
-from gateway.core.records import good
+from gateway.core.records import BadRecord, good
+from gateway.core.types import Page
 from gateway.state.idempotency import KEY_DESCRIPTION, fingerprint
 
 from .. import models
@@ -61,10 +71,16 @@ class ProjectFilter:
     )
 
 
-@strawberry.input(description="Zoho sorts by one column at a time.")
+@strawberry.input(description="Deprecated: the shape of `orderBy`'s `ProjectOrder` replaces it.")
 class ProjectSort:
     field: ProjectSortField
     order: SortOrder = SortOrder.ASC
+
+
+@strawberry.input(description="A sort key; Zoho sorts by one column at a time.")
+class ProjectOrder:
+    field: ProjectSortField
+    direction: Direction = Direction.ASC
 
 
 @strawberry.input
@@ -153,26 +169,48 @@ class ZohoQuery:
     async def projects(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         filter: ProjectFilter | None = None,
-        sort: ProjectSort | None = None,
+        sort: Annotated[
+            ProjectSort | None, strawberry.argument(deprecation_reason=SORT_DEPRECATION)
+        ] = None,
+        order_by: Annotated[
+            list[ProjectOrder] | None,
+            strawberry.argument(description=ORDER_BY + " At most one: Zoho sorts by one column."),
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The last items before `before`, which it needs: Zoho reports "
+                "no total to count back from the end."
+            ),
+        ] = None,
+        before: str | None = None,
     ) -> Connection[Project] | None:
-        offset, limit = window(first, after)
+        paging = offset_window(first, after, last, before)
+        legacy = [(sort.field.name, sort.order is SortOrder.DESC)] if sort else None
+        keys = sort_keys(order_by, legacy, one_key=True, vendor=ZOHO.label)
         criteria = filter or ProjectFilter()
         query = ProjectQuery(
             status=models.ProjectStatus[criteria.status.name] if criteria.status else None,
             customer_id=_customer_id(criteria.customer_id),
         )
-        if sort is not None:
+        if keys:
+            (name, descending), *_ = keys
             query = ProjectQuery(
                 status=query.status,
                 customer_id=query.customer_id,
-                sort_column=models.SortColumn[sort.field.name],
-                descending=sort.order is SortOrder.DESC,
+                sort_column=models.SortColumn[name],
+                descending=descending,
             )
         context = info.context
-        page = await context.adapters.of(KEY).list_projects(query, offset=offset, limit=limit)
+        adapter = context.adapters.of(KEY)
+
+        async def fetch(offset: int, limit: int) -> Page[ZohoProject | BadRecord]:
+            return await adapter.list_projects(query, offset=offset, limit=limit)
+
+        page = await read_window(paging, fetch, None, empty_page(paging))
         loader = context.loaders.of(KEY).project
         for item in good(page.items):
             # A row missing fields would be cached as if they were null.
