@@ -19,6 +19,7 @@ from gateway.core.work import WorkSource
 from gateway.observability.refusals import CredentialWarnings
 from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorKey, VendorPlugin
 from gateway.state.storage import SharedStore, open_store
+from gateway.state.storage.quota_windows import shared_window_limiter
 from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.setup import open_read_cache
@@ -40,8 +41,9 @@ class Adapters:
         redis_url = settings.gateway.redis_url
         # What this gateway shares with its other processes; closed with the adapters.
         self.store = store or open_store(redis_url.get_secret_value() if redis_url else None)
-        # Vendor quotas here, client budgets in ClientProtection: the same buckets.
+        # Client budgets (token buckets) for ClientProtection; vendor quotas are windows.
         self.limiter = limiter or shared_rate_limiter(self.store)
+        self.quota_windows = shared_window_limiter(self.store)
         policy = replace(
             UpstreamPolicy.from_settings(settings.gateway),
             store=self.store,
@@ -63,7 +65,9 @@ class Adapters:
                 adapter = plugin.create_adapter(section, policy, transport)
                 if section.outbound_quotas:
                     adapter.upstream.outbound = OutboundBudget(
-                        section.outbound_quotas, self.limiter
+                        section.outbound_quotas,
+                        self.quota_windows,
+                        settings.gateway.quota_reserve,
                     )
                 if self.read_cache is not None and section.cache_ttl > 0:
                     adapter.upstream.cache = self.read_cache.for_vendor(

@@ -1,10 +1,11 @@
-"""Rate limits as token buckets behind a small interface.
+"""Client budgets as token buckets behind a small interface.
 
-Clients (requests and upstream calls a minute) and vendors (the shared quota the
-gateway's credentials have, e.g. Fakturoid's 400 requests a minute per account)
-are both limited through :class:`RateLimiter`. The in-memory implementation here
-holds one process's buckets; the interface is async so that a shared store
-(Redis) can replace it without touching the callers.
+Clients (requests and upstream calls a minute) are limited through
+:class:`RateLimiter`: the gateway's own policy, where a burst is welcome. Vendors'
+quotas are counted in exact windows instead (``gateway.core.windows``): a vendor
+refuses past its limit in any window, which a bucket can overrun. The in-memory
+implementation here holds one process's buckets; the interface is async so that a
+shared store (Redis) can replace it without touching the callers.
 
 A :class:`Quota` of ``limit`` per ``period`` seconds is a bucket of ``limit``
 tokens refilled at ``limit / period`` a second: a burst of the whole quota is

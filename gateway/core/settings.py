@@ -113,6 +113,9 @@ class GatewaySettings(BaseSettings):
     # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
     client_requests_per_minute: int = Field(default=600, ge=0)
     client_upstream_calls_per_minute: int = Field(default=1200, ge=0)
+    # The part of each vendor quota left to the account's other users (the vendor's own
+    # UI, other integrations): the gateway uses at most (1 - reserve) of every window.
+    quota_reserve: float = Field(default=0.2, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _no_credentials_for_every_origin(self) -> GatewaySettings:

@@ -24,9 +24,10 @@ from gateway.core.errors import (
     UpstreamBadResponse,
     UpstreamUnavailable,
 )
-from gateway.core.ratelimit import Quota, RateLimiter, retry_after
+from gateway.core.ratelimit import Quota, retry_after
 from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
+from gateway.core.windows import WindowLimiter, share
 from gateway.observability.scope import UpstreamCall, current_request
 from gateway.observability.telemetry import telemetry_of
 from gateway.state.storage.base import SharedStore
@@ -67,18 +68,29 @@ def create_client(
 @dataclass(frozen=True, slots=True)
 class OutboundBudget:
     """A vendor's shared request quota (``VendorSettings.outbound_quotas``), spent by
-    every client of this gateway; a call past it is refused before it is sent."""
+    every client of this gateway; a call past the gateway's share of it (``share``) is
+    refused before it is sent."""
 
     quotas: tuple[Quota, ...]
-    limiter: RateLimiter
+    limiter: WindowLimiter
+    # The part of each quota left to the account's other users (GATEWAY_QUOTA_RESERVE).
+    reserve: float = 0.0
+
+    @property
+    def shares(self) -> tuple[Quota, ...]:
+        return share(self.quotas, self.reserve)
 
     async def spend(self, vendor: Vendor) -> None:
-        wait = await self.limiter.acquire(f"vendor:{vendor.value}", self.quotas)
+        shares = self.shares
+        wait = await self.limiter.acquire(f"vendor:{vendor.value}", shares)
         if wait is not None:
-            quota = ", ".join(quota.describe() for quota in self.quotas)
+            quota = ", ".join(
+                f"{ours.limit} of {theirs.describe()}"
+                for ours, theirs in zip(shares, self.quotas, strict=True)
+            )
             raise RateLimited(
                 vendor,
-                f"the gateway's request quota for this vendor ({quota}) is spent for now",
+                f"the gateway's share of this vendor's request quota ({quota}) is spent for now",
                 retry_after=retry_after(wait),
             )
 
