@@ -19,14 +19,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.core.sandbox import Clock, json_response
+from gateway.core.sandbox import ADMIN_CHANGES, Clock, Quota, json_response, resolve_quota
 
-from . import errors
+from . import admin, errors
 from .seed import ACCOUNT_SLUG, CLIENT_ID, CLIENT_SECRET, USER_AGENT, seed_todos
 from .store import PRAGUE, RateLimiter, Store, TokenStatus
 
 PREFIX = "/fakturoid"
 API_ROOT = "/api/v3"
+QUOTA_ENV = "FAKTUROID_SANDBOX_QUOTA"
 
 _ACCOUNT_IN_PATH = re.compile(r"/api/v3/accounts/([^/]+)/")
 # An unencoded "+" in a query string decodes to a space, so "…14+02:00" arrives as "…14 02:00".
@@ -42,13 +43,14 @@ class RateLimitMiddleware:
     token endpoint [guess: the doc does not say what the quota is keyed on].
     """
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter | None, clock: Clock) -> None:
         self.app = app
         self.limiter = limiter
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # No limiter: the quota is off. The admin endpoint is the sandbox's, not Fakturoid's.
+        if scope["type"] != "http" or self.limiter is None or scope["path"].endswith(ADMIN_CHANGES):
             await self.app(scope, receive, send)
             return
         match = _ACCOUNT_IN_PATH.search(scope["path"])
@@ -214,11 +216,19 @@ def create_app(
     token_ttl: int = 7200,
     rate_limit: int = 400,
     rate_window: int = 60,
+    quotas: Quota = None,
 ) -> Starlette:
-    """A fresh sandbox with its own freshly seeded store, meant to be mounted at PREFIX."""
+    """A fresh sandbox with its own freshly seeded store, meant to be mounted at PREFIX.
+
+    ``quotas`` turns the limit of ``rate_limit`` requests per ``rate_window`` seconds on or
+    off (see ``resolve_quota``): None reads ``FAKTUROID_SANDBOX_QUOTA``, on unless set.
+    """
     clock = clock if clock is not None else Clock()
     store = Store(ACCOUNT_SLUG, seed_todos())
     api = _Api(store, clock, token_ttl)
+    limit = resolve_quota(quotas, QUOTA_ENV, rate_limit)
+    limiter = RateLimiter(limit, rate_window) if limit is not None else None
+    changes = admin.changes(store, clock)
     account = f"{API_ROOT}/accounts/{{slug}}"
     app = Starlette(
         routes=[
@@ -229,16 +239,14 @@ def create_app(
                 api.toggle_completion,
                 methods=["POST"],
             ),
+            *changes.routes(),
         ],
-        middleware=[
-            Middleware(
-                RateLimitMiddleware, limiter=RateLimiter(rate_limit, rate_window), clock=clock
-            )
-        ],
+        middleware=[Middleware(RateLimitMiddleware, limiter=limiter, clock=clock)],
         exception_handlers={404: _http_error, 405: _http_error},
     )
     app.state.store = store
     app.state.clock = clock
+    app.state.changes = changes
     return app
 
 

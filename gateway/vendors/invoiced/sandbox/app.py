@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.core.sandbox import Clock, json_response
+from gateway.core.sandbox import Clock, Quota, json_response, resolve_quota
 
+from . import admin
 from .store import SANDBOX_USER_ID, ApiError, Store, seed
 
 API_KEY = "sandbox_invoiced_key"
@@ -26,6 +27,7 @@ FILTERABLE = {
 }  # fmt: skip
 SORTABLE = FILTERABLE | {"completed_by_user_id", "chase_step_id"}
 MAX_CONCURRENT = 20
+QUOTA_ENV = "INVOICED_SANDBOX_QUOTA"
 IDEMPOTENCY_TTL = 24 * 3600
 
 
@@ -164,23 +166,29 @@ Handler = Callable[[Request], Awaitable[Response]]
 class _Api:
     """The sandbox's handlers, over one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, max_concurrent: int | None) -> None:
         self.store = store
+        # None: the quota is off (INVOICED_SANDBOX_QUOTA=off), any number of calls at once.
+        self.max_concurrent = max_concurrent
 
     def endpoint(self, handler: Handler) -> Handler:
         store = self.store
 
         async def run(request: Request) -> Response:
-            if store.in_flight >= MAX_CONCURRENT:
+            # Counted per key as Invoiced documents, keyed on the raw credential so that
+            # calls with a wrong key are counted too, before they are refused. [guess]
+            key = request.headers.get("authorization", "")
+            limit = self.max_concurrent
+            if limit is not None and store.in_flight.get(key, 0) >= limit:
                 return ApiError(429, "Too many concurrent requests for this API key.").response()
-            store.in_flight += 1
+            store.in_flight[key] = store.in_flight.get(key, 0) + 1
             try:
                 _authenticate(request)
                 return await self._idempotent(request, handler)
             except ApiError as error:
                 return error.response()
             finally:
-                store.in_flight -= 1
+                store.in_flight[key] -= 1
 
         return run
 
@@ -256,10 +264,13 @@ class _Api:
         })  # fmt: skip
 
 
-def create_app(*, clock: Clock | None = None) -> Starlette:
+def create_app(*, clock: Clock | None = None, quotas: Quota = None) -> Starlette:
+    """A fresh, seeded sandbox. ``quotas`` sets the concurrent requests per key (see
+    ``resolve_quota``): None reads ``INVOICED_SANDBOX_QUOTA``, on at 20 unless set."""
     store = Store(clock or Clock())
     seed(store)
-    api = _Api(store)
+    api = _Api(store, resolve_quota(quotas, QUOTA_ENV, MAX_CONCURRENT))
+    changes = admin.changes(store, _apply)
     endpoint = api.endpoint
     app = Starlette(
         routes=[
@@ -270,8 +281,10 @@ def create_app(*, clock: Clock | None = None) -> Starlette:
             Route("/tasks/{task_id}", endpoint(api.delete_task), methods=["DELETE"]),
             Route("/customers", endpoint(api.list_customers), methods=["GET"]),
             Route("/customers/{customer_id}/tasks", endpoint(api.customer_tasks), methods=["GET"]),
+            *changes.routes(),
         ]
     )
     app.state.store = store
+    app.state.changes = changes
     app.state.clock = store.clock
     return app

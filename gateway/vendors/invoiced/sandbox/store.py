@@ -32,7 +32,8 @@ class Store:
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1000
-    in_flight: int = 0
+    # credential -> requests it has in flight
+    in_flight: dict[str, int] = field(default_factory=dict)
     replays: dict[tuple[str, str], tuple[float, Response]] = field(default_factory=dict)
 
     def new_id(self) -> int:

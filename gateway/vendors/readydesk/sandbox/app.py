@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from gateway.core.sandbox import Clock
 
+from . import admin
 from .query import select_invoices, select_line_items
 from .store import Store, seed_store
 from .variables import Params, QueryError
@@ -131,12 +132,19 @@ def create_app(
 ) -> Starlette:
     """``line_item_names`` (else ``READYDESK_SANDBOX_LINE_ITEM_NAMES``, else
     ``listing``) picks the field names line items are written with (see LineItemNames)."""
-    app = Starlette(routes=[Route(ENDPOINT, default_aspx, methods=["GET", "POST"])])
-    app.state.store = seed_store()
+    clock = clock or Clock()
+    store = seed_store()
+    # ReadyDesk documents no call limit, so this sandbox has no quota to enforce.
+    changes = admin.changes(store, clock)
+    app = Starlette(
+        routes=[Route(ENDPOINT, default_aspx, methods=["GET", "POST"]), *changes.routes()]
+    )
+    app.state.store = store
+    app.state.changes = changes
     # Which of COUNT_SHAPES answers count_only=Y; tests switch it.
     app.state.count_shape = "response"
     app.state.line_item_names = line_item_names or _names_from_env()
     # No write action (add_invoice, ...) is emulated yet; when one is, it stamps
     # invoice_date with this clock, which tests can move.
-    app.state.clock = clock or Clock()
+    app.state.clock = clock
     return app

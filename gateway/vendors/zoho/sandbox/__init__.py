@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.core.sandbox import Clock
+from gateway.core.sandbox import Changes, Clock, Quota, resolve_quota
 
-from . import projects, tasks
+from . import admin, projects, tasks
 from .auth import api, rate_headers, token
 from .seed import (
     CLIENT_ID,
@@ -25,7 +25,7 @@ from .seed import (
     REFRESH_TOKEN,
     seed_store,
 )
-from .store import Store
+from .store import DEFAULT_RATE_LIMIT, Store
 from .wire import (
     CODE_INTERNAL,
     CODE_INVALID_URL,
@@ -71,9 +71,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(*, clock: Clock | None = None, token_ttl: int = 3600) -> Starlette:
-    """A fresh sandbox with its own freshly seeded store; apps never share data."""
+QUOTA_ENV = "ZOHO_SANDBOX_QUOTA"
+
+
+def create_app(
+    *, clock: Clock | None = None, token_ttl: int = 3600, quotas: Quota = None
+) -> Starlette:
+    """A fresh sandbox with its own freshly seeded store; apps never share data.
+
+    ``quotas`` sets the per-minute call limit per organization (see ``resolve_quota``):
+    None reads ``ZOHO_SANDBOX_QUOTA``, which is on at Zoho's limit unless set.
+    """
     clock = clock or Clock()
+    store = seed_store(clock=clock, token_ttl=token_ttl)
+    store.rate_limit = resolve_quota(quotas, QUOTA_ENV, DEFAULT_RATE_LIMIT)
+    changes = Changes(
+        clock, lambda change: admin.apply(store, change), lambda rng: admin.pick(store, rng)
+    )
     app = Starlette(
         routes=[
             Route(ACCOUNTS_ROOT + "/oauth/v2/token", token, methods=["POST"]),
@@ -86,11 +100,13 @@ def create_app(*, clock: Clock | None = None, token_ttl: int = 3600) -> Starlett
             Route(_TASK, api(tasks.get_task), methods=["GET"]),
             Route(_TASK, api(tasks.update_task), methods=["PUT"]),
             Route(_TASK, api(tasks.delete_task), methods=["DELETE"]),
+            *changes.routes(),
         ],
         exception_handlers={404: _http_error, 405: _http_error, 500: _http_error},
     )
     app.state.clock = clock
-    app.state.store = seed_store(clock=clock, token_ttl=token_ttl)
+    app.state.store = store
+    app.state.changes = changes
     return app
 
 

@@ -105,9 +105,12 @@ def rate_headers(store: Store, *, consume: bool) -> dict[str, str]:
     A call over the limit raises instead of counting. Reset is the number of
     seconds until the window rolls over. [guess]
     """
+    limit = store.rate_limit
+    if limit is None:
+        return {}
     window = store.window(store.organization_id)
     if consume:
-        if window.used >= store.rate_limit:
+        if window.used >= limit:
             raise ZohoError(
                 429,
                 CODE_RATE_LIMITED,
@@ -116,8 +119,8 @@ def rate_headers(store: Store, *, consume: bool) -> dict[str, str]:
         window.used += 1
     reset = window.started + RATE_WINDOW_SECONDS - int(store.clock.now())
     return {
-        "X-Rate-Limit-Limit": str(store.rate_limit),
-        "X-Rate-Limit-Remaining": str(max(store.rate_limit - window.used, 0)),
+        "X-Rate-Limit-Limit": str(limit),
+        "X-Rate-Limit-Remaining": str(max(limit - window.used, 0)),
         "X-Rate-Limit-Reset": str(max(reset, 1)),
     }
 

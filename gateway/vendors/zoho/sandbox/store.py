@@ -116,7 +116,8 @@ class Store:
     client_id: str
     client_secret: str
     refresh_token: str
-    rate_limit: int = DEFAULT_RATE_LIMIT
+    # None: the quota is off (ZOHO_SANDBOX_QUOTA=off), calls are neither counted nor refused.
+    rate_limit: int | None = DEFAULT_RATE_LIMIT
     customers: dict[str, Customer] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
     # access token -> epoch seconds at which it stops working
