@@ -24,6 +24,7 @@ from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.setup import open_read_cache
 from gateway.upstream.client import OutboundBudget, UpstreamPolicy
+from gateway.upstream.collapse import ReadCollapse
 
 Transports = Mapping[Vendor, httpx.AsyncBaseTransport]
 A = TypeVar("A", bound=VendorAdapter)
@@ -73,6 +74,8 @@ class Adapters:
                     adapter.upstream.cache = self.read_cache.for_vendor(
                         plugin.vendor, section.cache_ttl
                     )
+                if settings.gateway.collapse_reads:
+                    adapter.upstream.collapse = ReadCollapse(plugin.vendor)
                 self._adapters[plugin.vendor] = adapter
 
     @property

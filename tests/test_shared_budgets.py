@@ -123,7 +123,10 @@ async def test_a_breaker_opened_by_one_gateway_fails_fast_on_the_other(
 async def test_the_shared_breaker_reads_redis_once_per_interval_not_per_call(
     monkeypatch: pytest.MonkeyPatch, redis: RedisServer
 ) -> None:
-    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    # Fifty identical reads, each its own call: the breaker is consulted per call.
+    settings = gateway_settings(
+        monkeypatch, GATEWAY_REDIS_URL=redis.url, GATEWAY_COLLAPSE_READS="false"
+    )
     cached = await breaker_reads_for_50_calls(settings, redis)
     monkeypatch.setattr(breaker, "SYNC_INTERVAL", 0.0)
     uncached = await breaker_reads_for_50_calls(settings, redis)

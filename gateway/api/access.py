@@ -135,6 +135,6 @@ class ClientAccessExtension(SchemaExtension):
                 error = GraphQLError(refusal.message, original_error=refusal)
                 context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
-        made = len(client.state.calls.calls)
+        made = client.state.calls.made
         if made != reserved:
             await budget.limiter.adjust(key, budget.quotas, made - reserved)

@@ -61,6 +61,8 @@ class GatewaySettings(BaseSettings):
     # default: writes made outside the gateway would show up to a TTL late.
     cache: bool = False
     cache_max_entries: int = Field(default=10_000, ge=1)
+    # Concurrent identical vendor reads (same URL and headers) share one call in flight.
+    collapse_reads: bool = True
 
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)

@@ -21,11 +21,14 @@ def accounting_requested(headers: Mapping[str, str], default: bool) -> bool:
 def accounting_report(log: CallLog) -> dict[str, Any]:
     by_vendor: dict[str, dict[str, float]] = {}
     for call in log.calls:
+        if call.collapsed:
+            continue  # shared another request's call: it cost the vendor nothing
         entry = by_vendor.setdefault(call.vendor.value, {"count": 0, "durationMs": 0.0})
         entry["count"] += 1
         entry["durationMs"] = round(entry["durationMs"] + call.duration_ms, 2)
     return {
-        "total": len(log.calls),
+        "total": log.made,
+        "collapsed": len(log.calls) - log.made,
         "byVendor": by_vendor,
         "calls": [
             {
@@ -35,6 +38,7 @@ def accounting_report(log: CallLog) -> dict[str, Any]:
                 "status": call.status,
                 "startMs": call.start_ms,
                 "durationMs": call.duration_ms,
+                "collapsed": call.collapsed,
             }
             for call in log.calls
         ],

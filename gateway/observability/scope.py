@@ -55,6 +55,9 @@ class UpstreamCall:
     start_ms: float = 0.0
     # A credential grant (an OAuth token request): a POST that changes no vendor data.
     grant: bool = False
+    # A read that joined an identical one already in flight (GATEWAY_COLLAPSE_READS):
+    # recorded for the waterfall, but no call of its own reached the vendor.
+    collapsed: bool = False
 
 
 @dataclass(slots=True)
@@ -63,6 +66,11 @@ class CallLog:
 
     calls: list[UpstreamCall] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def made(self) -> int:
+        """The calls that reached the vendor: collapsed reads cost none."""
+        return sum(not call.collapsed for call in self.calls)
 
 
 @dataclass(slots=True)

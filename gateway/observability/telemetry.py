@@ -69,7 +69,7 @@ class Telemetry:
         name = operation_name(state)
         outcome = state.outcome or "error"
         seconds = time.perf_counter() - state.started
-        upstream_calls = len(state.calls.calls)
+        upstream_calls = state.calls.made
         if self.metrics is not None:
             self.metrics.operation(name, outcome, seconds, state.error_codes)
         if operation_logger.isEnabledFor(logging.INFO):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from typing import Any
@@ -33,6 +34,7 @@ from gateway.observability.telemetry import telemetry_of
 from gateway.state.storage.base import SharedStore
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.reads import VendorReadCache, note_read
+from gateway.upstream.collapse import ReadCollapse
 from gateway.upstream.transport import UnreadableResponse, vendor_transport
 
 logger = logging.getLogger("gateway.upstream")
@@ -158,6 +160,8 @@ class Upstream:
         self.outbound: OutboundBudget | None = None
         # Set by the gateway when GATEWAY_CACHE is on and the vendor has a cache TTL.
         self.cache: VendorReadCache | None = None
+        # Set by the gateway unless GATEWAY_COLLAPSE_READS is off.
+        self.collapse: ReadCollapse | None = None
         # The read timeout is the configured upstream timeout (see create_client).
         self.timeout = client.timeout.read or DEFAULT_TIMEOUT
         # Strong references: the loop keeps only weak ones to running tasks.
@@ -177,10 +181,16 @@ class Upstream:
             return await self._send(request, target.path, auth, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
-            return await self.cache.send(request, lambda: self._send(request, target.path, auth))
+            return await self.cache.send(request, lambda: self._read(request, target.path, auth))
         if method == "GET":
             note_read(0.0)
-        return await self._send(request, target.path, auth)
+        return await self._read(request, target.path, auth)
+
+    def _read(self, request: httpx.Request, path: str, auth: Any) -> Awaitable[httpx.Response]:
+        """The call, shared with an identical read in flight where that is allowed."""
+        if self.collapse is not None and self.collapse.applies(request, auth):
+            return self.collapse.send(request, path, lambda: self._send(request, path, auth))
+        return self._send(request, path, auth)
 
     async def _send(
         self, request: httpx.Request, path: str, auth: Any, *, grant: bool = False

@@ -1,0 +1,92 @@
+"""Concurrent identical vendor reads share one call (``GATEWAY_COLLAPSE_READS``).
+
+When many clients ask for the same vendor page at once (a dashboard opened by a
+team, a burst of retries), each would spend a call of the vendor's small quota on
+the same answer. A GET whose URL (query included) and headers match one already
+in flight joins it instead: one call reaches the vendor, and every caller gets its
+own copy of the answer or the same failure.
+
+The key is the request itself: the gateway's vendor credentials are the same for
+every client, and the headers it sends are all in the key, so two requests that
+could get different answers never share one. Writes and token grants are never
+collapsed, nor a read that decides a write: joining a call that began before the
+write's decision could decide it on a state older than the decision.
+
+The shared call runs in a task of its own (see ``SingleFlight``): a caller that is
+cancelled stops waiting, and the others still get the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from gateway.core.types import Vendor
+from gateway.observability.scope import UpstreamCall, current_request
+from gateway.upstream.cache.reads import deciding_a_write
+from gateway.upstream.single_flight import KeyedSingleFlight
+
+_Key = tuple[str, tuple[tuple[bytes, bytes], ...]]
+# Describe the bytes as they came over the wire; a copy holds them decoded.
+_WIRE_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+class ReadCollapse:
+    """One vendor's reads in flight, by request."""
+
+    def __init__(self, vendor: Vendor) -> None:
+        self.vendor = vendor
+        self.flights = KeyedSingleFlight[_Key, httpx.Response]()
+
+    def applies(self, request: httpx.Request, auth: Any) -> bool:
+        # A per-call auth is applied after the key is made: it could differ unseen.
+        return (
+            request.method == "GET"
+            and auth is httpx.USE_CLIENT_DEFAULT
+            and not deciding_a_write.get()
+        )
+
+    async def send(
+        self,
+        request: httpx.Request,
+        path: str,
+        fetch: Callable[[], Awaitable[httpx.Response]],
+    ) -> httpx.Response:
+        key = (str(request.url), tuple(request.headers.raw))
+        flight, joined = self.flights.join(key, fetch)
+        if not joined:
+            # The call is this caller's own: ``fetch`` records it in its call log.
+            return _copy(await asyncio.shield(flight), request)
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = await asyncio.shield(flight)
+            status = response.status_code
+            return _copy(response, request)
+        finally:
+            self._record(path, status, started)
+
+    def _record(self, path: str, status: int | None, started: float) -> None:
+        state = current_request.get()
+        if state is None:
+            return
+        log = state.calls
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        offset = round((started - log.started) * 1000, 2)
+        call = UpstreamCall(self.vendor, "GET", path, status, elapsed, offset, collapsed=True)
+        log.calls.append(call)
+
+
+def _copy(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """The shared answer as a response of the caller's own: no two callers hold
+    the same object, so none can see another's changes to it."""
+    headers = [
+        (name, value) for name, value in response.headers.raw if name.lower() not in _WIRE_HEADERS
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=response.content, request=request
+    )
