@@ -8,6 +8,7 @@ queries carry Cache-Control and an ETag, and a matching If-None-Match gets a 304
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,36 @@ async def test_redis_gone_a_write_still_answers_and_drops_its_own_cache(
     warnings = [r for r in caplog.records if r.name == "gateway.cache" and r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert redis.url not in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("collapse", ["true", "false"])
+async def test_a_compressed_answer_reads_again_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, collapse: str
+) -> None:
+    # A vendor that gzips its answers: the kept copy holds the decoded body, so it
+    # must not still say `Content-Encoding: gzip` (it would be decoded twice), whether
+    # or not the answer passed through a collapsed read first.
+    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_COLLAPSE_READS=collapse)
+    async with running_gateway(settings) as cached:
+        await _compressed_reads(cached)
+
+
+async def _compressed_reads(cached: Gateway) -> None:
+    inner = cached.transport.inner
+
+    async def gzipped(request: httpx.Request) -> httpx.Response:
+        answer = await inner.handle_async_request(request)
+        body = await answer.aread()
+        headers = [(k, v) for k, v in answer.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(
+            answer.status_code,
+            headers=[*headers, ("content-encoding", "gzip")],
+            content=gzip.compress(body),
+        )
+
+    cached.transport.inner = httpx.MockTransport(gzipped)
+    first = await cached.execute(TASK_NAMES, accounting=True)
+    second = await cached.execute(TASK_NAMES, accounting=True)
+    assert codes(first) == codes(second) == []
+    assert total_calls(second) == 0
+    assert second["data"] == first["data"]

@@ -28,11 +28,10 @@ import httpx
 from gateway.core.types import Vendor
 from gateway.observability.scope import UpstreamCall, current_request
 from gateway.upstream.cache.reads import deciding_a_write
+from gateway.upstream.responses import decoded_headers
 from gateway.upstream.single_flight import KeyedSingleFlight
 
 _Key = tuple[str, tuple[tuple[bytes, bytes], ...]]
-# Describe the bytes as they came over the wire; a copy holds them decoded.
-_WIRE_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
 class ReadCollapse:
@@ -84,9 +83,9 @@ class ReadCollapse:
 def _copy(response: httpx.Response, request: httpx.Request) -> httpx.Response:
     """The shared answer as a response of the caller's own: no two callers hold
     the same object, so none can see another's changes to it."""
-    headers = [
-        (name, value) for name, value in response.headers.raw if name.lower() not in _WIRE_HEADERS
-    ]
     return httpx.Response(
-        response.status_code, headers=headers, content=response.content, request=request
+        response.status_code,
+        headers=list(decoded_headers(response)),
+        content=response.content,
+        request=request,
     )

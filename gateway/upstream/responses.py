@@ -20,6 +20,18 @@ from gateway.core.errors import (
 )
 from gateway.core.types import Vendor
 
+# Headers that describe the bytes as they came over the wire (compressed, framed): an
+# answer kept or handed on holds its body decoded, so they no longer apply to it.
+WIRE_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+def decoded_headers(response: httpx.Response) -> tuple[tuple[bytes, bytes], ...]:
+    """``response``'s headers for a copy that holds its decoded body: without them, httpx
+    would decode that body a second time (a gzip vendor's answer would not read)."""
+    return tuple(
+        (name, value) for name, value in response.headers.raw if name.lower() not in WIRE_HEADERS
+    )
+
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")

@@ -27,6 +27,7 @@ import httpx
 
 from gateway.core.types import Vendor
 from gateway.observability.scope import current_request
+from gateway.upstream.responses import decoded_headers
 
 if TYPE_CHECKING:
     from gateway.core.principal import Principal
@@ -112,7 +113,7 @@ class ReadCache:
     def put(self, key: _Key, response: httpx.Response, ttl: float, generation: int) -> None:
         if generation != self.generation(key[0]):
             return  # a write to the vendor happened meanwhile: this answer may predate it
-        headers = tuple(response.headers.raw)
+        headers = decoded_headers(response)
         self._entries[key] = _Entry(
             response.status_code, headers, response.content, self.clock() + ttl
         )
