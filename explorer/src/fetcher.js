@@ -14,8 +14,9 @@ function withoutAccounting(body) {
 
 // GraphiQL reads the operation's name from the editor 100 ms after its text changes,
 // and a tab switch changes the text: run at once, and the last tab's name would be
-// sent with this tab's document. A name the document does not hold is replaced by
-// the document's only operation; with several, the server's refusal stands.
+// sent with this tab's document, or none at all if it has not read one yet. A name the
+// document does not hold, or none, is replaced by the document's only operation (the
+// same operation runs, and the drawer can name it); with several, the server decides.
 function operationOf(params) {
   let names;
   try {
@@ -25,8 +26,8 @@ function operationOf(params) {
   } catch {
     return params;
   }
-  if (params.operationName == null || names.includes(params.operationName)) return params;
-  return names.length === 1 ? { ...params, operationName: names[0] } : params;
+  if (names.includes(params.operationName)) return params;
+  return names.length === 1 && names[0] ? { ...params, operationName: names[0] } : params;
 }
 
 // A plain POST to the page's own endpoint, asking for the upstream accounting so the
