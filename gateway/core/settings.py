@@ -62,6 +62,10 @@ class GatewaySettings(BaseSettings):
     cache: bool = False
     cache_max_entries: int = Field(default=10_000, ge=1)
 
+    # Subscriptions (GraphQL over WebSocket): active ones per client, and in this process.
+    max_subscriptions: int = Field(default=10, ge=1)
+    max_subscriptions_total: int = Field(default=1000, ge=1)
+
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
     # Seconds a running write's lease lasts (renewed while its process lives): other
