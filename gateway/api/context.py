@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast, overload
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
+from gateway.api.changes import ChangeBus
 from gateway.api.writes import Idempotency
 from gateway.core.errors import GatewayError
 from gateway.core.principal import ClientAccess
@@ -88,6 +89,10 @@ class Context:
     # The client's scopes and budget (every scope when authentication is off).
     access: ClientAccess
     partial_errors: list[tuple[GatewayError, list[str | int]]] = field(default_factory=list)
+    # The app's change bus (gateway.api.changes): mutations publish, subscriptions read.
+    changes: ChangeBus | None = None
+    # What a WebSocket's connection_init carried (its credentials).
+    connection_params: dict[str, Any] | None = None
 
     def report(self, error: GatewayError, path: list[str | int]) -> None:
         """Add an error to the response while the field still returns its data."""

@@ -7,6 +7,7 @@ nothing changes it afterwards; nothing here is built at import time."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -28,6 +29,7 @@ from gateway.api.limits import OperationLimits, OperationMeasures, limit_extensi
 from gateway.api.node import NodeQuery
 from gateway.api.operation_choice import RequireOperationName
 from gateway.api.scalars import SCALAR_OVERRIDES
+from gateway.api.subscriptions import ChangeSubscription, PublishChange
 from gateway.api.work import WorkItemsQuery
 from gateway.core.settings import GatewaySettings
 from gateway.plugin import AnyPlugin
@@ -102,6 +104,18 @@ def _root(name: str, mixins: Sequence[type]) -> type:
     return strawberry.type(type(name, tuple(mixins), {}))
 
 
+def _mutation_root(mutations: Sequence[type]) -> type:
+    root = _root("Mutation", mutations)
+    # Every write publishes its change once the vendor confirmed it (gateway.api.changes).
+    # Copies: the fields are the plugins' own, shared by every schema built.
+    fields = root.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    for index, mutation in enumerate(fields):
+        published = copy.copy(mutation)
+        published.extensions = [*mutation.extensions, PublishChange()]
+        fields[index] = published
+    return root
+
+
 def build_schema(
     plugins: Sequence[AnyPlugin] = PLUGINS,
     *,
@@ -135,7 +149,8 @@ def build_schema(
         costs=costs,
         scopes=VendorFieldScopes(parts),
         query=query,
-        mutation=_root("Mutation", mutations) if mutations else None,
+        mutation=_mutation_root(mutations) if mutations else None,
+        subscription=_root("Subscription", [ChangeSubscription]),
         extensions=extensions,
         scalar_overrides=dict(SCALAR_OVERRIDES),
     )

@@ -64,6 +64,10 @@ class GatewaySettings(BaseSettings):
     # Concurrent identical vendor reads (same URL and headers) share one call in flight.
     collapse_reads: bool = True
 
+    # Subscriptions (GraphQL over WebSocket): active ones per client, and in this process.
+    max_subscriptions: int = Field(default=10, ge=1)
+    max_subscriptions_total: int = Field(default=1000, ge=1)
+
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
     # Seconds a running write's lease lasts (renewed while its process lives): other

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.adapters import Adapters, Transports
+from gateway.api.changes import ChangeBus, ChangeRelay, open_change_bus
 from gateway.api.errors import MaskedFailures
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
@@ -63,7 +64,9 @@ class GatewayApp(Starlette):
         await self.entry(scope, receive, send)
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_graphql_path(scope):
+        # WebSockets too: subscriptions (graphql-transport-ws); they authenticate in
+        # their connection_init (gateway.http.view), past the client gate.
+        if scope["type"] in ("http", "websocket") and is_graphql_path(scope):
             scope["app"] = self
             await self.graphql(scope, receive, send)
             return
@@ -85,8 +88,9 @@ def create_app(
     readiness = Readiness(
         adapters, ttl=settings.gateway.ready_cache, timeout=settings.gateway.ready_timeout
     )
+    changes, relay = open_change_bus(settings.gateway)
     app = GatewayApp(
-        graphql=_gated_view(settings, adapters, observing),
+        graphql=_gated_view(settings, adapters, observing, changes),
         front=_front(settings, observing),
         routes=[
             *_health_routes(adapters, readiness),
@@ -94,19 +98,22 @@ def create_app(
             *observing.routes(),
             *(extra_routes or []),
         ],
-        lifespan=_lifespan(adapters, observing),
+        lifespan=_lifespan(adapters, observing, relay),
     )
+    app.state.changes = changes
     app.state.adapters = adapters
     app.state.readiness = readiness
     app.state.telemetry = observing.telemetry
     return app
 
 
-def _gated_view(settings: Settings, adapters: Adapters, observing: Observability) -> ASGIApp:
+def _gated_view(
+    settings: Settings, adapters: Adapters, observing: Observability, changes: ChangeBus
+) -> ASGIApp:
     """The client gate in front of the GraphQL view."""
     protection = ClientProtection.from_settings(settings, adapters.limiter)
     return ClientGate(
-        GatewayGraphQL(adapters, settings, observing.telemetry, protection),
+        GatewayGraphQL(adapters, settings, observing.telemetry, protection, changes),
         authenticator=protection.authenticator,
         requests=protection.requests,
         graphiql=protection.graphiql,
@@ -149,11 +156,13 @@ def _health_routes(adapters: Adapters, readiness: Readiness) -> list[BaseRoute]:
     ]
 
 
-def _lifespan(adapters: Adapters, observing: Observability) -> Lifespan:
+def _lifespan(adapters: Adapters, observing: Observability, relay: ChangeRelay | None) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await adapters.aclose()
+        if relay is not None:
+            await relay.aclose()
         observing.shutdown()
 
     return lifespan

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -16,9 +16,12 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.adapters import Adapters
+from gateway.api.changes import ChangeBus
 from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error, refusal_response
 from gateway.api.limits import OperationLimits
@@ -45,6 +48,7 @@ from gateway.http.media_types import (
 )
 from gateway.http.observability import outcome_of
 from gateway.http.persisted import PersistedQueries, load_manifest
+from gateway.http.sockets import SocketClients, socket_context
 from gateway.observability.scope import RequestState, request_state
 from gateway.observability.telemetry import Telemetry
 from gateway.state.storage.idempotency import idempotency_store, item_locks
@@ -67,6 +71,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         settings: Settings,
         telemetry: Telemetry | None = None,
         protection: ClientProtection | None = None,
+        changes: ChangeBus | None = None,
     ) -> None:
         traced = telemetry is not None and telemetry.tracer is not None
         limits = OperationLimits.from_settings(settings.gateway)
@@ -80,13 +85,23 @@ class GatewayGraphQL(GraphQL[Context, None]):
             ),
             graphql_ide="graphiql" if settings.gateway.graphiql else None,
             allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.gateway.max_subscriptions,
         )
         self.adapters = adapters
+        self.changes = changes
         self.telemetry = telemetry
         self.accounting_default = settings.gateway.upstream_accounting
         self.idempotency = Idempotency(
             idempotency_store(settings.gateway, adapters.store),
             item_locks(settings.gateway, adapters.store),
+        )
+        self.sockets = SocketClients(
+            adapters,
+            self.idempotency,
+            changes,
+            authenticator=protection.authenticator if protection else None,
+            introspection=settings.gateway.introspection,
         )
         self.operation_timeout = settings.gateway.operation_timeout
         manifest = settings.gateway.persisted_documents
@@ -151,6 +166,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if self.graphql_ide is None:
             raise HTTPException(404, "Not Found")
         return await self.render_graphql_ide(request)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        await self.sockets.connect(context)
+        return cast(UnsetType, UNSET)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # The page is answered before strawberry runs (_answer); its own guess, which
@@ -238,6 +257,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        if request.scope["type"] == "websocket":
+            return socket_context(self.sockets, request)
         state = request_state(request.scope)
         principal = state.principal
         if principal is None:
@@ -255,6 +276,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 calls=self.client_calls,
                 introspection=self.introspection,
             ),
+            changes=self.changes,
         )
         request.state.context = context
         return context

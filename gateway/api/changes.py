@@ -1,0 +1,225 @@
+"""Changes made through the gateway, told to its subscribers.
+
+A mutation that the vendor confirmed publishes one :class:`ChangeEvent` on the
+app's :class:`ChangeBus`; every subscription of this process gets it from there,
+and with ``GATEWAY_REDIS_URL`` set, :class:`ChangeRelay` carries it to every other
+process through Redis pub/sub (the pattern of gateway.upstream.cache.broadcast).
+Changes made outside the gateway are not seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from gateway.core.errors import BadUserInput, GatewayError
+from gateway.core.ids import decode_id
+from gateway.core.settings import GatewaySettings
+from gateway.core.types import Vendor
+
+logger = logging.getLogger("gateway.changes")
+
+# A subscriber that falls this far behind loses changes rather than hold memory.
+QUEUE_SIZE = 100
+
+
+class TooManySubscriptions(GatewayError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    vendor: Vendor
+    type_name: str
+    id: str  # the global id
+    kind: str  # created, updated or deleted
+    at: datetime
+
+    def encode(self) -> dict[str, str]:
+        return {
+            "vendor": self.vendor.value,
+            "type": self.type_name,
+            "id": self.id,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def decode(cls, data: dict[str, Any]) -> ChangeEvent:
+        return cls(
+            Vendor.named(data["vendor"]),
+            str(data["type"]),
+            str(data["id"]),
+            str(data["kind"]),
+            datetime.fromisoformat(data["at"]),
+        )
+
+
+def change_of(mutation: str, payload: object, now: datetime | None = None) -> ChangeEvent | None:
+    """The change a mutation's answer reports: its ``deleted_id``, or the id of the
+    object it carries (created when the mutation's name says so)."""
+    if payload is None or not is_dataclass(payload):
+        return None
+    for item in fields(payload):
+        value = getattr(payload, item.name)
+        if item.name == "deleted_id":
+            return _event(value, "deleted", now)
+        global_id = getattr(value, "id", None)
+        if isinstance(global_id, str):
+            kind = "created" if mutation.startswith("create") else "updated"
+            return _event(global_id, kind, now)
+    return None
+
+
+def _event(global_id: object, kind: str, now: datetime | None) -> ChangeEvent | None:
+    if not isinstance(global_id, str):
+        return None
+    try:
+        decoded = decode_id(global_id)
+    except BadUserInput:
+        return None
+    at = now or datetime.now(UTC)
+    return ChangeEvent(decoded.vendor, decoded.type_name, global_id, kind, at)
+
+
+class ChangeBus:
+    """The app's subscribers, each a bounded queue; limited per client and in all."""
+
+    def __init__(self, *, per_client: int, total: int) -> None:
+        self.per_client = per_client
+        self.total = total
+        self._queues: dict[asyncio.Queue[ChangeEvent], str] = {}
+        # Set by ChangeRelay: send to the other processes, and hear theirs.
+        self.relay: Callable[[ChangeEvent], Awaitable[None]] | None = None
+        self.listen: Callable[[], None] | None = None
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._queues)
+
+    async def publish(self, event: ChangeEvent) -> None:
+        self.deliver(event)
+        if self.relay is not None:
+            await self.relay(event)
+
+    def deliver(self, event: ChangeEvent) -> None:
+        for queue in self._queues:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, client: str) -> AsyncIterator[asyncio.Queue[ChangeEvent]]:
+        if sum(owner == client for owner in self._queues.values()) >= self.per_client:
+            raise TooManySubscriptions(
+                f"At most {self.per_client} active subscriptions per client; end one first."
+            )
+        if len(self._queues) >= self.total:
+            raise TooManySubscriptions("This gateway has no room for more subscriptions.")
+        if self.listen is not None:
+            self.listen()
+        queue: asyncio.Queue[ChangeEvent] = asyncio.Queue(QUEUE_SIZE)
+        self._queues[queue] = client
+        try:
+            yield queue
+        finally:
+            del self._queues[queue]
+
+
+CHANNEL_SUFFIX = "changes"
+RECONNECT_DELAY = 1.0
+
+
+class ChangeRelay:
+    """The bus's events to and from the other processes, through Redis pub/sub."""
+
+    def __init__(self, bus: ChangeBus, url: str) -> None:
+        from redis.asyncio import Redis
+
+        from gateway.state.storage.redis_store import KEY_PREFIX, SOCKET_TIMEOUT
+
+        self.bus = bus
+        self.channel = KEY_PREFIX + CHANNEL_SUFFIX
+        # Our own messages are skipped: this process delivered them already.
+        self.sender = uuid.uuid4().hex
+        self._publisher = Redis.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
+        # No read timeout: the subscription idles until someone writes.
+        self._subscriber = Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT)
+        self._listener: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        bus.relay = self.publish
+        bus.listen = self.start
+
+    def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def publish(self, event: ChangeEvent) -> None:
+        from redis.exceptions import RedisError
+
+        self.start()
+        message = orjson.dumps({"sender": self.sender, "event": event.encode()})
+        try:
+            await self._publisher.publish(self.channel, message)
+        except (RedisError, OSError, TimeoutError) as exc:
+            # The exception's class only: its text may carry the URL and password.
+            logger.warning(
+                "Redis is unreachable (%s): a change reaches this process's subscribers only.",
+                type(exc).__name__,
+            )
+
+    async def _listen(self) -> None:
+        from redis.exceptions import RedisError
+
+        while True:
+            try:
+                async with self._subscriber.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.subscribed.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._received(message["data"])
+            except (RedisError, OSError, TimeoutError) as exc:
+                self.subscribed.clear()
+                logger.warning(
+                    "Redis is unreachable (%s): changes made through other processes are missed.",
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(RECONNECT_DELAY)
+
+    def _received(self, data: bytes) -> None:
+        try:
+            message = orjson.loads(data)
+            event = ChangeEvent.decode(message["event"])
+        except (ValueError, KeyError, TypeError):
+            return  # not ours
+        if message.get("sender") != self.sender:
+            self.bus.deliver(event)
+
+    async def aclose(self) -> None:
+        from redis.exceptions import RedisError
+
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await self._listener
+        for client in (self._publisher, self._subscriber):
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+
+def open_change_bus(settings: GatewaySettings) -> tuple[ChangeBus, ChangeRelay | None]:
+    """The app's bus, and its relay through Redis when ``GATEWAY_REDIS_URL`` is set."""
+    bus = ChangeBus(per_client=settings.max_subscriptions, total=settings.max_subscriptions_total)
+    if settings.redis_url is None:
+        return bus, None
+    return bus, ChangeRelay(bus, settings.redis_url.get_secret_value())

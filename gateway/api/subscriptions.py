@@ -1,0 +1,138 @@
+"""The `Subscription` root: changes made through the gateway, as they happen
+(gateway.api.changes), and the field extension that publishes them from every
+mutation the vendor confirmed.
+
+The client's vendor `read` scope is checked when it subscribes and again for
+every change, so a change of a vendor it may not read never reaches it."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLInterfaceType
+from strawberry.extensions import FieldExtension
+from strawberry.types import Info
+
+from gateway.api.changes import ChangeBus, ChangeEvent, change_of
+from gateway.api.context import Context
+from gateway.api.work import VendorEnum, vendor_enum
+from gateway.core.errors import GatewayError
+from gateway.core.ids import decode_id
+from gateway.core.principal import Access, Principal
+from gateway.core.types import Vendor
+from gateway.vendors import VENDORS
+
+
+@strawberry.enum(description="What became of the object.")
+class ChangeKind(enum.Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+@strawberry.type(description="An object changed through the gateway.")
+class Change:
+    vendor: VendorEnum
+    type: str = strawberry.field(description="The object's GraphQL type.")
+    id: strawberry.ID = strawberry.field(description="The object's global id.")
+    kind: ChangeKind
+    at: datetime = strawberry.field(description="When the gateway saw the vendor confirm it.")
+
+    @classmethod
+    def of(cls, event: ChangeEvent) -> Change:
+        return cls(
+            vendor=vendor_enum(event.vendor),
+            type=event.type_name,
+            id=strawberry.ID(event.id),
+            kind=ChangeKind[event.kind.upper()],
+            at=event.at,
+        )
+
+
+class SubscriptionsUnavailable(GatewayError):
+    code = "BAD_REQUEST"
+
+
+def _bus(context: Context) -> ChangeBus:
+    if context.changes is None:
+        raise SubscriptionsUnavailable("This gateway serves no subscriptions.")
+    return context.changes
+
+
+async def _changes(
+    context: Context, wanted: Callable[[ChangeEvent], bool]
+) -> AsyncGenerator[Change, None]:
+    principal = context.access.principal
+    async with _bus(context).subscribe(principal.key) as queue:
+        while True:
+            event = await queue.get()
+            # The scopes again: a subscription lives long, and each change is its own read.
+            if wanted(event) and principal.may(event.vendor, Access.READ):
+                yield Change.of(event)
+
+
+def _work_item_types(info: Info[Context, None]) -> frozenset[str]:
+    schema = info.schema._schema
+    interface = schema.get_type("WorkItem")
+    assert isinstance(interface, GraphQLInterfaceType)
+    return frozenset(t.name for t in schema.get_possible_types(interface))
+
+
+@strawberry.type
+class ChangeSubscription:
+    @strawberry.subscription(description="Changes of one node, by its global id.")
+    async def node_changed(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> AsyncGenerator[Change, None]:
+        target = decode_id(id)
+        info.context.access.principal.require(target.vendor, Access.READ)
+        async for change in _changes(info.context, lambda event: event.id == id):
+            yield change
+
+    @strawberry.subscription(description="Changes of work items, of these vendors or all.")
+    async def work_item_changed(
+        self, info: Info[Context, None], vendors: list[VendorEnum] | None = None
+    ) -> AsyncGenerator[Change, None]:
+        principal = info.context.access.principal
+        chosen = _readable(principal, vendors)
+        types = _work_item_types(info)
+
+        def wanted(event: ChangeEvent) -> bool:
+            return event.vendor in chosen and event.type_name in types
+
+        async for change in _changes(info.context, wanted):
+            yield change
+
+
+def _readable(principal: Principal, vendors: list[VendorEnum] | None) -> frozenset[Vendor]:
+    chosen = (
+        [Vendor.named(v.value.lower()) for v in vendors]
+        if vendors
+        else [v for v in VENDORS if principal.may(v, Access.READ)]
+    )
+    for vendor in chosen:
+        principal.require(vendor, Access.READ)
+    return frozenset(chosen)
+
+
+class PublishChange(FieldExtension):
+    """On a mutation field: the change its answer reports, published once it is in."""
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: Info[Context, None],
+        **kwargs: Any,
+    ) -> Any:
+        payload = await next_(source, info, **kwargs)
+        bus = info.context.changes
+        if bus is not None:
+            event = change_of(info.field_name, payload)
+            if event is not None:
+                await bus.publish(event)
+        return payload
