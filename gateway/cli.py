@@ -76,14 +76,16 @@ def serve(args: argparse.Namespace) -> None:
     # each worker process then builds its own from the same environment.
     app = create_app(settings)
     server.run(
-        WORKER_APP_FACTORY if workers > 1 else app,
-        workers=workers,
-        host=gateway.host,
-        port=gateway.port,
-        header_timeout=gateway.header_timeout,
-        access_log=gateway.access_log,
-        log_level=gateway.log_level,
-        log_format=gateway.log_format,
+        server.server_config(
+            WORKER_APP_FACTORY if workers > 1 else app,
+            workers=workers,
+            host=gateway.host,
+            port=gateway.port,
+            header_timeout=gateway.header_timeout,
+            access_log=gateway.access_log,
+            log_level=gateway.log_level,
+            log_format=gateway.log_format,
+        )
     )
 
 
@@ -106,13 +108,15 @@ def demo(_: argparse.Namespace) -> None:
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
     server.run(
-        app,
-        host=base.host,
-        port=base.port,
-        header_timeout=base.header_timeout,
-        access_log=base.access_log,
-        log_level=base.log_level,
-        log_format=base.log_format,
+        server.server_config(
+            app,
+            host=base.host,
+            port=base.port,
+            header_timeout=base.header_timeout,
+            access_log=base.access_log,
+            log_level=base.log_level,
+            log_format=base.log_format,
+        )
     )
 
 
@@ -129,13 +133,15 @@ def sandbox(args: argparse.Namespace) -> None:
             print(f"sandbox: {value}")
     gateway = Settings().gateway
     server.run(
-        create_sandbox_app(),
-        host=args.host,
-        port=args.port,
-        header_timeout=gateway.header_timeout,
-        access_log=gateway.access_log,
-        log_level=gateway.log_level,
-        log_format=gateway.log_format,
+        server.server_config(
+            create_sandbox_app(),
+            host=args.host,
+            port=args.port,
+            header_timeout=gateway.header_timeout,
+            access_log=gateway.access_log,
+            log_level=gateway.log_level,
+            log_format=gateway.log_format,
+        )
     )
 
 

@@ -195,28 +195,10 @@ def server_config(
     )
 
 
-def run(
-    app: ASGIApp | str,
-    *,
-    host: str,
-    port: int,
-    header_timeout: float,
-    access_log: bool = True,
-    log_level: str = "info",
-    log_format: str = "json",
-    workers: int = 1,
-) -> None:
-    config = server_config(
-        app,
-        host=host,
-        port=port,
-        header_timeout=header_timeout,
-        access_log=access_log,
-        log_level=log_level,
-        log_format=log_format,
-        workers=workers,
-    )
-    if workers > 1:
+def run(config: ServerConfig) -> None:
+    """Serve ``config`` (from :func:`server_config`): in this process, or with several
+    workers under uvicorn's supervisor."""
+    if config.workers and config.workers > 1:
         # uvicorn's supervisor: binds the socket, then starts and watches the workers.
         sock = config.bind_socket()
         Multiprocess(config, sockets=[sock]).run()
