@@ -12,18 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from gateway.core.errors import BadUserInput, GatewayError
 from gateway.core.ids import decode_id
 from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
+from gateway.state.storage.pubsub import RedisChannel
 
 logger = logging.getLogger("gateway.changes")
 
@@ -134,87 +132,41 @@ class ChangeBus:
 
 
 CHANNEL_SUFFIX = "changes"
-RECONNECT_DELAY = 1.0
 
 
 class ChangeRelay:
     """The bus's events to and from the other processes, through Redis pub/sub."""
 
     def __init__(self, bus: ChangeBus, url: str) -> None:
-        from redis.asyncio import Redis
-
-        from gateway.state.storage.redis_store import KEY_PREFIX, SOCKET_TIMEOUT
-
         self.bus = bus
-        self.channel = KEY_PREFIX + CHANNEL_SUFFIX
-        # Our own messages are skipped: this process delivered them already.
-        self.sender = uuid.uuid4().hex
-        self._publisher = Redis.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        self.channel = RedisChannel(
+            url,
+            CHANNEL_SUFFIX,
+            self._received,
+            logger=logger,
+            unreachable="changes reach this process's subscribers only, and changes made "
+            "through other processes are missed.",
+            reachable="Redis answers again: changes reach every process's subscribers.",
         )
-        # No read timeout: the subscription idles until someone writes.
-        self._subscriber = Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT)
-        self._listener: asyncio.Task[None] | None = None
-        self.subscribed = asyncio.Event()
         bus.relay = self.publish
-        bus.listen = self.start
+        bus.listen = self.channel.start
 
-    def start(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+    @property
+    def subscribed(self) -> asyncio.Event:
+        return self.channel.subscribed
 
     async def publish(self, event: ChangeEvent) -> None:
-        from redis.exceptions import RedisError
+        await self.channel.publish({"event": event.encode()})
 
-        self.start()
-        message = orjson.dumps({"sender": self.sender, "event": event.encode()})
+    def _received(self, message: dict[str, Any]) -> None:
         try:
-            await self._publisher.publish(self.channel, message)
-        except (RedisError, OSError, TimeoutError) as exc:
-            # The exception's class only: its text may carry the URL and password.
-            logger.warning(
-                "Redis is unreachable (%s): a change reaches this process's subscribers only.",
-                type(exc).__name__,
-            )
-
-    async def _listen(self) -> None:
-        from redis.exceptions import RedisError
-
-        while True:
-            try:
-                async with self._subscriber.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._received(message["data"])
-            except (RedisError, OSError, TimeoutError) as exc:
-                self.subscribed.clear()
-                logger.warning(
-                    "Redis is unreachable (%s): changes made through other processes are missed.",
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(RECONNECT_DELAY)
-
-    def _received(self, data: bytes) -> None:
-        try:
-            message = orjson.loads(data)
             event = ChangeEvent.decode(message["event"])
         except (ValueError, KeyError, TypeError):
             return  # not ours
-        if message.get("sender") != self.sender:
-            self.bus.deliver(event)
+        self.bus.deliver(event)
 
     async def aclose(self) -> None:
-        from redis.exceptions import RedisError
-
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                await self._listener
-        for client in (self._publisher, self._subscriber):
-            with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
+        await self.channel.aclose()
 
 
 def open_change_bus(settings: GatewaySettings) -> tuple[ChangeBus, ChangeRelay | None]:
