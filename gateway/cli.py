@@ -17,7 +17,9 @@ from gateway.http import server
 from gateway.registry import PLUGINS
 
 if TYPE_CHECKING:
-    pass
+    from starlette.types import ASGIApp
+
+    from gateway.core.settings import GatewaySettings
 
 
 # What each `serve --workers N` process imports and calls to build its app.
@@ -39,6 +41,29 @@ def _start_logging(settings: Settings) -> None:
 
     server.configure_logging(settings.gateway.log_level, settings.gateway.log_format)
     log_vendor_states(settings)
+
+
+def _serve(
+    app: ASGIApp | str,
+    gateway: GatewaySettings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int = 1,
+) -> None:
+    """Serve ``app`` with the gateway's server settings (at ``host``:``port`` if given)."""
+    server.run(
+        server.server_config(
+            app,
+            host=gateway.host if host is None else host,
+            port=gateway.port if port is None else port,
+            header_timeout=gateway.header_timeout,
+            access_log=gateway.access_log,
+            log_level=gateway.log_level,
+            log_format=gateway.log_format,
+            workers=workers,
+        )
+    )
 
 
 def _check_client_auth(settings: Settings) -> None:
@@ -75,18 +100,7 @@ def serve(args: argparse.Namespace) -> None:
     # Built here once even with workers, so configuration errors stop the start at once;
     # each worker process then builds its own from the same environment.
     app = create_app(settings)
-    server.run(
-        server.server_config(
-            WORKER_APP_FACTORY if workers > 1 else app,
-            workers=workers,
-            host=gateway.host,
-            port=gateway.port,
-            header_timeout=gateway.header_timeout,
-            access_log=gateway.access_log,
-            log_level=gateway.log_level,
-            log_format=gateway.log_format,
-        )
-    )
+    _serve(WORKER_APP_FACTORY if workers > 1 else app, gateway, workers=workers)
 
 
 def demo(_: argparse.Namespace) -> None:
@@ -107,17 +121,7 @@ def demo(_: argparse.Namespace) -> None:
     app = create_app(settings, extra_routes=sandbox_mounts())
     url = f"http://{base.host}:{base.port}/graphql"
     print(f"task-gateway demo: open {url} (GraphiQL); sandboxes are served on the same port.")
-    server.run(
-        server.server_config(
-            app,
-            host=base.host,
-            port=base.port,
-            header_timeout=base.header_timeout,
-            access_log=base.access_log,
-            log_level=base.log_level,
-            log_format=base.log_format,
-        )
-    )
+    _serve(app, base)
 
 
 def sandbox(args: argparse.Namespace) -> None:
@@ -132,17 +136,7 @@ def sandbox(args: argparse.Namespace) -> None:
         if name.endswith("_URL"):
             print(f"sandbox: {value}")
     gateway = Settings().gateway
-    server.run(
-        server.server_config(
-            create_sandbox_app(),
-            host=args.host,
-            port=args.port,
-            header_timeout=gateway.header_timeout,
-            access_log=gateway.access_log,
-            log_level=gateway.log_level,
-            log_format=gateway.log_format,
-        )
-    )
+    _serve(create_sandbox_app(), gateway, host=args.host, port=args.port)
 
 
 def export_schema(args: argparse.Namespace) -> None:

@@ -33,13 +33,7 @@ def apply(store: Store, write: Apply, change: Change) -> Change:
     """A task changed by ``id``, or added when the change names none."""
     if "id" not in change:
         change_target({**change, "id": None}, "task")
-        now = int(store.clock.now())
-        task: dict[str, Any] = {
-            "id": 0, "name": "", "action": "", "customer_id": None, "user_id": None,
-            "due_date": None, "complete": False, "completed_date": None,
-            "completed_by_user_id": None, "chase_step_id": None,
-            "created_at": now, "updated_at": now,
-        }  # fmt: skip
+        task = store.blank_task()
         _write(store, write, task, change["set"])
         task["id"] = store.new_id()
         store.tasks[task["id"]] = task

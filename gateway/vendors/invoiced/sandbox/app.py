@@ -228,13 +228,7 @@ class _Api:
     async def create_task(self, request: Request) -> Response:
         store = self.store
         body = await _read_body(request)
-        now = int(store.clock.now())
-        task: dict[str, Any] = {
-            "id": 0, "name": "", "action": "", "customer_id": None, "user_id": None,
-            "due_date": None, "complete": False, "completed_date": None,
-            "completed_by_user_id": None, "chase_step_id": None,
-            "created_at": now, "updated_at": now,
-        }  # fmt: skip
+        task = store.blank_task()
         _apply(store, task, body, creating=True)
         task["id"] = store.new_id()
         store.tasks[task["id"]] = task

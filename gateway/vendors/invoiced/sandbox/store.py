@@ -40,6 +40,16 @@ class Store:
         self.next_id += 1
         return self.next_id
 
+    def blank_task(self) -> dict[str, Any]:
+        """A task with every field Invoiced returns, before a create fills it in."""
+        now = int(self.clock.now())
+        return {
+            "id": 0, "name": "", "action": "", "customer_id": None, "user_id": None,
+            "due_date": None, "complete": False, "completed_date": None,
+            "completed_by_user_id": None, "chase_step_id": None,
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+
 
 _CUSTOMERS = ["Acme Corporation", "Globex Ltd.", "Initech, Inc.", "Šťastný & Syn, s.r.o."]
 _CHORES = [
