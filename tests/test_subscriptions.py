@@ -20,11 +20,11 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed
 
-from gateway.api.changes import CHANNEL_SUFFIX, ChangeBus
 from gateway.auth.api_keys import hash_key
 from gateway.http.app import create_app
 from gateway.http.sandboxes import create_sandbox_app
 from gateway.registry import PLUGINS
+from gateway.state.changes import CHANNEL_SUFFIX, ChangeBus
 from gateway.state.storage.redis_store import KEY_PREFIX
 from tests.conftest import gateway_settings
 from tests.redis_server import redis_server

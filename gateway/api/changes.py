@@ -1,64 +1,14 @@
-"""Changes made through the gateway, told to its subscribers.
-
-A mutation that the vendor confirmed publishes one :class:`ChangeEvent` on the
-app's :class:`ChangeBus`; every subscription of this process gets it from there,
-and with ``GATEWAY_REDIS_URL`` set, :class:`ChangeRelay` carries it to every other
-process through Redis pub/sub (the pattern of gateway.upstream.cache.broadcast).
-Changes made outside the gateway are not seen.
-"""
+"""The change a mutation's answer reports, for the app's change bus
+(gateway.state.changes)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from gateway.core.errors import BadUserInput, GatewayError
+from gateway.core.errors import BadUserInput
 from gateway.core.ids import decode_id
-from gateway.core.settings import GatewaySettings
-from gateway.core.types import Vendor
-from gateway.state.storage.pubsub import RedisChannel
-
-logger = logging.getLogger("gateway.changes")
-
-# A subscriber that falls this far behind loses changes rather than hold memory.
-QUEUE_SIZE = 100
-
-
-class TooManySubscriptions(GatewayError):
-    code = "TOO_MANY_SUBSCRIPTIONS"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeEvent:
-    vendor: Vendor
-    type_name: str
-    id: str  # the global id
-    kind: str  # created, updated or deleted
-    at: datetime
-
-    def encode(self) -> dict[str, str]:
-        return {
-            "vendor": self.vendor.value,
-            "type": self.type_name,
-            "id": self.id,
-            "kind": self.kind,
-            "at": self.at.isoformat(),
-        }
-
-    @classmethod
-    def decode(cls, data: dict[str, Any]) -> ChangeEvent:
-        return cls(
-            Vendor.named(data["vendor"]),
-            str(data["type"]),
-            str(data["id"]),
-            str(data["kind"]),
-            datetime.fromisoformat(data["at"]),
-        )
+from gateway.state.changes import ChangeEvent
 
 
 def change_of(mutation: str, payload: object, now: datetime | None = None) -> ChangeEvent | None:
@@ -86,92 +36,3 @@ def _event(global_id: object, kind: str, now: datetime | None) -> ChangeEvent | 
         return None
     at = now or datetime.now(UTC)
     return ChangeEvent(decoded.vendor, decoded.type_name, global_id, kind, at)
-
-
-class ChangeBus:
-    """The app's subscribers, each a bounded queue; limited per client and in all."""
-
-    def __init__(self, *, per_client: int, total: int) -> None:
-        self.per_client = per_client
-        self.total = total
-        self._queues: dict[asyncio.Queue[ChangeEvent], str] = {}
-        # Set by ChangeRelay: send to the other processes, and hear theirs.
-        self.relay: Callable[[ChangeEvent], Awaitable[None]] | None = None
-        self.listen: Callable[[], None] | None = None
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._queues)
-
-    async def publish(self, event: ChangeEvent) -> None:
-        self.deliver(event)
-        if self.relay is not None:
-            await self.relay(event)
-
-    def deliver(self, event: ChangeEvent) -> None:
-        for queue in self._queues:
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self, client: str) -> AsyncIterator[asyncio.Queue[ChangeEvent]]:
-        if sum(owner == client for owner in self._queues.values()) >= self.per_client:
-            raise TooManySubscriptions(
-                f"At most {self.per_client} active subscriptions per client; end one first."
-            )
-        if len(self._queues) >= self.total:
-            raise TooManySubscriptions("This gateway has no room for more subscriptions.")
-        if self.listen is not None:
-            self.listen()
-        queue: asyncio.Queue[ChangeEvent] = asyncio.Queue(QUEUE_SIZE)
-        self._queues[queue] = client
-        try:
-            yield queue
-        finally:
-            del self._queues[queue]
-
-
-CHANNEL_SUFFIX = "changes"
-
-
-class ChangeRelay:
-    """The bus's events to and from the other processes, through Redis pub/sub."""
-
-    def __init__(self, bus: ChangeBus, url: str) -> None:
-        self.bus = bus
-        self.channel = RedisChannel(
-            url,
-            CHANNEL_SUFFIX,
-            self._received,
-            logger=logger,
-            unreachable="changes reach this process's subscribers only, and changes made "
-            "through other processes are missed.",
-            reachable="Redis answers again: changes reach every process's subscribers.",
-        )
-        bus.relay = self.publish
-        bus.listen = self.channel.start
-
-    @property
-    def subscribed(self) -> asyncio.Event:
-        return self.channel.subscribed
-
-    async def publish(self, event: ChangeEvent) -> None:
-        await self.channel.publish({"event": event.encode()})
-
-    def _received(self, message: dict[str, Any]) -> None:
-        try:
-            event = ChangeEvent.decode(message["event"])
-        except (ValueError, KeyError, TypeError):
-            return  # not ours
-        self.bus.deliver(event)
-
-    async def aclose(self) -> None:
-        await self.channel.aclose()
-
-
-def open_change_bus(settings: GatewaySettings) -> tuple[ChangeBus, ChangeRelay | None]:
-    """The app's bus, and its relay through Redis when ``GATEWAY_REDIS_URL`` is set."""
-    bus = ChangeBus(per_client=settings.max_subscriptions, total=settings.max_subscriptions_total)
-    if settings.redis_url is None:
-        return bus, None
-    return bus, ChangeRelay(bus, settings.redis_url.get_secret_value())

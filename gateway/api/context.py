@@ -15,13 +15,13 @@ from typing import Any, TypeVar, cast, overload
 from starlette.requests import Request
 
 from gateway.adapters import Adapters
-from gateway.api.changes import ChangeBus
 from gateway.api.writes import Idempotency
 from gateway.core.errors import GatewayError
 from gateway.core.principal import ClientAccess
 from gateway.core.types import Vendor
 from gateway.observability.scope import RequestState
 from gateway.plugin import VendorKey, VendorPlugin
+from gateway.state.changes import ChangeBus
 
 K = TypeVar("K")
 V = TypeVar("V")

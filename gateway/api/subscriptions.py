@@ -17,13 +17,14 @@ from graphql import GraphQLInterfaceType
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
-from gateway.api.changes import ChangeBus, ChangeEvent, change_of
+from gateway.api.changes import change_of
 from gateway.api.context import Context
 from gateway.api.work import VendorEnum, vendor_enum
 from gateway.core.errors import GatewayError
 from gateway.core.ids import decode_id
 from gateway.core.principal import Access, Principal
 from gateway.core.types import Vendor
+from gateway.state.changes import ChangeBus, ChangeEvent
 from gateway.vendors import VENDORS
 
 

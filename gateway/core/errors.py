@@ -22,6 +22,7 @@ HTTP request (refused before GraphQL, with its own status), the operation
     │   ├── ClientBudgetSpent              RATE_LIMITED                  200  upstream calls/min
     │   ├── OperationTooComplex            OPERATION_TOO_COMPLEX         200* depth, aliases, cost
     │   ├── OperationTimedOut              OPERATION_TIMEOUT             200  its time limit
+    │   ├── TooManySubscriptions           TOO_MANY_SUBSCRIPTIONS        200  per client, process
     │   └── BadUserInput                   BAD_USER_INPUT                200  an argument refused
     ├── NotFound                           NOT_FOUND                     200  no such item
     ├── VendorNotConfigured                VENDOR_NOT_CONFIGURED         200  no credentials here
@@ -191,6 +192,10 @@ class OperationTooComplex(OperationRefused):
 
 class OperationTimedOut(OperationRefused):
     code = "OPERATION_TIMEOUT"
+
+
+class TooManySubscriptions(OperationRefused):
+    code = "TOO_MANY_SUBSCRIPTIONS"
 
 
 class BadUserInput(OperationRefused):

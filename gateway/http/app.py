@@ -20,7 +20,6 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.adapters import Adapters, Transports
-from gateway.api.changes import ChangeBus, ChangeRelay, open_change_bus
 from gateway.api.errors import MaskedFailures
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
@@ -32,6 +31,7 @@ from gateway.http.observability import Observability
 from gateway.http.readiness import Readiness
 from gateway.http.view import GatewayGraphQL
 from gateway.observability.scope import RequestScopes
+from gateway.state.changes import ChangeBus, ChangeRelay, open_change_bus
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider

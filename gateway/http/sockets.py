@@ -16,13 +16,13 @@ from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 
 from gateway.adapters import Adapters
-from gateway.api.changes import ChangeBus
 from gateway.api.context import Context, Loaders
 from gateway.api.writes import Idempotency
 from gateway.auth.authenticator import Authenticator
 from gateway.core.errors import Unauthenticated
 from gateway.core.principal import ClientAccess, Principal, unauthenticated_client
 from gateway.observability.scope import RequestState
+from gateway.state.changes import ChangeBus
 
 # The client of a WebSocket before it authenticates: no scopes, so nothing to read.
 NOBODY = Principal("unauthenticated", frozenset())

@@ -21,7 +21,6 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.adapters import Adapters
-from gateway.api.changes import ChangeBus
 from gateway.api.context import Context, Loaders
 from gateway.api.errors import format_error, refusal_response
 from gateway.api.limits import OperationLimits
@@ -51,6 +50,7 @@ from gateway.http.persisted import PersistedQueries, load_manifest
 from gateway.http.sockets import SocketClients, socket_context
 from gateway.observability.scope import RequestState, request_state
 from gateway.observability.telemetry import Telemetry
+from gateway.state.changes import ChangeBus
 from gateway.state.storage.idempotency import idempotency_store, item_locks
 
 # What a GET answer depends on besides its URL: the client (whichever header its
