@@ -231,3 +231,33 @@ async def test_a_client_past_its_subscriptions_is_refused(
         "TOO_MANY_SUBSCRIPTIONS"
     ]
     assert event["payload"]["data"]["nodeChanged"]["kind"] == "UPDATED"
+
+
+KEYED_TOGGLE = """mutation($id: ID!, $key: String) {
+  toggleTaskCompletion(id: $id, idempotencyKey: $key) { task { complete } }
+}"""
+DELETE = """mutation($id: ID!) { deleteTask(id: $id) { deletedId } }"""
+
+
+async def test_a_replayed_write_publishes_no_second_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The replay answers from the idempotency store and sends nothing: the next
+    event the subscriber sees is the delete's, not a second update."""
+    with served(monkeypatch) as gateway:
+        url = gateway.url
+        task_id = await new_task(url)
+        async with await subscribed(url, task_id) as socket:
+            await asyncio.wait_for(gateway.listening(), 10)
+            variables = {"id": task_id, "key": "replayed-toggle-0001"}
+            first = await post(url, KEYED_TOGGLE, variables)
+            replayed = await post(url, KEYED_TOGGLE, variables)
+            assert replayed["data"] == first["data"]
+            await post(url, DELETE, {"id": task_id})
+            kinds = [
+                (await asyncio.wait_for(receive(socket), 10))["payload"]["data"]["nodeChanged"][
+                    "kind"
+                ]
+                for _ in range(2)
+            ]
+    assert kinds == ["UPDATED", "DELETED"]

@@ -20,6 +20,7 @@ from strawberry.types import Info
 from gateway.api.changes import change_of
 from gateway.api.context import Context
 from gateway.api.work import VendorEnum, vendor_enum
+from gateway.api.writes import sent_since, writes_sent
 from gateway.core.errors import GatewayError
 from gateway.core.ids import decode_id
 from gateway.core.principal import Access, Principal
@@ -121,7 +122,9 @@ def _readable(principal: Principal, vendors: list[VendorEnum] | None) -> frozens
 
 
 class PublishChange(FieldExtension):
-    """On a mutation field: the change its answer reports, published once it is in."""
+    """On a mutation field: the change its answer reports, published once it is in,
+    if a write went out for it. A replayed idempotent answer, or a set-state that
+    found the item already so, changed nothing and publishes nothing."""
 
     async def resolve_async(
         self,
@@ -130,9 +133,10 @@ class PublishChange(FieldExtension):
         info: Info[Context, None],
         **kwargs: Any,
     ) -> Any:
+        before = writes_sent()
         payload = await next_(source, info, **kwargs)
         bus = info.context.changes
-        if bus is not None:
+        if bus is not None and sent_since(before):
             event = change_of(info.field_name, payload)
             if event is not None:
                 await bus.publish(event)

@@ -112,7 +112,7 @@ async def _no_record(intent: object) -> None:
     del intent
 
 
-def _writes_sent() -> int | None:
+def writes_sent() -> int | None:
     """Calls other than reads this operation has sent so far (its call log keeps
     failed ones too); None without a call log, when nothing can be told."""
     state = current_request.get()
@@ -121,10 +121,10 @@ def _writes_sent() -> int | None:
     return sum(call.method != "GET" and not call.grant for call in state.calls.calls)
 
 
-def _sent_since(before: int | None) -> bool:
+def sent_since(before: int | None) -> bool:
     """Whether a write may have gone out since ``before``: a failure with none sent
     certainly changed nothing. A token grant is no write: it changes no vendor data."""
-    now = _writes_sent()
+    now = writes_sent()
     return before is None or now is None or now > before
 
 
@@ -210,7 +210,7 @@ class Idempotency:
         Every read inside goes to the vendor: it decides the write."""
         key = validate_key(key)
         lock = self.locks.hold(vendor, item) if item is not None else contextlib.nullcontext()
-        sent_before = _writes_sent()
+        sent_before = writes_sent()
         if key is None:
             try:
                 async with lock:
@@ -219,7 +219,7 @@ class Idempotency:
             except SETTLED:
                 raise
             except Exception as exc:
-                if _sent_since(sent_before):
+                if sent_since(sent_before):
                     raise _unknown(exc, vendor, mutation, keyed=False) from exc
                 raise
         slot = Slot(client, mutation, key)
@@ -242,7 +242,7 @@ class Idempotency:
             raise
         except Exception as exc:
             # Timeouts, 5xx, unreadable answers after a write went out: it may have landed.
-            sent = _sent_since(sent_before)
+            sent = sent_since(sent_before)
             await self.store.release(slot, maybe_applied=sent)
             if sent:
                 raise _unknown(exc, vendor, mutation, keyed=True) from exc
