@@ -54,6 +54,9 @@ class VendorSettings(BaseSettings):
     # Seconds a read of this vendor is reused when GATEWAY_CACHE is on (`<VENDOR>_CACHE_TTL`);
     # each vendor declares its own default, 0: never cached.
     cache_ttl: float = Field(default=0.0, ge=0)
+    # Connections to the vendor at once (`<VENDOR>_MAX_CONNECTIONS`): what the vendor
+    # allows, so the pool never holds throughput below the vendor's own limit.
+    max_connections: int = Field(default=20, ge=1, le=1000)
 
     @property
     def setup(self) -> Setup:

@@ -46,11 +46,14 @@ class SlowVendor:
     url: str = ""
     requests: int = 0
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
+    # The most connections open at once.
+    peak: int = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handler = asyncio.current_task()
         assert handler is not None
         self.handlers.add(handler)
+        self.peak = max(self.peak, len(self.handlers))
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")

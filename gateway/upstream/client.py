@@ -42,7 +42,10 @@ logger = logging.getLogger("gateway.upstream")
 DEFAULT_TIMEOUT = 10.0
 
 
-VENDOR_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+def vendor_limits(max_connections: int) -> httpx.Limits:
+    # Every connection may stay open: a vendor held at its concurrency limit would
+    # otherwise reconnect for most calls.
+    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
 
 # Names the gateway to vendors instead of httpx's default; a vendor that wants its
@@ -56,12 +59,14 @@ def create_client(
     timeout: float,
     transport: httpx.AsyncBaseTransport | None = None,
     headers: dict[str, str] | None = None,
+    max_connections: int = 20,
 ) -> httpx.AsyncClient:
+    limits = vendor_limits(max_connections)
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        limits=VENDOR_LIMITS,
-        transport=transport or vendor_transport(VENDOR_LIMITS),
+        limits=limits,
+        transport=transport or vendor_transport(limits),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         follow_redirects=False,
     )

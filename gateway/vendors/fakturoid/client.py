@@ -101,7 +101,12 @@ class FakturoidAdapter:
         policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> FakturoidAdapter:
-        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        client = create_client(
+            settings.api_url,
+            timeout=policy.timeout,
+            transport=transport,
+            max_connections=settings.max_connections,
+        )
         return cls(settings, client, breaker=policy.breaker(FAKTUROID), store=policy.store)
 
     async def aclose(self) -> None:

@@ -28,6 +28,9 @@ class FakturoidSettings(VendorSettings):
     # Fakturoid answers 400 to every call without a User-Agent naming the app and a
     # contact address ('AppName (contact@example.com)'): without one it is only partly
     # configured, and `serve` refuses to start.
+    # Fakturoid documents no concurrency limit; its 400 requests a minute bind first.
+    max_connections: int = Field(default=20, ge=1, le=1000)
+
     required: ClassVar = (("account_slug", "client_id", "client_secret", "user_agent"),)
 
     @property

@@ -92,7 +92,12 @@ class InvoicedAdapter:
         policy: UpstreamPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> InvoicedAdapter:
-        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        client = create_client(
+            settings.api_url,
+            timeout=policy.timeout,
+            transport=transport,
+            max_connections=settings.max_connections,
+        )
         return cls(settings, client, breaker=policy.breaker(INVOICED), store=policy.store)
 
     async def aclose(self) -> None:

@@ -19,6 +19,9 @@ class InvoicedSettings(VendorSettings):
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None
 
+    # Invoiced allows 20 requests in flight per key [seen]; more are answered 429.
+    max_connections: int = Field(default=20, ge=1, le=1000)
+
     required: ClassVar = (("api_key",),)
     # A live key sent to Invoiced's sandbox (or the reverse) is refused like a wrong one.
     check_on_refusal: ClassVar = ("api_url",)

@@ -23,7 +23,7 @@ import httpx
 from gateway.core.errors import UpstreamBadResponse, UpstreamMisconfigured, UpstreamRejected
 from gateway.core.records import BadRecord, bad, good, parse_each
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.client import VENDOR_LIMITS, Upstream, UpstreamPolicy, create_client
+from gateway.upstream.client import Upstream, UpstreamPolicy, create_client, vendor_limits
 from gateway.upstream.responses import raise_for_status
 from gateway.upstream.transport import vendor_transport
 
@@ -152,9 +152,14 @@ class ReadyDeskAdapter:
                 "READYDESK_TIMEZONE must be an IANA time zone name, e.g. America/New_York"
             ) from exc
         key = settings.api_key.get_secret_value() if settings.api_key else ""
-        inner = transport or vendor_transport(VENDOR_LIMITS)
+        inner = transport or vendor_transport(vendor_limits(settings.max_connections))
         base, page = _endpoint_url(settings.api_url or "")
-        client = create_client(base, timeout=policy.timeout, transport=_KeyInQuery(inner, key))
+        client = create_client(
+            base,
+            timeout=policy.timeout,
+            transport=_KeyInQuery(inner, key),
+            max_connections=settings.max_connections,
+        )
         return cls(
             client,
             page,

@@ -24,4 +24,7 @@ class ReadyDeskSettings(VendorSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
 
     # Each ReadyDesk is its own site: no default address.
+    # ReadyDesk runs on the customer's own server, which documents no limit: a polite default.
+    max_connections: int = Field(default=20, ge=1, le=1000)
+
     required: ClassVar = (("api_url", "api_key"),)

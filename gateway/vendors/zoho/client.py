@@ -135,7 +135,12 @@ class ZohoAdapter:
     ) -> ZohoAdapter:
         # One client for both hosts: API paths are relative to the API URL, the
         # token URL is absolute.
-        client = create_client(settings.api_url, timeout=policy.timeout, transport=transport)
+        client = create_client(
+            settings.api_url,
+            timeout=policy.timeout,
+            transport=transport,
+            max_connections=settings.max_connections,
+        )
         return cls(settings, client, breaker=policy.breaker(ZOHO), store=policy.store)
 
     async def aclose(self) -> None:

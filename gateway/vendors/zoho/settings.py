@@ -35,6 +35,10 @@ class ZohoSettings(VendorSettings):
 
     # A client and its refresh token (the gateway renews access tokens), or a static
     # access token (for trying the API: Zoho's expire within the hour).
+    # Zoho's per-organization concurrency limit is not published for Invoice; Zoho Books
+    # documents 10 on its paid plans [guess]. Its 100 calls a minute bind long before.
+    max_connections: int = Field(default=10, ge=1, le=1000)
+
     required: ClassVar = (
         ("organization_id", "client_id", "client_secret", "refresh_token"),
         ("organization_id", "access_token"),
