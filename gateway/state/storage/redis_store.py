@@ -132,8 +132,8 @@ class RedisStore:
                 self._degraded = True
                 # The exception's class only: its text may carry the URL and password.
                 logger.warning(
-                    "Redis is unreachable (%s): tokens and idempotency replays are kept "
-                    "per process until it answers again.",
+                    "Redis is unreachable (%s): tokens, idempotency replays and identical "
+                    "reads are shared per process until it answers again.",
                     type(exc).__name__,
                 )
             return await local()
