@@ -21,6 +21,7 @@ from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorKey, 
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.quota_windows import shared_window_limiter
 from gateway.state.storage.rate_budget import shared_rate_limiter
+from gateway.state.storage.shared_flights import SharedFlights
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.setup import open_read_cache
 from gateway.upstream.client import OutboundBudget, UpstreamPolicy
@@ -59,6 +60,8 @@ class Adapters:
             quiet=settings.gateway.breaker_cooldown,
         )
         self.read_cache, self.cache_broadcast = open_read_cache(settings.gateway)
+        # Identical reads in several processes share one call only through Redis.
+        self.shared_flights = SharedFlights(self.store) if redis_url is not None else None
         for plugin in self.plugins:
             section = settings.section(plugin)
             if section.configured:
@@ -75,7 +78,13 @@ class Adapters:
                         plugin.vendor, section.cache_ttl
                     )
                 if settings.gateway.collapse_reads:
-                    adapter.upstream.collapse = ReadCollapse(plugin.vendor)
+                    adapter.upstream.collapse = ReadCollapse(
+                        plugin.vendor,
+                        self.shared_flights,
+                        # A call lasts at most the upstream timeout; the margin covers
+                        # the owner's own hand-over of the answer.
+                        wait=adapter.upstream.timeout + 1.0,
+                    )
                 self._adapters[plugin.vendor] = adapter
 
     @property

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.core.ids import decode_id, encode_id
-from gateway.vendors.fakturoid import FAKTUROID
+from gateway.vendors.fakturoid import FAKTUROID, PLUGIN
 from gateway.vendors.fakturoid.sandbox import PREFIX, Store
 from gateway.vendors.fakturoid.sandbox.store import RelatedObject
 from gateway.vendors.invoiced import INVOICED
@@ -295,6 +295,8 @@ async def test_entities_resolve_through_the_loaders(gateway: Gateway) -> None:
     await warm_up(gateway)
     newest = newest_first(gateway)
     representations = [{"__typename": "Todo", "id": todo_id(i)} for i in (newest[1], newest[2])]
+    # Unseen, so that they are scanned for, in one batch.
+    await gateway.app.state.adapters.of(PLUGIN).seen.forget([newest[1], newest[2]])
     body = await gateway.execute(
         """query($reps: [_Any!]!) { _entities(representations: $reps) {
               ... on Todo { fakturoidId } } }""",

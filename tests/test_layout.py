@@ -55,7 +55,7 @@ _HELPERS: dict[str, tuple[list[str], list[str]]] = {
     "invoiced": ([], []),
     "zoho": (["auth", "wire"], []),
     "readydesk": (["count", "ordering", "scan", "query", "rows"], ["wire"]),
-    "fakturoid": (["auth", "status", "paging"], []),
+    "fakturoid": (["seen", "auth", "status", "paging"], []),
 }
 VENDOR_ORDER: dict[str, list[str]] = {
     vendor: [

@@ -43,7 +43,7 @@ return 0
 """
 
 
-def _ms(ttl: float) -> int:
+def ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
 
 
@@ -64,6 +64,11 @@ class RedisStore:
         )
         return cls(client)
 
+    @property
+    def fallback(self) -> MemoryStore:
+        """Where state is kept while Redis is away (for batches run as scripts)."""
+        return self._fallback
+
     async def get(self, key: str) -> bytes | None:
         async def shared() -> bytes | None:
             value: Any = await self._client.get(KEY_PREFIX + key)
@@ -73,19 +78,19 @@ class RedisStore:
 
     async def set(self, key: str, value: bytes, *, ttl: float) -> None:
         async def shared() -> None:
-            await self._client.set(KEY_PREFIX + key, value, px=_ms(ttl))
+            await self._client.set(KEY_PREFIX + key, value, px=ms(ttl))
 
         await self._call(shared, lambda: self._fallback.set(key, value, ttl=ttl))
 
     async def add(self, key: str, value: bytes, *, ttl: float) -> bool:
         async def shared() -> bool:
-            return bool(await self._client.set(KEY_PREFIX + key, value, px=_ms(ttl), nx=True))
+            return bool(await self._client.set(KEY_PREFIX + key, value, px=ms(ttl), nx=True))
 
         return await self._call(shared, lambda: self._fallback.add(key, value, ttl=ttl))
 
     async def replace(self, key: str, expected: bytes, value: bytes, *, ttl: float) -> bool:
         async def shared() -> bool:
-            done = await self._client.eval(_REPLACE, 1, KEY_PREFIX + key, expected, value, _ms(ttl))
+            done = await self._client.eval(_REPLACE, 1, KEY_PREFIX + key, expected, value, ms(ttl))
             return bool(done)
 
         return await self._call(
@@ -132,8 +137,8 @@ class RedisStore:
                 self._degraded = True
                 # The exception's class only: its text may carry the URL and password.
                 logger.warning(
-                    "Redis is unreachable (%s): tokens and idempotency replays are kept "
-                    "per process until it answers again.",
+                    "Redis is unreachable (%s): tokens, idempotency replays and identical "
+                    "reads are shared per process until it answers again.",
                     type(exc).__name__,
                 )
             return await local()

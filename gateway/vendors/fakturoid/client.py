@@ -31,6 +31,7 @@ from gateway.upstream.responses import json_body
 from .auth import token_cache
 from .models import FakturoidTodo, TodoPage, TodoParser
 from .paging import MAX_SCAN_PAGES
+from .seen import SeenTodos
 from .settings import FakturoidSettings
 from .status import raise_for_fakturoid
 from .vendor import FAKTUROID
@@ -89,6 +90,10 @@ class FakturoidAdapter:
         )
         self._account = f"accounts/{quote(settings.account_slug, safe='')}"
         self._parser = TodoParser(web_url(settings.api_url), settings.account_slug)
+        # Every todo a list page shows, for by-id reads (see seen.py).
+        self.seen = SeenTodos(
+            store, settings.api_url, settings.account_slug, max_age=settings.by_id_max_age
+        )
         self._snapshots = work_snapshots(
             store, FAKTUROID.value, settings.api_url, settings.account_slug
         )
@@ -142,7 +147,9 @@ class FakturoidAdapter:
                 FAKTUROID, "the account was not found; check FAKTUROID_ACCOUNT_SLUG", status=404
             )
         raise_for_fakturoid(response)
-        return self._parser.page(page, json_body(FAKTUROID, response))
+        parsed = self._parser.page(page, json_body(FAKTUROID, response))
+        await self.seen.saw(parsed.items)
+        return parsed
 
     async def toggle_completion(self, todo_id: int) -> FakturoidTodo:
         """Complete an open todo or reopen a completed one; NotFound for an unknown id."""
@@ -152,7 +159,9 @@ class FakturoidAdapter:
         finally:
             await self._snapshots.clear()  # even a toggle that timed out may have landed
         raise_for_fakturoid(response)
-        return self._parser.todo(json_body(FAKTUROID, response))
+        todo = self._parser.todo(json_body(FAKTUROID, response))
+        await self.seen.saw([todo])
+        return todo
 
     async def work_batch(self, query: WorkQuery, position: str | None) -> WorkBatch:
         """Todos for the cross-vendor work list, in ``query``'s order.

@@ -12,7 +12,7 @@ from gateway.plugin import VendorKey
 
 from .client import FakturoidAdapter
 from .models import FakturoidTodo, TodoPage
-from .paging import find_todos
+from .seen import find_by_id
 from .vendor import FAKTUROID
 
 
@@ -32,10 +32,13 @@ class FakturoidLoaders:
 
     @cached_property
     def todo(self) -> DataLoader[int, FakturoidTodo | None]:
-        """Fakturoid cannot read one todo: a batch of ids scans the unfiltered pages,
-        through the page loader so pages already read in the operation are reused."""
+        """Fakturoid cannot read one todo: a batch of ids is answered from recently read
+        list pages, or else scans the unfiltered pages, through the page loader so pages
+        already read in the operation are reused."""
         pages = self.todo_page
-        return DataLoader(partial(find_todos, lambda number: pages.load((number, None))))
+        return DataLoader(
+            partial(find_by_id, self._adapter.seen, lambda number: pages.load((number, None)))
+        )
 
 
 # How this vendor's GraphQL module reaches its adapter and loaders

@@ -17,6 +17,9 @@ class FakturoidSettings(VendorSettings):
     # Seconds a read is reused under GATEWAY_CACHE: todos change by hand, rarely.
     cache_ttl: float = Field(default=15.0, ge=0)
 
+    # Seconds a todo seen on a list page answers a by-id read without a scan (0: off).
+    by_id_max_age: float = Field(default=30.0, ge=0)
+
     api_url: str = "https://app.fakturoid.cz/api/v3"
     account_slug: str | None = None
     client_id: str | None = None
