@@ -135,6 +135,23 @@ async def test_a_query_streams_one_result_then_completes(monkeypatch: pytest.Mon
     ]
 
 
+async def test_a_client_naming_json_as_well_gets_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urql names every type it reads, the stream among them, and wants JSON."""
+    urql = (
+        "application/graphql-response+json, application/graphql+json, application/json, "
+        "text/event-stream, multipart/mixed"
+    )
+    with served(monkeypatch) as gateway:
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                gateway.url + "/graphql",
+                json={"query": "{ __typename }"},
+                headers={**AUTH, "Accept": urql},
+            )
+    assert answer.headers["content-type"].startswith("application/graphql-response+json")
+    assert answer.json() == {"data": {"__typename": "Query"}}
+
+
 @pytest.mark.parametrize(
     ("request_", "code"),
     [

@@ -1,6 +1,7 @@
 """GraphQL over Server-Sent Events (the ``graphql-sse`` protocol's distinct connections
-mode): a GET or POST to `/graphql` that accepts ``text/event-stream`` is answered with
-an event stream, each result a ``next`` event and the end a ``complete`` event.
+mode): a GET or POST to `/graphql` that prefers ``text/event-stream`` to JSON
+(gateway.http.media_types.prefers_event_stream) is answered with an event stream,
+each result a ``next`` event and the end a ``complete`` event.
 
 It is an ordinary GraphQL request until its answer: the same guard (CSRF, body
 limits), the same client gate (credentials in its headers, requests a minute) and
@@ -26,6 +27,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL
 
 from gateway.api.errors import request_error_body
 from gateway.core.errors import RequestRefused
+from gateway.http.media_types import prefers_event_stream
 
 __all__ = ["GRAPHQL_SSE_PROTOCOL", "refusal_events", "sse_transports", "wants_event_stream"]
 
@@ -38,11 +40,15 @@ def sse_transports(keepalive: float) -> dict[str, type[HTTPStreamTransport]]:
         def __init__(self) -> None:
             super().__init__(heartbeat_interval=keepalive)
 
+        def accepts(self, accept: str) -> bool:
+            # Strawberry's own test takes any mention of the stream, among JSON types too.
+            return prefers_event_stream(accept)
+
     return {GRAPHQL_SSE_PROTOCOL: KeptAliveSSE}
 
 
 def wants_event_stream(headers: Mapping[str, str]) -> bool:
-    return SSETransport().accepts(headers.get("accept", ""))
+    return prefers_event_stream(headers.get("accept"))
 
 
 def refusal_events(error: RequestRefused) -> Response:

@@ -47,7 +47,7 @@ from gateway.http.media_types import (
 )
 from gateway.http.observability import outcome_of
 from gateway.http.persisted import PersistedQueries, load_manifest
-from gateway.http.sockets import SocketClients, socket_context
+from gateway.http.sockets import SocketClients, TextFrames, socket_context
 from gateway.http.sse import (
     GRAPHQL_SSE_PROTOCOL,
     refusal_events,
@@ -71,6 +71,8 @@ class ClientDisconnected(Exception):
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self,
         adapters: Adapters,
