@@ -1,8 +1,9 @@
 """A subscription in the explorer, in a real browser: headless Chromium (Debian's
-`chromium`, driven by Playwright) opens a gateway's /graphql with client auth on, puts
-its API key in GraphiQL's headers (kept in the browser, "persist headers" on), runs the subscription starter tab (over
-graphql-transport-ws, the key in connection_init), and once the gateway holds the
-subscription a write through HTTP changes the task: its event shows in the result pane."""
+`chromium`, driven by Playwright) opens a gateway's /graphql with client auth on, its API
+key kept in the browser for the starters' ids and typed into the tab's headers, runs the
+subscription starter tab (over graphql-transport-ws, the key in connection_init), and
+once the gateway holds the subscription a write through HTTP changes the task: its event
+shows in the result pane."""
 
 from __future__ import annotations
 
