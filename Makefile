@@ -37,7 +37,8 @@ tests/http_audit/node_modules/.package-lock.json: tests/http_audit/package.json 
 	cd tests/http_audit && npm ci --no-audit --no-fund --loglevel=error
 
 # The mainstream GraphQL clients (urql, graphql-request, Apollo Client, Relay and its
-# compiler, GraphQL Code Generator) run by tests/test_clients.py, pinned by the lock file.
+# compiler, GraphQL Code Generator) run by tests/test_clients.py, and the subscription
+# clients (graphql-ws, graphql-sse) by tests/test_subscription_clients.py, pinned by the lock file.
 tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
 

@@ -181,6 +181,8 @@ def test_the_starter_tabs_open_filled_and_each_runs_without_errors(
     # In the order of docs/queries.md, as its test runs them: the writes to one task end with
     # its removal.
     for index, name in enumerate(names):
+        if STARTERS["tabs"][index]["query"].startswith("subscription"):
+            continue  # waits for a change: tests/test_browser_subscriptions.py runs it
         tabs.nth(index).locator(".graphiql-tab-button").click()
         expect(page.locator(".graphiql-tab-active")).to_contain_text(name)
         body, shown = run_active_tab(page, name)

@@ -261,3 +261,19 @@ async def test_a_replayed_write_publishes_no_second_change(
                 for _ in range(2)
             ]
     assert kinds == ["UPDATED", "DELETED"]
+
+
+async def test_a_subscription_that_does_not_parse_is_told_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """graphql-transport-ws closes the socket (4400) saying what did not parse."""
+    with served(monkeypatch) as gateway:
+        async with await open_socket(gateway.url, AUTH) as socket:
+            assert (await receive(socket))["type"] == "connection_ack"
+            await send(
+                socket, {"id": "1", "type": "subscribe", "payload": {"query": "subscription {"}}
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(receive(socket), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert closed.value.rcvd.reason.startswith("Syntax Error")

@@ -1,4 +1,5 @@
 import { parse } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { record } from './calls.js';
 
 // GraphiQL's own introspection: it makes no upstream call and must not blank the drawer.
@@ -30,33 +31,81 @@ function operationOf(params) {
   return names.length === 1 && names[0] ? { ...params, operationName: names[0] } : params;
 }
 
+function isSubscription(params) {
+  try {
+    const operations = parse(params.query).definitions
+      .filter((definition) => definition.kind === 'OperationDefinition');
+    const chosen = operations.find((operation) => operation.name?.value === params.operationName)
+      ?? (operations.length === 1 ? operations[0] : null);
+    return chosen?.operation === 'subscription';
+  } catch {
+    return false;
+  }
+}
+
+function socketUrl(url) {
+  const address = new URL(url, window.location.href);
+  address.protocol = address.protocol === 'https:' ? 'wss:' : 'ws:';
+  return address.href;
+}
+
+function closedError(event) {
+  if (event instanceof Error) return event;
+  const reason = event?.reason ? `: ${event.reason}` : '';
+  return new Error(`The gateway closed the subscription's connection (${event?.code ?? 'no code'}${reason}).`);
+}
+
+// A subscription goes over GraphQL over WebSocket (graphql-transport-ws), on a
+// connection of its own, with the headers GraphiQL sends over HTTP: the credential
+// rides in connection_init as the header carries it. Each event replaces the result
+// pane's answer; stopping the run (GraphiQL returns the iterator) ends the connection.
+async function* subscribe(url, params, headers) {
+  const client = createClient({
+    url: socketUrl(url),
+    connectionParams: headers,
+    retryAttempts: 0,
+  });
+  try {
+    for await (const result of client.iterate(params)) yield result;
+  } catch (event) {
+    throw closedError(event);
+  } finally {
+    await client.dispose();
+  }
+}
+
 // A plain POST to the page's own endpoint, asking for the upstream accounting so the
 // drawer can draw it. Answers in either GraphQL-over-HTTP media type are JSON.
+async function post(url, params, options) {
+  const started = performance.now();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      Accept: 'application/graphql-response+json, application/json;q=0.9',
+      'Content-Type': 'application/json',
+      'X-Upstream-Accounting': '1',
+      ...(options?.headers ?? {}),
+    },
+    body: JSON.stringify(params),
+  });
+  const text = await response.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`The gateway answered HTTP ${response.status} with a body that is not JSON.`);
+  }
+  if (params.operationName !== INTROSPECTION) {
+    record(params.operationName ?? null, body?.extensions?.upstreamCalls ?? null,
+      performance.now() - started);
+  }
+  return withoutAccounting(body);
+}
+
 export function createFetcher(url) {
-  return async (asked, options) => {
+  return (asked, options) => {
     const params = operationOf(asked);
-    const started = performance.now();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        Accept: 'application/graphql-response+json, application/json;q=0.9',
-        'Content-Type': 'application/json',
-        'X-Upstream-Accounting': '1',
-        ...(options?.headers ?? {}),
-      },
-      body: JSON.stringify(params),
-    });
-    const text = await response.text();
-    let body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`The gateway answered HTTP ${response.status} with a body that is not JSON.`);
-    }
-    if (params.operationName !== INTROSPECTION) {
-      record(params.operationName ?? null, body?.extensions?.upstreamCalls ?? null,
-        performance.now() - started);
-    }
-    return withoutAccounting(body);
+    if (isSubscription(params)) return subscribe(url, params, options?.headers ?? {});
+    return post(url, params, options);
   };
 }

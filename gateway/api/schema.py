@@ -7,8 +7,9 @@ nothing changes it afterwards; nothing here is built at import time."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -34,6 +35,23 @@ from gateway.api.work import WorkItemsQuery
 from gateway.core.settings import GatewaySettings
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
+
+
+class DocumentCache(ParserCache):
+    """Strawberry's parse cache, but a document that does not parse is left to
+    strawberry's own parse step, which reports it (``GRAPHQL_PARSE_FAILED``): raised
+    from this hook, the error escapes the streaming path that subscriptions take over
+    WebSocket and SSE, and the client hears nothing of why."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        # A document that does not parse is parsed again, and reported, by the step
+        # that follows this hook.
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 class GatewaySchema(strawberry.Schema):
@@ -134,7 +152,7 @@ def build_schema(
     measures = OperationMeasures(costs)
     limits = limits or OperationLimits.from_settings(GatewaySettings())
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=256),
+        lambda: DocumentCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         RequireOperationName,
         *limit_extensions(limits, measures),

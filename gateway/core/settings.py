@@ -64,9 +64,12 @@ class GatewaySettings(BaseSettings):
     # Concurrent identical vendor reads (same URL and headers) share one call in flight.
     collapse_reads: bool = True
 
-    # Subscriptions (GraphQL over WebSocket): active ones per client, and in this process.
+    # Subscriptions (GraphQL over WebSocket or SSE): active ones per client, and in this process.
     max_subscriptions: int = Field(default=10, ge=1)
     max_subscriptions_total: int = Field(default=1000, ge=1)
+    # Seconds between keep-alive comments on an idle event stream (GraphQL over SSE),
+    # shorter than the idle timeout of any proxy in front.
+    sse_keepalive: float = Field(default=15.0, gt=0)
 
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)

@@ -58,6 +58,27 @@ def negotiate(accept: str | None) -> str:
     return best if best_quality > 0 else LEGACY_JSON
 
 
+EVENT_STREAM = "text/event-stream"
+JSON_ANSWERS = frozenset({GRAPHQL_RESPONSE_JSON, LEGACY_JSON, "application/graphql+json"})
+
+
+def _qualities(accept: str | None) -> dict[str, float]:
+    qualities: dict[str, float] = {}
+    for item in (accept or "").split(","):
+        media, *parameters = (part.strip() for part in item.split(";"))
+        qualities[media.lower()] = max(qualities.get(media.lower(), 0.0), _quality(parameters))
+    return qualities
+
+
+def prefers_event_stream(accept: str | None) -> bool:
+    """An event stream (GraphQL over SSE) is the answer the client wants: it accepts
+    one, and no JSON answer as much. A tie goes to JSON: urql names every type it can
+    read, the stream last, and wants a query answered in JSON."""
+    qualities = _qualities(accept)
+    stream = qualities.get(EVENT_STREAM, 0.0)
+    return stream > 0 and stream > max((qualities.get(m, 0.0) for m in JSON_ANSWERS), default=0.0)
+
+
 def accepts_html(accept: str | None) -> bool:
     for item in (accept or "").split(","):
         media, *parameters = (part.strip() for part in item.split(";"))

@@ -9,11 +9,15 @@ connection is closed (4403) before any operation runs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import orjson
 from starlette.datastructures import Headers
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 
 from gateway.adapters import Adapters
 from gateway.api.context import Context, Loaders
@@ -26,6 +30,18 @@ from gateway.state.changes import ChangeBus
 
 # The client of a WebSocket before it authenticates: no scopes, so nothing to read.
 NOBODY = Principal("unauthenticated", frozenset())
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """Every message in a text frame, as graphql-transport-ws says: the view's JSON is
+    bytes (orjson, for HTTP), which strawberry would send as binary frames, and the
+    graphql-ws client reads a binary frame as a message with no ``type``."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,13 @@ from gateway.http.media_types import (
 )
 from gateway.http.observability import outcome_of
 from gateway.http.persisted import PersistedQueries, load_manifest
-from gateway.http.sockets import SocketClients, socket_context
+from gateway.http.sockets import SocketClients, TextFrames, socket_context
+from gateway.http.sse import (
+    GRAPHQL_SSE_PROTOCOL,
+    refusal_events,
+    sse_transports,
+    wants_event_stream,
+)
 from gateway.observability.scope import RequestState, request_state
 from gateway.observability.telemetry import Telemetry
 from gateway.state.changes import ChangeBus
@@ -65,6 +71,8 @@ class ClientDisconnected(Exception):
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self,
         adapters: Adapters,
@@ -85,9 +93,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             ),
             graphql_ide="graphiql" if settings.gateway.graphiql else None,
             allow_queries_via_get=True,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             max_subscriptions_per_connection=settings.gateway.max_subscriptions,
         )
+        self.stream_transport_classes_by_protocol = sse_transports(settings.gateway.sse_keepalive)
         self.adapters = adapters
         self.changes = changes
         self.telemetry = telemetry
@@ -160,6 +169,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     @staticmethod
     def _refusal(error: RequestRefused, status: int, state: RequestState) -> Response:
         state.outcome, state.error_codes = "rejected", (error.code,)
+        if wants_event_stream(state.headers):
+            return refusal_events(error)
         return refusal_response(error, status=status, media_type=content_type(state.media_type))
 
     async def _explorer_page(self, request: Request) -> Response:

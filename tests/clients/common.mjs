@@ -19,3 +19,56 @@ export async function recordingFetch(input, init = {}) {
 export function report(result) {
   process.stdout.write(JSON.stringify({ ...result, sent }) + "\n");
 }
+
+// For the subscription scripts: a GraphQL POST with the key, and the next line the
+// test writes on stdin (its word that the gateway holds the subscription).
+export async function graphql(query, variables) {
+  const answer = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-API-Key": apiKey },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await answer.json();
+  if (!body.data) throw new Error(JSON.stringify(body));
+  return body.data;
+}
+
+const stdinLines = (async function* () {
+  let buffered = "";
+  for await (const chunk of process.stdin) {
+    buffered += chunk;
+    let end;
+    while ((end = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+    }
+  }
+})();
+
+export async function nextLine() {
+  return (await stdinLines.next()).value;
+}
+
+export function announce(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+export const NODE_CHANGED = `
+  subscription TaskChanged($id: ID!) { nodeChanged(id: $id) { vendor type id kind } }
+`;
+
+// A new task to follow, and the write that changes it once the test says go.
+export async function newTask() {
+  const data = await graphql(
+    `mutation Create($input: CreateTaskInput!) { createTask(input: $input) { task { id } } }`,
+    { input: { name: "Call them", action: "PHONE", dueDate: "2026-12-01T09:00:00+00:00" } },
+  );
+  return data.createTask.task.id;
+}
+
+export async function toggle(id) {
+  await graphql(
+    `mutation Toggle($id: ID!) { toggleTaskCompletion(id: $id) { task { complete } } }`,
+    { id },
+  );
+}
