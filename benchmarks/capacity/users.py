@@ -60,7 +60,10 @@ class Seen:
         except orjson.JSONDecodeError:
             body = {}
         for error in body.get("errors") or []:
-            self.errors[(error.get("extensions") or {}).get("code", "NO_CODE")] += 1
+            extensions = error.get("extensions") or {}
+            # A vendor's error names it: RATE_LIMITED from Zoho is not the client's own.
+            vendor = f" ({extensions['vendor']})" if "vendor" in extensions else ""
+            self.errors[extensions.get("code", "NO_CODE") + vendor] += 1
         if response.status_code != 200 and not body.get("errors"):
             self.errors[f"HTTP {response.status_code}"] += 1
         return body.get("data") or {}
@@ -117,9 +120,7 @@ async def subscriber(url: str, key: str, seen: Seen, until: float) -> None:
                     for error in message.get("payload") or []:
                         seen.errors[(error.get("extensions") or {}).get("code", "WS_ERROR")] += 1
                     return
-    except (OSError, TimeoutError) as error:
-        seen.errors[f"WS {type(error).__name__}"] += 1
-    except Exception as error:  # websockets' closed-connection errors and the like
+    except Exception as error:  # refused or dropped connections, websockets' closed errors
         seen.errors[f"WS {type(error).__name__}"] += 1
 
 
