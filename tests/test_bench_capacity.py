@@ -12,7 +12,7 @@ from benchmarks.capacity.__main__ import main
 ROW = re.compile(
     r"^N=3 +\d+ requests  p50 \d+ ms p95 \d+ ms  errors: .+\n"
     r" +vendor calls \d+/min \(([a-z]+ \d+(, )?)+; [\d.]+/user-min, \d+ refused with 429\)\n"
-    r" +staleness p50/p95 \(\d+ subscribers\):\n"
+    r" +staleness p50/p95 \(\d+ subscribers; changes failed: .+\):\n"
     r"( +(behind the back|through the gateway), (polling|subscribed): .+\n){4}",
     re.MULTILINE,
 )

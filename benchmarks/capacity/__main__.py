@@ -50,7 +50,7 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> Step:
     with (
         vendors(workdir, args.latency_ms) as vendors_url,
         redis_server(workdir) as redis_url,
-        gateway(workdir, vendors_url, redis_url, keys, args.workers) as url,
+        gateway(workdir, vendors_url, redis_url, keys, args.workers, args.settings) as url,
     ):
         walk(url, keys.writer).save(workdir / "targets.json")
         before, started_at = vendor_calls(vendors_url), time.monotonic()
@@ -70,7 +70,7 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> Step:
             _wait(users_process, args.duration + 120)
         calls, seconds = vendor_calls(vendors_url) - before, time.monotonic() - started_at
     seen = orjson.loads((workdir / "seen.json").read_bytes())
-    changes = orjson.loads((workdir / "changes.json").read_bytes())["made"]
+    changes = orjson.loads((workdir / "changes.json").read_bytes())
     return step_figures(users, seconds, seen, changes, Counter(calls))
 
 
@@ -88,7 +88,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=80.0, help="vendor latency (80)")
     parser.add_argument("--subscribers", type=float, default=0.1,
                         help="share of users holding a subscription (0.1)")  # fmt: skip
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a gateway setting over its default, e.g. GATEWAY_CACHE=true (repeatable)",
+    )
     args = parser.parse_args(argv)
+    args.settings = dict(setting.split("=", 1) for setting in args.setting)
     args.users = _numbers(args.users or (QUICK_USERS if args.quick else DEFAULT_USERS))
     args.duration = args.duration or (QUICK_SECONDS if args.quick else 90.0)
     return args
@@ -98,7 +106,8 @@ def main(argv: list[str] | None = None) -> list[Step]:
     args = parse(argv)
     print(f"benchmarks.capacity: N={','.join(map(str, args.users))}, {args.duration:g} s each, "
           f"{args.workers} worker(s) + Redis, vendors at +{args.latency_ms:g} ms and their "
-          f"quotas, {args.subscribers:.0%} of users subscribed", flush=True)  # fmt: skip
+          f"quotas, {args.subscribers:.0%} of users subscribed; other settings "
+          f"{' '.join(args.setting) or 'at their defaults'}", flush=True)  # fmt: skip
     steps = []
     for users in args.users:
         with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import itertools
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class Changer:
         self.client, self.args = client, args
         self.marks = itertools.count(1)
         self.made: list[dict[str, Any]] = []
-        self.failed = 0
+        self.failed: Counter[str] = Counter()  # why a change was not made, by reason
         # Behind the back and through the gateway change different items (alternate ones),
         # so an event caused by one is never taken for news of the other.
         page, zoho = targets.first_page, targets.by_id.get("zoho", [])
@@ -76,10 +77,8 @@ class Changer:
             change = {"type": "todo", "id": int(vendor_id), "set": {"completed": completed}}
             field, value = "completed", completed
         sent = time.time()
-        answer = await self.client.post(f"{self.args.vendors}/{vendor}/_admin/changes",
-                                        json=change)  # fmt: skip
-        if answer.status_code != 200:
-            self.failed += 1
+        answer = await self._post(f"{self.args.vendors}/{vendor}/_admin/changes", change)
+        if answer is None:
             return
         if vendor == "fakturoid":
             self.completed[global_id] = bool(value)
@@ -93,15 +92,34 @@ class Changer:
         title = f"Task [bench {next(self.marks)}]"
         query = UPDATE_TASK if vendor == "invoiced" else UPDATE_PROJECT_TASK
         sent = time.time()
-        answer = await self.client.post(
-            self.args.url,
-            json={"query": query, "variables": {"id": global_id, "name": title}},
-            headers={"x-api-key": self.args.key},
-        )
-        if answer.status_code != 200 or answer.json().get("errors"):
-            self.failed += 1
+        variables = {"id": global_id, "name": title}
+        body = {"query": query, "variables": variables}
+        answer = await self._post(self.args.url, body, {"x-api-key": self.args.key})
+        if answer is None:
             return
         self._keep("through", vendor, global_id, "title", title, sent)
+
+    async def _post(
+        self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
+        """The answer, or None with the reason counted when the change was not made."""
+        try:
+            answer = await self.client.post(url, json=body, headers=headers)
+        except httpx.HTTPError as failure:
+            self.failed[type(failure).__name__] += 1
+            return None
+        try:
+            parsed: dict[str, Any] = answer.json()
+        except ValueError:
+            parsed = {}
+        errors = parsed.get("errors") or []
+        for error in errors:
+            extensions = error.get("extensions") or {}
+            vendor = f" ({extensions['vendor']})" if "vendor" in extensions else ""
+            self.failed[extensions.get("code", "NO_CODE") + vendor] += 1
+        if answer.status_code != 200 and not errors:
+            self.failed[f"HTTP {answer.status_code}"] += 1
+        return parsed if answer.status_code == 200 and not errors else None
 
     def _keep(self, how: str, vendor: str, global_id: str, field: str, value: object,
               sent: float) -> None:  # fmt: skip

@@ -18,6 +18,10 @@ def percentile(values: Sequence[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) or "none"
+
+
 @dataclass(frozen=True)
 class Staleness:
     """Seconds from a change to the first answer (or event) that showed it."""
@@ -44,6 +48,7 @@ class Step:
     vendor_calls: Counter[str]
     staleness: dict[str, Staleness] = field(default_factory=dict)
     subscribed: int = 0
+    failed_changes: Counter[str] = field(default_factory=Counter)  # by reason
 
     @property
     def calls(self) -> int:
@@ -54,7 +59,7 @@ class Step:
         return self.calls * 60 / self.seconds
 
     def row(self) -> str:
-        errors = ", ".join(f"{code} {n}" for code, n in self.errors.most_common()) or "none"
+        errors = _counts(self.errors)
         refused = sum(n for key, n in self.vendor_calls.items() if key.endswith(REFUSED))
         latency = (
             f"p50 {percentile(self.latencies_ms, 0.5):.0f} ms p95 "
@@ -74,7 +79,8 @@ class Step:
             f"N={self.users:<5} {self.requests} requests  {latency}  errors: {errors}\n"
             f"        vendor calls {self.calls_per_minute:.0f}/min ({each}; "
             f"{self.calls_per_minute / self.users:.2f}/user-min, {refused} refused with 429)\n"
-            f"        staleness p50/p95 ({self.subscribed} subscribers):{stale}"
+            f"        staleness p50/p95 ({self.subscribed} subscribers; changes failed: "
+            f"{_counts(self.failed_changes)}):{stale}"
         )
 
 
@@ -98,17 +104,24 @@ def staleness(
     return Staleness(polled, len(made)), Staleness(pushed, len(made))
 
 
-def step_figures(users: int, seconds: float, seen: dict[str, Any], changes: list[dict[str, Any]],
+def step_figures(users: int, seconds: float, seen: dict[str, Any], changes: dict[str, Any],
                  vendor_calls: Counter[str]) -> Step:  # fmt: skip
     found: dict[str, Staleness] = {}
     for how, label in (("behind", "behind the back"), ("through", "through the gateway")):
-        polled, pushed = staleness(changes, how, seen["items"], seen["events"])
+        polled, pushed = staleness(changes["made"], how, seen["items"], seen["events"])
         found[f"{label}, polling"] = polled
         found[f"{label}, subscribed"] = pushed
-    return Step(users=users, seconds=seconds, requests=len(seen["latencies_ms"]),
-                latencies_ms=seen["latencies_ms"], errors=Counter(seen["errors"]),
-                vendor_calls=vendor_calls, staleness=found,
-                subscribed=seen["subscribed"])  # fmt: skip
+    return Step(
+        users=users,
+        seconds=seconds,
+        requests=len(seen["latencies_ms"]),
+        latencies_ms=seen["latencies_ms"],
+        errors=Counter(seen["errors"]),
+        vendor_calls=vendor_calls,
+        staleness=found,
+        subscribed=seen["subscribed"],
+        failed_changes=Counter(changes["failed"]),
+    )
 
 
 def summary(steps: list[Step]) -> str:

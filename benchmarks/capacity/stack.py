@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +78,20 @@ def vendor_calls(base: str) -> Counter[str]:
 
 @contextmanager
 def gateway(
-    workdir: Path, vendors_url: str, redis_url: str, keys: Keys, workers: int
+    workdir: Path,
+    vendors_url: str,
+    redis_url: str,
+    keys: Keys,
+    workers: int,
+    settings: Mapping[str, str],
 ) -> Iterator[str]:
-    """`task-gateway serve` with client auth on; yields its /graphql URL."""
+    """`task-gateway serve` with client auth on and ``settings`` over the defaults; yields
+    its /graphql URL."""
     port = free_port()
     env = {**base_env(), **sandbox_env(vendors_url), **QUIET,
            "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
            "GATEWAY_API_KEYS": str(keys.file), "GATEWAY_REDIS_URL": redis_url,
-           "GATEWAY_WORKERS": str(workers)}  # fmt: skip
+           "GATEWAY_WORKERS": str(workers), **settings}  # fmt: skip
     with started("gateway", [str(TASK_GATEWAY), "serve"], env, workdir / "gateway.log") as proc:
         url = f"http://127.0.0.1:{port}/graphql"
         headers = {"x-api-key": keys.writer}

@@ -95,7 +95,7 @@ async def user(client: httpx.AsyncClient, url: str, key: str, pool: list[str],
 
 
 async def subscriber(url: str, key: str, seen: Seen, until: float) -> None:
-    await asyncio.sleep(random.uniform(0, PERIOD))
+    await asyncio.sleep(random.uniform(0, min(PERIOD, until - time.time())))
     try:
         async with connect(url.replace("http://", "ws://"),
                            subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]  # fmt: skip
