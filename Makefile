@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test system-packages explorer lint typecheck docs bench bench-scale bench-peer clean
+.PHONY: demo test install install-test system-packages explorer lint typecheck docs bench bench-scale bench-peer bench-capacity clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ benchmarks/peer/node_modules/.package-lock.json: benchmarks/peer/package.json be
 # BENCH_PEER_DURATION and BENCH_PEER_PAIRS make it longer).
 bench-peer: install benchmarks/peer/node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.peer
+
+# Dashboard users served inside the vendors' quotas, N = 50 to 1,000 (about 10 minutes;
+# `$(BIN)/python -m benchmarks.capacity --quick` takes 2, `--help` lists the options).
+bench-capacity: install system-packages
+	$(BIN)/python -m benchmarks.capacity
 
 clean:
 	rm -rf $(VENV) gateway/http/explorer_assets explorer/node_modules site

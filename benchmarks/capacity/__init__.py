@@ -1,0 +1,1 @@
+"""`make bench-capacity`: dashboard users served inside the vendors' quotas (see __main__)."""
