@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from gateway.core.work import WorkSource
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import Upstream, UpstreamPolicy
 
 
@@ -54,6 +55,9 @@ class VendorSettings(BaseSettings):
     # Seconds a read of this vendor is reused when GATEWAY_CACHE is on (`<VENDOR>_CACHE_TTL`);
     # each vendor declares its own default, 0: never cached.
     cache_ttl: float = Field(default=0.0, ge=0)
+    # Seconds between the change poller's rounds at least (`<VENDOR>_POLL_INTERVAL`): the
+    # staleness it aims at; the vendor's quota under GATEWAY_POLL_SHARE may lengthen it.
+    poll_interval: float = Field(default=30.0, gt=0)
 
     @property
     def setup(self) -> Setup:
@@ -156,6 +160,8 @@ class VendorPlugin(Generic[S, A, L]):
     # The adapter as a source of `workItems`, for vendors whose items are actionable work.
     work_source: Callable[[A], WorkSource] | None = None
     readiness_probe: Callable[[A], Awaitable[object]] | None = None
+    # The vendor's cheapest delta read, polled for changes made outside the gateway.
+    change_feed: Callable[[A], ChangeFeed] | None = None
 
 
 AnyPlugin = VendorPlugin[Any, Any, Any]
