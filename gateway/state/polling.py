@@ -20,9 +20,10 @@ staleness it aims at). Refused or failing rounds back off, doubling up to ``MAX_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -42,6 +43,8 @@ CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 # A cursor outlives any pause between rounds; a vendor unpolled this long starts afresh.
 CURSOR_TTL = 7 * 86_400.0
 MAX_BACKOFF = 900.0
+# Shutting down: how long a round in flight may finish before it is cancelled.
+STOP_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,6 @@ class Poller:
     store: SharedStore
     pace: Pace
     lease_period: float
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     owner: str = field(default_factory=new_owner)
     rounds: int = 0  # rounds read by this process (tests and logs)
 
@@ -154,16 +156,25 @@ class Poller:
         self.cursor_name = f"poll:{self.vendor.value}:cursor"
         self.holding = False
         self._backoff = 0.0
+        self._stop = asyncio.Event()
 
     async def run(self) -> None:
-        """Poll until cancelled."""
+        """Poll until :meth:`stop`; then give the lease up, so another process takes over
+        at once rather than after it lapses."""
         try:
-            while True:
-                await self.sleep(await self.step())
+            while not self._stop.is_set():
+                pause = await self.step()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), pause)
         finally:
             if self.holding:
                 self.holding = False
                 await self.leases.give_up(self.lease_name, self.owner)
+
+    def stop(self) -> None:
+        """Ends :meth:`run` after its round in flight (not cancelled halfway: a Redis
+        command cut short could leave its connection unusable for the lease's release)."""
+        self._stop.set()
 
     async def step(self) -> float:
         """One turn: a round if this process holds the lease; the pause that follows."""
@@ -203,7 +214,8 @@ class Poller:
             held = await self.store.get(self.lease_name)
             if held == self.owner.encode():
                 return True
-            logger.warning("Lost the %s polling lease; another process polls.", self.vendor.label)
+            if held is not None:
+                logger.warning("Another process took over polling %s.", self.vendor.label)
             await self.leases.give_up(self.lease_name, self.owner)
             self.holding = False
         self.holding = await self.leases.try_take(self.lease_name, self.owner)
@@ -222,7 +234,11 @@ class Pollers:
         self._tasks = [loop.create_task(poller.run()) for poller in self.pollers]
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for poller in self.pollers:
+            poller.stop()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
