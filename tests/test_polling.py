@@ -221,3 +221,19 @@ async def test_a_failing_vendor_is_polled_less_and_less_often_then_at_the_interv
         failing = False
         pauses.append(await poller.step())
     assert pauses == [2.0, 4.0, 8.0, 16.0, 2.0]
+
+
+async def test_the_poller_reads_the_vendor_not_the_read_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with (
+        gateway_with(monkeypatch, GATEWAY_CACHE="true", **POLLING) as gateway,
+        events(gateway) as queue,
+    ):
+        poller = poller_of(gateway, invoiced.INVOICED)
+        await poller.step()
+        change, gid = _invoiced_change(gateway)
+        later(gateway, "/invoiced")
+        await admin(gateway, "/invoiced", change)
+        await poller.step()
+        assert drained(queue) == [("Task", gid, "updated")]

@@ -6,7 +6,20 @@ from __future__ import annotations
 from gateway.adapters import Adapters
 from gateway.config import Settings
 from gateway.state.changes import ChangeBus
-from gateway.state.polling import Pace, Poller, Pollers
+from gateway.state.polling import ChangeFeed, Cursor, Pace, Poller, Pollers, Round
+from gateway.upstream.cache.reads import vendor_state
+
+
+class FreshFeed:
+    """A feed whose reads go to the vendor itself: a cached page would hide the very
+    changes the poller is looking for."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.feed = feed
+
+    async def read(self, cursor: Cursor | None) -> Round:
+        with vendor_state():
+            return await self.feed.read(cursor)
 
 
 def open_pollers(settings: Settings, adapters: Adapters, bus: ChangeBus) -> Pollers:
@@ -21,7 +34,7 @@ def open_pollers(settings: Settings, adapters: Adapters, bus: ChangeBus) -> Poll
         pace = Pace.of(
             section.outbound_quotas, share=own.poll_share, interval=section.poll_interval
         )
-        feed = plugin.change_feed(adapters.of(plugin))
+        feed = FreshFeed(plugin.change_feed(adapters.of(plugin)))
         pollers.append(
             Poller(plugin.vendor, feed, bus, adapters.store, pace, lease_period=own.poll_lease)
         )
