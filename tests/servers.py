@@ -10,13 +10,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, *, lifespan: str = "off") -> Iterator[str]:
+def serve_in_thread(app: ASGIApp, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """``app`` served on a free loopback port; its lifespan (the gateway's pollers) runs
     only when asked: ``lifespan="on"``."""
     with socket.socket() as probe:

@@ -182,12 +182,14 @@ class Poller:
             return self.lease_period / 3
         try:
             calls = await self.poll_once()
-        except GatewayError as exc:
+        except Exception as exc:  # a poller outlives any one failed round
+            # The code or class only: an exception's text is not for the logs.
+            reason = exc.code if isinstance(exc, GatewayError) else type(exc).__name__
             self._backoff = min(max(self._backoff * 2, self.pace.after(1)), MAX_BACKOFF)
             logger.warning(
                 "Polling %s for changes failed (%s); next try in %.0f s.",
                 self.vendor.label,
-                exc.code,
+                reason,
                 self._backoff,
             )
             return self._backoff
