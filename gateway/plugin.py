@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from gateway.core.work import WorkSource
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import Upstream, UpstreamPolicy
 
 
@@ -57,6 +58,9 @@ class VendorSettings(BaseSettings):
     # Connections to the vendor at once (`<VENDOR>_MAX_CONNECTIONS`): what the vendor
     # allows, so the pool never holds throughput below the vendor's own limit.
     max_connections: int = Field(default=20, ge=1, le=1000)
+    # Seconds between the change poller's rounds at least (`<VENDOR>_POLL_INTERVAL`): the
+    # staleness it aims at; the vendor's quota under GATEWAY_POLL_SHARE may lengthen it.
+    poll_interval: float = Field(default=30.0, gt=0)
 
     @property
     def setup(self) -> Setup:
@@ -159,6 +163,8 @@ class VendorPlugin(Generic[S, A, L]):
     # The adapter as a source of `workItems`, for vendors whose items are actionable work.
     work_source: Callable[[A], WorkSource] | None = None
     readiness_probe: Callable[[A], Awaitable[object]] | None = None
+    # The vendor's cheapest delta read, polled for changes made outside the gateway.
+    change_feed: Callable[[A], ChangeFeed] | None = None
 
 
 AnyPlugin = VendorPlugin[Any, Any, Any]

@@ -108,8 +108,9 @@ def gateway_settings(
     monkeypatch: pytest.MonkeyPatch, plugins: Sequence[AnyPlugin] = PLUGINS, **overrides: str
 ) -> Settings:
     """Settings for ``plugins`` (default: the registry's), pointed at their sandboxes;
-    client authentication is off unless ``GATEWAY_AUTH="true"`` is among ``overrides``."""
-    defaults = {"GATEWAY_AUTH": "false"}
+    client authentication and the change pollers are off unless ``overrides`` turn them on."""
+    # Pollers off: tests count vendor calls; the polling tests turn them on.
+    defaults = {"GATEWAY_AUTH": "false", "GATEWAY_POLL": "false"}
     for name, value in {**defaults, **sandbox_env(SANDBOX_BASE, plugins), **overrides}.items():
         monkeypatch.setenv(name, value)
     return Settings(plugins=plugins)

@@ -63,6 +63,7 @@ VENDOR_ORDER: dict[str, list[str]] = {
         "sandbox",
         "graphql",
         "loaders",
+        "changes",  # its delta read for the change poller, over the adapter
         "client",
         *above,
         "models",

@@ -71,6 +71,13 @@ class GatewaySettings(BaseSettings):
     # shorter than the idle timeout of any proxy in front.
     sse_keepalive: float = Field(default=15.0, gt=0)
 
+    # Pollers: changes made outside the gateway (the vendor's own app, other integrations)
+    # found by each vendor's delta read and published to subscribers; at most this share
+    # of each vendor quota; one process polls a vendor, holding a lease this many seconds.
+    poll: bool = True
+    poll_share: float = Field(default=0.10, gt=0, le=1)
+    poll_lease: float = Field(default=15.0, gt=0)
+
     # Writes: a repeated idempotency key within this many seconds replays the answer.
     idempotency_window: float = Field(default=3600.0, gt=0)
     # Seconds a running write's lease lasts (renewed while its process lives): other

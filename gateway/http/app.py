@@ -28,10 +28,12 @@ from gateway.http.explorer import explorer_routes
 from gateway.http.gate import ClientGate
 from gateway.http.guard import GRAPHQL_METHODS, HttpGuard, is_graphql_path
 from gateway.http.observability import Observability
+from gateway.http.pollers import open_pollers
 from gateway.http.readiness import Readiness
 from gateway.http.view import GatewayGraphQL
 from gateway.observability.scope import RequestScopes
 from gateway.state.changes import ChangeBus, ChangeRelay, open_change_bus
+from gateway.state.polling import Pollers
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
@@ -89,6 +91,7 @@ def create_app(
         adapters, ttl=settings.gateway.ready_cache, timeout=settings.gateway.ready_timeout
     )
     changes, relay = open_change_bus(settings.gateway)
+    pollers = open_pollers(settings, adapters, changes)
     app = GatewayApp(
         graphql=_gated_view(settings, adapters, observing, changes),
         front=_front(settings, observing),
@@ -98,8 +101,9 @@ def create_app(
             *observing.routes(),
             *(extra_routes or []),
         ],
-        lifespan=_lifespan(adapters, observing, relay),
+        lifespan=_lifespan(adapters, observing, relay, pollers),
     )
+    app.state.pollers = pollers
     app.state.changes = changes
     app.state.adapters = adapters
     app.state.readiness = readiness
@@ -156,10 +160,14 @@ def _health_routes(adapters: Adapters, readiness: Readiness) -> list[BaseRoute]:
     ]
 
 
-def _lifespan(adapters: Adapters, observing: Observability, relay: ChangeRelay | None) -> Lifespan:
+def _lifespan(
+    adapters: Adapters, observing: Observability, relay: ChangeRelay | None, pollers: Pollers
+) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pollers.start()
         yield
+        await pollers.aclose()
         await adapters.aclose()
         if relay is not None:
             await relay.aclose()

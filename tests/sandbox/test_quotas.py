@@ -79,6 +79,40 @@ async def test_zoho_quota_is_100_a_minute_by_default_and_off_by_variable(
     assert "X-Rate-Limit-Limit" not in unlimited[-1].headers
 
 
+async def test_zoho_daily_limit_refuses_with_code_45_until_the_next_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    # Pinned to the start of a day; a minute passes between calls, so only the day's
+    # limit can refuse.
+    clock.advance(86_400 - clock.now() % 86_400 + 0.5)
+    app = zoho.create_app(clock=clock, quotas=100, daily_quota=3)
+    statuses = []
+    for _ in range(4):
+        [answer] = await zoho_calls(app, 1)
+        statuses.append(answer.status_code)
+        clock.advance(60)
+    assert statuses == [200, 200, 200, 429]
+    assert answer.json()["code"] == 45
+    clock.advance(86_400)
+    assert [r.status_code for r in await zoho_calls(app, 1)] == [200]
+
+
+async def test_zoho_daily_limit_is_1000_by_default_and_set_by_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    clock.advance(86_400 - clock.now() % 86_400 + 0.5)
+    app = zoho.create_app(clock=clock)
+    assert app.state.store.daily_limit == 1000
+    monkeypatch.setenv("ZOHO_SANDBOX_DAILY_QUOTA", "2")
+    calls = await zoho_calls(zoho.create_app(clock=clock, quotas=False), 3)
+    assert [r.status_code for r in calls] == [200, 200, 429]
+    monkeypatch.delenv("ZOHO_SANDBOX_DAILY_QUOTA")
+    # Both off when the per-minute quota is off and the daily one is not set.
+    assert zoho.create_app(clock=clock, quotas=False).state.store.daily_limit is None
+
+
 async def fakturoid_calls(app: Starlette, count: int) -> list[httpx.Response]:
     async with fakturoid_client(app) as client:
         token = await fakturoid_grant(client)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from gateway.core.work import WorkSource
     from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
     from .client import FakturoidAdapter
@@ -61,6 +62,12 @@ async def _readiness_probe(adapter: FakturoidAdapter) -> None:
     await adapter.list_page(1)
 
 
+def _change_feed(adapter: FakturoidAdapter) -> ChangeFeed:
+    from .changes import FakturoidChanges
+
+    return FakturoidChanges(adapter)
+
+
 PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = VendorPlugin(
     vendor=FAKTUROID,
     settings=FakturoidSettings,
@@ -72,6 +79,7 @@ PLUGIN: VendorPlugin[FakturoidSettings, FakturoidAdapter, FakturoidLoaders] = Ve
     readiness_probe=_readiness_probe,
     oauth=True,
     work_source=_work_source,
+    change_feed=_change_feed,
 )
 
 __all__ = ["FAKTUROID", "PLUGIN"]

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from gateway.core.work import WorkSource
     from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
     from .client import InvoicedAdapter
@@ -58,6 +59,12 @@ async def _readiness_probe(adapter: InvoicedAdapter) -> None:
     await adapter.list_tasks(TaskQuery(), offset=0, limit=1)
 
 
+def _change_feed(adapter: InvoicedAdapter) -> ChangeFeed:
+    from .changes import InvoicedChanges
+
+    return InvoicedChanges(adapter)
+
+
 PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = VendorPlugin(
     vendor=INVOICED,
     settings=InvoicedSettings,
@@ -68,6 +75,7 @@ PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = Vendo
     probe_query="{ tasks(first: 2) { nodes { id } } }",
     readiness_probe=_readiness_probe,
     work_source=_work_source,
+    change_feed=_change_feed,
 )
 
 __all__ = ["INVOICED", "PLUGIN"]

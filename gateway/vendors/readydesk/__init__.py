@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
     from .client import ReadyDeskAdapter
@@ -58,6 +59,12 @@ async def _readiness_probe(adapter: ReadyDeskAdapter) -> None:
     await adapter.list_invoices(InvoiceQuery(), offset=0, limit=1)
 
 
+def _change_feed(adapter: ReadyDeskAdapter) -> ChangeFeed:
+    from .changes import ReadyDeskChanges
+
+    return ReadyDeskChanges(adapter)
+
+
 PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = VendorPlugin(
     vendor=READYDESK,
     settings=ReadyDeskSettings,
@@ -67,6 +74,7 @@ PLUGIN: VendorPlugin[ReadyDeskSettings, ReadyDeskAdapter, ReadyDeskLoaders] = Ve
     sandbox=_sandbox,
     probe_query="{ invoices(first: 2) { nodes { id } } }",
     readiness_probe=_readiness_probe,
+    change_feed=_change_feed,
 )
 
 __all__ = ["PLUGIN", "READYDESK"]

@@ -204,6 +204,11 @@ class ReadyDeskAdapter:
             for invoice, record in zip(invoices, records, strict=True)
         ]
 
+    async def every_invoice(self) -> list[Row]:
+        """Every invoice, in one call (a wildcard customer and no count): the change
+        poller's sweep."""
+        return await self._records({"cid": "*"})
+
     async def count_invoices(self, query: InvoiceQuery) -> int:
         """How many invoices ReadyDesk's own filters match: one ``count_only`` call."""
         # Only the filters ReadyDesk applies itself: callers handle `status`.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from gateway.core.work import WorkSource
     from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
     from .client import ZohoAdapter
@@ -66,6 +67,12 @@ async def _readiness_probe(adapter: ZohoAdapter) -> None:
     await adapter.list_projects(ProjectQuery(), offset=0, limit=1)
 
 
+def _change_feed(adapter: ZohoAdapter) -> ChangeFeed:
+    from .changes import ZohoChanges
+
+    return ZohoChanges(adapter)
+
+
 PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     vendor=ZOHO,
     settings=ZohoSettings,
@@ -77,6 +84,7 @@ PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     readiness_probe=_readiness_probe,
     oauth=True,
     work_source=_work_source,
+    change_feed=_change_feed,
 )
 
 __all__ = ["PLUGIN", "ZOHO"]

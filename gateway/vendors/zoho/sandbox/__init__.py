@@ -8,6 +8,8 @@ between www.zohoapis.com and accounts.zoho.com.
 
 from __future__ import annotations
 
+import os
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,7 +27,7 @@ from .seed import (
     REFRESH_TOKEN,
     seed_store,
 )
-from .store import DEFAULT_RATE_LIMIT, Store
+from .store import DEFAULT_DAILY_LIMIT, DEFAULT_RATE_LIMIT, Store
 from .wire import (
     CODE_INTERNAL,
     CODE_INVALID_URL,
@@ -72,19 +74,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 QUOTA_ENV = "ZOHO_SANDBOX_QUOTA"
+DAILY_QUOTA_ENV = "ZOHO_SANDBOX_DAILY_QUOTA"
 
 
 def create_app(
-    *, clock: Clock | None = None, token_ttl: int = 3600, quotas: Quota = None
+    *,
+    clock: Clock | None = None,
+    token_ttl: int = 3600,
+    quotas: Quota = None,
+    daily_quota: Quota = None,
 ) -> Starlette:
     """A fresh sandbox with its own freshly seeded store; apps never share data.
 
-    ``quotas`` sets the per-minute call limit per organization (see ``resolve_quota``):
-    None reads ``ZOHO_SANDBOX_QUOTA``, which is on at Zoho's limit unless set.
+    ``quotas`` sets the per-minute call limit per organization, ``daily_quota`` the
+    daily one (see ``resolve_quota``): None reads ``ZOHO_SANDBOX_QUOTA`` and
+    ``ZOHO_SANDBOX_DAILY_QUOTA``, each on at Zoho's limit unless set. With the
+    per-minute quota off and the daily one not set either way, both are off.
     """
     clock = clock or Clock()
     store = seed_store(clock=clock, token_ttl=token_ttl)
     store.rate_limit = resolve_quota(quotas, QUOTA_ENV, DEFAULT_RATE_LIMIT)
+    daily_set = daily_quota is not None or os.environ.get(DAILY_QUOTA_ENV, "").strip()
+    if store.rate_limit is None and not daily_set:
+        store.daily_limit = None
+    else:
+        store.daily_limit = resolve_quota(daily_quota, DAILY_QUOTA_ENV, DEFAULT_DAILY_LIMIT)
     changes = Changes(
         clock, lambda change: admin.apply(store, change), lambda rng: admin.pick(store, rng)
     )

@@ -102,21 +102,30 @@ def _check_organization(request: Request, store: Store) -> None:
 def rate_headers(store: Store, *, consume: bool) -> dict[str, str]:
     """Count the call (if asked) and describe the organization's current window.
 
-    A call over the limit raises instead of counting. Reset is the number of
-    seconds until the window rolls over. [guess]
+    A call over either limit (the minute's, the day's) raises instead of counting; both
+    answer code 45 with HTTP 429 [doc]. Reset is the number of seconds until the
+    minute's window rolls over. [guess]
     """
-    limit = store.rate_limit
-    if limit is None:
-        return {}
+    limit, daily = store.rate_limit, store.daily_limit
     window = store.window(store.organization_id)
+    day = store.day(store.organization_id)
     if consume:
-        if window.used >= limit:
+        if daily is not None and day.used >= daily:
+            raise ZohoError(
+                429,
+                CODE_RATE_LIMITED,
+                "You have reached the maximum number of API calls allowed for a day.",
+            )
+        if limit is not None and window.used >= limit:
             raise ZohoError(
                 429,
                 CODE_RATE_LIMITED,
                 "You have made too many requests continuously. Please try again after some time.",
             )
         window.used += 1
+        day.used += 1
+    if limit is None:
+        return {}
     reset = window.started + RATE_WINDOW_SECONDS - int(store.clock.now())
     return {
         "X-Rate-Limit-Limit": str(limit),

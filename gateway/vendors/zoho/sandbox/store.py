@@ -19,6 +19,9 @@ ORG_TZ = timezone(timedelta(hours=5, minutes=30))
 # Zoho Books' published per-organization limit; Invoice publishes none. [guess]
 DEFAULT_RATE_LIMIT = 100
 RATE_WINDOW_SECONDS = 60
+# Calls a day per organization: Zoho's free plan's limit [doc]; paid plans have more.
+DEFAULT_DAILY_LIMIT = 1000
+DAY_SECONDS = 86_400
 
 
 def zoho_time(epoch: float) -> str:
@@ -118,11 +121,14 @@ class Store:
     refresh_token: str
     # None: the quota is off (ZOHO_SANDBOX_QUOTA=off), calls are neither counted nor refused.
     rate_limit: int | None = DEFAULT_RATE_LIMIT
+    # None: no daily limit (ZOHO_SANDBOX_DAILY_QUOTA=off, or both quotas off).
+    daily_limit: int | None = DEFAULT_DAILY_LIMIT
     customers: dict[str, Customer] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
     # access token -> epoch seconds at which it stops working
     tokens: dict[str, float] = field(default_factory=dict)
     rate_windows: dict[str, RateWindow] = field(default_factory=dict)
+    daily_windows: dict[str, RateWindow] = field(default_factory=dict)
     next_id: int = 903000000075001
 
     def new_id(self) -> str:
@@ -133,10 +139,17 @@ class Store:
 
     def window(self, org_id: str) -> RateWindow:
         """The current fixed one-minute window for an organization, rolled over if stale."""
+        return self._current(self.rate_windows, org_id, RATE_WINDOW_SECONDS)
+
+    def day(self, org_id: str) -> RateWindow:
+        """The organization's current day (UTC midnight to midnight [guess])."""
+        return self._current(self.daily_windows, org_id, DAY_SECONDS)
+
+    def _current(self, windows: dict[str, RateWindow], org_id: str, length: int) -> RateWindow:
         now = int(self.clock.now())
-        start = now - now % RATE_WINDOW_SECONDS
-        current = self.rate_windows.get(org_id)
+        start = now - now % length
+        current = windows.get(org_id)
         if current is None or current.started != start:
             current = RateWindow(started=start, used=0)
-            self.rate_windows[org_id] = current
+            windows[org_id] = current
         return current
