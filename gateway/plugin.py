@@ -60,7 +60,7 @@ class VendorSettings(BaseSettings):
     max_connections: int = Field(default=20, ge=1, le=1000)
     # Seconds between the change poller's rounds at least (`<VENDOR>_POLL_INTERVAL`): the
     # staleness it aims at; the vendor's quota under GATEWAY_POLL_SHARE may lengthen it.
-    poll_interval: float = Field(default=30.0, gt=0)
+    poll_interval: float = Field(default=10.0, gt=0)
 
     @property
     def setup(self) -> Setup:
