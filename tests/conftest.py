@@ -116,6 +116,14 @@ def gateway_settings(
 
 
 @pytest.fixture
+def cache_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the vendors' own answers, faults and call counts, where the shared read
+    cache (on by default, tested in test_read_cache.py and test_freshness.py) would answer
+    instead: ``pytestmark = pytest.mark.usefixtures("cache_off")``."""
+    monkeypatch.setenv("GATEWAY_CACHE", "false")
+
+
+@pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Settings:
     """A test (or module) marked ``federation`` gets the subgraph schema, as behind a router."""
     if request.node.get_closest_marker("federation"):
@@ -158,6 +166,9 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    # Its tests draw and compare each operation's vendor calls, which the shared read
+    # cache would answer for (it has its own tests).
+    env["GATEWAY_CACHE"] = "false"
     command = [str(Path(sys.executable).parent / "task-gateway"), "demo"]
     # Its log goes to a file: a pipe nobody reads would fill up and stall the server.
     log_path = tmp_path_factory.mktemp("demo") / "demo.log"
