@@ -170,3 +170,31 @@ async def test_a_failing_vendor_is_stood_in_for_within_the_bound_and_not_beyond(
     failed = await cached.execute(TASK_NAMES)
     assert codes(failed) == [code]
     assert failed["data"] == {"tasks": None}
+
+
+async def test_the_gateways_own_quota_refusal_is_stood_in_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    todos = "{ todos(first: 2) { nodes { fakturoidId } } }"
+    async with gateway_with(
+        monkeypatch, FAKTUROID_REQUESTS_PER_MINUTE="4", GATEWAY_QUOTA_RESERVE="0"
+    ) as gateway:
+        clock = Clock()
+        read_cache_of(gateway).clock = clock
+        first = await gateway.execute(todos)
+        assert codes(first) == []
+        # Fresh reads spend the rest of the gateway's share of Fakturoid's minute.
+        for _ in range(10):
+            forced = await gateway.client.post(
+                "/graphql", json={"query": todos}, headers={"Cache-Control": "no-cache"}
+            )
+            if codes(forced.json()) == ["RATE_LIMITED"]:
+                break
+        else:
+            pytest.fail("the gateway's share of Fakturoid's quota was never spent")
+
+        clock.now += 15 + 45 + 1  # past Fakturoid's SWR window: a call is needed
+        stood_in = await gateway.execute(todos)
+        assert codes(stood_in) == []
+        assert stood_in["data"] == first["data"]
+        assert freshness(stood_in) == {"FAKTUROID": {"age": 61, "stale": True}}

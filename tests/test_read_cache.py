@@ -98,6 +98,32 @@ async def test_a_write_drops_the_vendors_cached_reads(cached: Gateway) -> None:
     assert names(after) == [*names(before), NEW_TASK["name"]]
 
 
+async def test_a_read_that_began_before_a_write_is_not_kept_after_it(cached: Gateway) -> None:
+    inner = cached.transport.inner
+    held, release = asyncio.Event(), asyncio.Event()
+
+    class HeldFirstRead(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            answer = await inner.handle_async_request(request)
+            if request.method == "GET" and not held.is_set():
+                # The vendor has answered; the answer reaches the gateway after the write.
+                held.set()
+                await release.wait()
+            return answer
+
+    cached.transport.inner = HeldFirstRead()
+    reading = asyncio.ensure_future(cached.execute(TASK_NAMES))
+    await asyncio.wait_for(held.wait(), timeout=5)
+    assert codes(await cached.execute(CREATE_TASK, {"input": NEW_TASK})) == []
+    release.set()
+    before_the_write = await asyncio.wait_for(reading, timeout=5)
+    assert NEW_TASK["name"] not in names(before_the_write)
+
+    after = await cached.execute(TASK_NAMES, accounting=True)
+    assert total_calls(after) > 0
+    assert NEW_TASK["name"] in names(after)
+
+
 @pytest.fixture
 async def guarded(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
     keys = ";".join(f"{name}:{hash_key(key)}:{scopes}" for name, (key, scopes) in KEYS.items())
