@@ -185,7 +185,7 @@ class VendorReadCache:
             return await self._write(fetch)
         state = current_request.get()
         if state is None:
-            return await fetch()  # no request (a readiness probe): straight to the vendor
+            return await fetch()  # no HTTP request (a background task): straight to the vendor
         key = entry_key(request)
         generation, entry = await self.cache.store.lookup(self.vendor, key)
         if deciding_a_write.get() or client_wants_fresh(state):
