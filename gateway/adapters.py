@@ -23,6 +23,7 @@ from gateway.state.storage.quota_windows import shared_window_limiter
 from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.state.storage.shared_flights import SharedFlights
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.cache import Freshness
 from gateway.upstream.cache.setup import open_read_cache
 from gateway.upstream.client import OutboundBudget, UpstreamPolicy
 from gateway.upstream.collapse import ReadCollapse
@@ -59,7 +60,7 @@ class Adapters:
             {p.vendor: settings.section(p).credential_variables for p in self.plugins},
             quiet=settings.gateway.breaker_cooldown,
         )
-        self.read_cache, self.cache_broadcast = open_read_cache(settings.gateway)
+        self.read_cache = open_read_cache(settings.gateway)
         # Identical reads in several processes share one call only through Redis.
         self.shared_flights = SharedFlights(self.store) if redis_url is not None else None
         for plugin in self.plugins:
@@ -75,7 +76,12 @@ class Adapters:
                     )
                 if self.read_cache is not None and section.cache_ttl > 0:
                     adapter.upstream.cache = self.read_cache.for_vendor(
-                        plugin.vendor, section.cache_ttl
+                        plugin.vendor,
+                        Freshness(
+                            section.cache_ttl,
+                            section.cache_stale_while_revalidate,
+                            section.cache_stale_if_error,
+                        ),
                     )
                 if settings.gateway.collapse_reads:
                     adapter.upstream.collapse = ReadCollapse(
@@ -131,8 +137,8 @@ class Adapters:
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
             await adapter.aclose()
-        if self.cache_broadcast is not None:
-            await self.cache_broadcast.aclose()
+        if self.read_cache is not None:
+            await self.read_cache.aclose()
         await self.store.aclose()
 
     @property

@@ -52,9 +52,13 @@ class VendorSettings(BaseSettings):
     # region or of the vendor's sandbox), named with ``required`` in that warning.
     check_on_refusal: ClassVar[tuple[str, ...]] = ()
 
-    # Seconds a read of this vendor is reused when GATEWAY_CACHE is on (`<VENDOR>_CACHE_TTL`);
-    # each vendor declares its own default, 0: never cached.
+    # The read cache's windows (docs/freshness.md); each vendor declares its own defaults.
+    # Seconds a read of this vendor is fresh (`<VENDOR>_CACHE_TTL`; 0: never cached); then
+    # seconds it is still answered while one background call refreshes it; and seconds
+    # past the fresh window it may stand in for the vendor failing or refusing a call.
     cache_ttl: float = Field(default=0.0, ge=0)
+    cache_stale_while_revalidate: float = Field(default=0.0, ge=0)
+    cache_stale_if_error: float = Field(default=0.0, ge=0)
     # Connections to the vendor at once (`<VENDOR>_MAX_CONNECTIONS`): what the vendor
     # allows, so the pool never holds throughput below the vendor's own limit.
     max_connections: int = Field(default=20, ge=1, le=1000)

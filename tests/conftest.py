@@ -82,8 +82,9 @@ class Gateway:
         variables: dict[str, Any] | None = None,
         *,
         accounting: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = {"X-Upstream-Accounting": "1"} if accounting else {}
+        headers = {**(headers or {}), **({"X-Upstream-Accounting": "1"} if accounting else {})}
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
@@ -114,6 +115,14 @@ def gateway_settings(
     for name, value in {**defaults, **sandbox_env(SANDBOX_BASE, plugins), **overrides}.items():
         monkeypatch.setenv(name, value)
     return Settings(plugins=plugins)
+
+
+@pytest.fixture
+def cache_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the vendors' own answers, faults and call counts, where the shared read
+    cache (on by default, tested in test_read_cache.py and test_freshness.py) would answer
+    instead: ``pytestmark = pytest.mark.usefixtures("cache_off")``."""
+    monkeypatch.setenv("GATEWAY_CACHE", "false")
 
 
 @pytest.fixture
@@ -159,6 +168,9 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    # Its tests draw and compare each operation's vendor calls, which the shared read
+    # cache would answer for (it has its own tests).
+    env["GATEWAY_CACHE"] = "false"
     command = [str(Path(sys.executable).parent / "task-gateway"), "demo"]
     # Its log goes to a file: a pipe nobody reads would fill up and stall the server.
     log_path = tmp_path_factory.mktemp("demo") / "demo.log"

@@ -22,6 +22,9 @@ from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS, VENDORS
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 LEAK = "db-password=hunter2 Traceback"
 
 

@@ -174,6 +174,10 @@ def test_docs_example_runs_against_the_demo(
     assert "errors" not in body, body["errors"]
     assert body["data"]
     if example.answer is not None:
+        # How old each vendor's part is depends on what ran before (docs/freshness.md).
+        freshness = body.get("extensions", {}).pop("freshness", None)
+        assert freshness is not None
+        body = {key: value for key, value in body.items() if value != {}}
         assert body == example.answer
 
 

@@ -15,6 +15,9 @@ from gateway.vendors.fakturoid.sandbox.store import RelatedObject
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 TODO_FIELDS = """id fakturoidId name text title vendor completed completedAt createdAt
                  updatedAt dueAt url relatedObjects { type id fakturoidId url } params"""
 TODOS = """query($first: Int, $after: String, $since: DateTime, $completed: Boolean) {

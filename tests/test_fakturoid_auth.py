@@ -28,6 +28,9 @@ from gateway.vendors.fakturoid.client import FakturoidAdapter
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
 from tests.harness import gateway_with
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 QUERY = "{ todos(first: 3) { nodes { fakturoidId } } }"
 USER_AGENT = "Acme Todos (ops@acme.example)"
 

@@ -28,6 +28,9 @@ BY_ID = "query($id: ID!) { todo(id: $id) { fakturoidId completed } }"
 NODE = "query($id: ID!) { node(id: $id) { ... on Todo { fakturoidId completed } } }"
 MAX_AGE = 30.0
 
+# The index is the subject: the shared read cache would answer the scans' pages.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 
 def adapter(gateway: Gateway) -> FakturoidAdapter:
     found: FakturoidAdapter = gateway.app.state.adapters.of(PLUGIN)
@@ -46,8 +49,11 @@ async def listed(gateway: Gateway) -> list[dict[str, Any]]:
     return todos
 
 
-async def by_id(gateway: Gateway, todo: int, query: str = BY_ID) -> dict[str, Any]:
-    body = await gateway.execute(query, {"id": encode_id(FAKTUROID, "Todo", todo)}, accounting=True)
+async def by_id(
+    gateway: Gateway, todo: int, query: str = BY_ID, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    variables = {"id": encode_id(FAKTUROID, "Todo", todo)}
+    body = await gateway.execute(query, variables, accounting=True, headers=headers)
     assert codes(body) == [], body
     return body
 
@@ -69,6 +75,13 @@ async def test_a_todo_on_a_list_page_just_read_costs_no_further_call(fakturoid: 
         answer = await by_id(fakturoid, todos[3]["fakturoidId"], query)
         assert todo_of(answer) == todos[3]
         assert fakturoid_count(answer) == 0
+
+
+async def test_a_client_asking_for_fresh_reads_gets_a_scan(fakturoid: Gateway) -> None:
+    todos = await listed(fakturoid)
+    answer = await by_id(fakturoid, todos[3]["fakturoidId"], headers={"Cache-Control": "no-cache"})
+    assert todo_of(answer) == todos[3]
+    assert fakturoid_count(answer) == 1  # page 1 holds it
 
 
 async def test_past_the_bound_a_by_id_read_scans_again(fakturoid: Gateway) -> None:

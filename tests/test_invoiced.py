@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from gateway.core.ids import encode_id
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
+
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
 
 TASK_FIELDS = "id invoicedId name action customerId dueDate complete completedDate createdAt"
 

@@ -11,6 +11,9 @@ import pytest
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 EVERYTHING = """{
   tasks(first: 2) { totalCount nodes { id } }
   projects(first: 2) { nodes { id tasks(first: 2) { totalCount nodes { id } } } }

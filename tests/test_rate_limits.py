@@ -13,6 +13,9 @@ from gateway.auth.api_keys import hash_key
 from gateway.core.ratelimit import MINUTE, MemoryRateLimiter, Quota
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 
 class Recorder:
     def __init__(self) -> None:

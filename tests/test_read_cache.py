@@ -1,8 +1,9 @@
-"""The vendor read cache (GATEWAY_CACHE): client -> gateway -> adapter -> sandbox.
+"""The shared vendor read cache (GATEWAY_CACHE): client -> gateway -> adapter -> sandbox.
 
-Reads are served from it without an upstream call, per client and scopes; writes
-drop it, in this process and in another one through a real Redis's pub/sub; GET
-queries carry Cache-Control and an ETag, and a matching If-None-Match gets a 304.
+Reads are served from it without an upstream call, to every client; writes and change
+events drop it, in this process and, through a real Redis that holds the entries, in
+every other; GET queries carry Cache-Control, Age and an ETag, and a matching
+If-None-Match gets a 304.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ import pytest
 
 from gateway.adapters import Adapters
 from gateway.auth.api_keys import hash_key
+from gateway.state.changes import ChangeEvent
+from gateway.vendors.invoiced.vendor import INVOICED
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 from tests.redis_server import RedisServer, redis_server
 from tests.test_idempotent_writes import CREATE_TASK, total_calls
@@ -52,7 +56,7 @@ def names(body: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 async def cached(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_settings(monkeypatch, GATEWAY_CACHE="true")) as running:
+    async with running_gateway(gateway_settings(monkeypatch)) as running:
         yield running
 
 
@@ -65,9 +69,24 @@ async def test_a_cached_read_costs_no_upstream_call(cached: Gateway) -> None:
     assert second["data"] == first["data"]
 
 
-async def test_the_cache_is_off_by_default(gateway: Gateway) -> None:
+async def test_the_cache_is_on_by_default_and_can_be_turned_off(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await gateway.execute(TASK_NAMES)
-    assert total_calls(await gateway.execute(TASK_NAMES, accounting=True)) > 0
+    assert total_calls(await gateway.execute(TASK_NAMES, accounting=True)) == 0
+    async with running_gateway(gateway_settings(monkeypatch, GATEWAY_CACHE="false")) as off:
+        await off.execute(TASK_NAMES)
+        assert total_calls(await off.execute(TASK_NAMES, accounting=True)) > 0
+
+
+async def test_a_change_event_drops_the_vendors_cached_reads(cached: Gateway) -> None:
+    await cached.execute(TASK_NAMES)
+    event = ChangeEvent(INVOICED, "InvoicedTask", "id", "updated", datetime.now(UTC))
+    await cached.app.state.changes.publish(event)
+    cache = adapters_of(cached).read_cache
+    assert cache is not None
+    await asyncio.wait_for(cache.settled(), timeout=5)
+    assert total_calls(await cached.execute(TASK_NAMES, accounting=True)) > 0
 
 
 async def test_a_write_drops_the_vendors_cached_reads(cached: Gateway) -> None:
@@ -79,12 +98,36 @@ async def test_a_write_drops_the_vendors_cached_reads(cached: Gateway) -> None:
     assert names(after) == [*names(before), NEW_TASK["name"]]
 
 
+async def test_a_read_that_began_before_a_write_is_not_kept_after_it(cached: Gateway) -> None:
+    inner = cached.transport.inner
+    held, release = asyncio.Event(), asyncio.Event()
+
+    class HeldFirstRead(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            answer = await inner.handle_async_request(request)
+            if request.method == "GET" and not held.is_set():
+                # The vendor has answered; the answer reaches the gateway after the write.
+                held.set()
+                await release.wait()
+            return answer
+
+    cached.transport.inner = HeldFirstRead()
+    reading = asyncio.ensure_future(cached.execute(TASK_NAMES))
+    await asyncio.wait_for(held.wait(), timeout=5)
+    assert codes(await cached.execute(CREATE_TASK, {"input": NEW_TASK})) == []
+    release.set()
+    before_the_write = await asyncio.wait_for(reading, timeout=5)
+    assert NEW_TASK["name"] not in names(before_the_write)
+
+    after = await cached.execute(TASK_NAMES, accounting=True)
+    assert total_calls(after) > 0
+    assert NEW_TASK["name"] in names(after)
+
+
 @pytest.fixture
 async def guarded(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
     keys = ";".join(f"{name}:{hash_key(key)}:{scopes}" for name, (key, scopes) in KEYS.items())
-    settings = gateway_settings(
-        monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=keys, GATEWAY_CACHE="true"
-    )
+    settings = gateway_settings(monkeypatch, GATEWAY_AUTH="true", GATEWAY_API_KEYS=keys)
     async with running_gateway(settings) as running:
         yield running
 
@@ -100,18 +143,17 @@ async def read_as(gateway: Gateway, client: str, query: str) -> dict[str, Any]:
     return body
 
 
-async def test_clients_and_scopes_never_share_entries(guarded: Gateway) -> None:
-    warm = await read_as(guarded, "everything", TASK_NAMES)
-    assert total_calls(warm) > 0
-    assert total_calls(await read_as(guarded, "everything", TASK_NAMES)) == 0
-
-    # Another client with other scopes reads the same page: from the vendor, not the entry.
+async def test_clients_with_different_keys_share_one_vendor_call(guarded: Gateway) -> None:
+    first = await read_as(guarded, "everything", TASK_NAMES)
+    assert total_calls(first) == 1
+    # Another client with other scopes reads the same page: the vendor's answer is the
+    # same for both (the gateway's own credentials), so it costs no second call.
     other = await read_as(guarded, "invoiced-reader", TASK_NAMES)
-    assert total_calls(other) > 0
-    assert other["data"] == warm["data"]
-    assert total_calls(await read_as(guarded, "invoiced-reader", TASK_NAMES)) == 0
+    assert total_calls(other) == 0
+    assert other["data"] == first["data"]
 
-    # What the first client cached for Zoho is not served to one without zoho:read.
+    # Scopes are still checked before any read: Zoho's cached page is not served to a
+    # client without zoho:read.
     assert total_calls(await read_as(guarded, "everything", EVERY_VENDOR)) > 0
     refused = await read_as(
         guarded, "invoiced-reader", "{ projects(first: 2) { nodes { zohoId } } }"
@@ -171,38 +213,39 @@ def adapters_of(gateway: Gateway) -> Adapters:
 async def test_a_write_on_one_gateway_drops_the_others_cache_through_redis(
     monkeypatch: pytest.MonkeyPatch, redis: RedisServer
 ) -> None:
-    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_REDIS_URL=redis.url)
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
     async with gateways(settings) as (writer, reader):
-        before = await reader.execute(TASK_NAMES)
-        assert total_calls(await reader.execute(TASK_NAMES, accounting=True)) == 0
-        listening = adapters_of(reader).cache_broadcast
-        assert listening is not None
-        await asyncio.wait_for(listening.subscribed.wait(), timeout=5)
+        # Entries live in Redis: what one process read, the other answers from.
+        first = await writer.execute(TASK_NAMES, accounting=True)
+        assert total_calls(first) == 1
+        before = await reader.execute(TASK_NAMES, accounting=True)
+        assert total_calls(before) == 0
+        assert before["data"] == first["data"]
 
+        # A write in one bumps the vendor's generation in Redis: the other's next read
+        # goes to the vendor, with nothing to wait for.
         assert codes(await writer.execute(CREATE_TASK, {"input": NEW_TASK})) == []
-        cache = adapters_of(reader).read_cache
-        assert cache is not None
-        # A guard against a hang; delivery takes milliseconds.
-        await asyncio.wait_for(cache.invalidated_elsewhere.wait(), timeout=5)
-
         after = await reader.execute(TASK_NAMES, accounting=True)
         assert total_calls(after) > 0
         assert names(after) == [*names(before), NEW_TASK["name"]]
 
 
-async def test_redis_gone_a_write_still_answers_and_drops_its_own_cache(
+async def test_redis_gone_reads_and_writes_still_answer_from_the_vendor(
     monkeypatch: pytest.MonkeyPatch, redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_REDIS_URL=redis.url)
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
     async with gateways(settings, count=1) as (gateway,):
         before = await gateway.execute(TASK_NAMES)
+        assert total_calls(await gateway.execute(TASK_NAMES, accounting=True)) == 0
         redis.stop()
         for name in ("Chase", "Chase again"):
             written = await gateway.execute(CREATE_TASK, {"input": {**NEW_TASK, "name": name}})
             assert codes(written) == []
         after = await gateway.execute(TASK_NAMES, accounting=True)
+        again = await gateway.execute(TASK_NAMES, accounting=True)
+    assert codes(after) == codes(again) == []
     assert total_calls(after) > 0
-    assert names(after) == [*names(before), "Chase", "Chase again"]
+    assert names(after) == names(again) == [*names(before), "Chase", "Chase again"]
     warnings = [r for r in caplog.records if r.name == "gateway.cache" and r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert redis.url not in warnings[0].getMessage()
@@ -215,7 +258,7 @@ async def test_a_compressed_answer_reads_again_from_the_cache(
     # A vendor that gzips its answers: the kept copy holds the decoded body, so it
     # must not still say `Content-Encoding: gzip` (it would be decoded twice), whether
     # or not the answer passed through a collapsed read first.
-    settings = gateway_settings(monkeypatch, GATEWAY_CACHE="true", GATEWAY_COLLAPSE_READS=collapse)
+    settings = gateway_settings(monkeypatch, GATEWAY_COLLAPSE_READS=collapse)
     async with running_gateway(settings) as cached:
         await _compressed_reads(cached)
 

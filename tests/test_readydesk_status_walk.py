@@ -21,6 +21,9 @@ from gateway.vendors.readydesk.sandbox import PREFIX
 from gateway.vendors.readydesk.sandbox.store import Store
 from tests.conftest import Gateway, codes
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 WALK = """query($after: String, $status: InvoiceStatus!, $order: SortOrder!, $first: Int!) {
   invoices(first: $first, after: $after, filter: {status: $status},
            sort: {field: ID, order: $order}) {

@@ -17,6 +17,9 @@ from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 
 async def admin(gateway: Gateway, prefix: str, change: dict[str, Any]) -> None:
     """Posted to the sandboxes' own app, which the gateway's GraphQL never reaches."""

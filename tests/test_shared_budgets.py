@@ -24,6 +24,9 @@ from tests.redis_server import RedisServer, redis_server
 from tests.test_breaker import VendorCalls
 from tests.test_shared_state import gateways
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 TODOS = "{ todos(first: 1) { nodes { id } } }"
 TASKS = "{ tasks(first: 1) { nodes { id } } }"
 

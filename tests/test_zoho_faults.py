@@ -15,6 +15,9 @@ import pytest
 from gateway.vendors.zoho.sandbox import CLIENT_SECRET, REFRESH_TOKEN
 from tests.conftest import Gateway, codes
 
+# The vendors' own answers and calls are the subject here, not the shared read cache.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 QUERY = "{ projects(first: 2) { nodes { name } } }"
 API_PREFIX = "/zoho/invoice/v3/"
 

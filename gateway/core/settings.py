@@ -56,10 +56,10 @@ class GatewaySettings(BaseSettings):
     # tokens and replays between them.
     workers: int = Field(default=1, ge=1)
 
-    # Vendor reads reused for each vendor's `<VENDOR>_CACHE_TTL` seconds, per client and
-    # scopes, dropped by every write (across processes through GATEWAY_REDIS_URL). Off by
-    # default: writes made outside the gateway would show up to a TTL late.
-    cache: bool = False
+    # Vendor reads shared by every client, within each vendor's windows (`<VENDOR>_CACHE_*`,
+    # docs/freshness.md), in Redis when GATEWAY_REDIS_URL is set (shared by every process),
+    # dropped by every write and change event. Each answer says how old its parts may be.
+    cache: bool = True
     cache_max_entries: int = Field(default=10_000, ge=1)
     # Concurrent identical vendor reads (same URL and headers) share one call in flight.
     collapse_reads: bool = True

@@ -92,6 +92,10 @@ def create_app(
     )
     changes, relay = open_change_bus(settings.gateway)
     pollers = open_pollers(settings, adapters, changes)
+    if adapters.read_cache is not None:
+        # A change learnt of any way (a write, a webhook, a poller) drops that vendor's reads.
+        read_cache = adapters.read_cache
+        changes.watch(lambda event: read_cache.changed(event.vendor))
     app = GatewayApp(
         graphql=_gated_view(settings, adapters, observing, changes),
         front=_front(settings, observing),

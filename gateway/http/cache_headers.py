@@ -1,8 +1,10 @@
-"""``Cache-Control`` and ``ETag`` on GET queries, and ``If-None-Match`` -> 304.
+"""``Cache-Control``, ``Age`` and ``ETag`` on GET queries, and ``If-None-Match`` -> 304.
 
 The operation still runs (its reads mostly served by the read cache): a 304
 saves the client the body, and the validator is the body itself, so a client
-never keeps an answer the gateway would not give it now.
+never keeps an answer the gateway would not give it now. ``Age`` is the oldest
+vendor part's age and ``max-age`` what is left of the first fresh window to end
+(docs/freshness.md), so a client's cache never holds an answer past the windows.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def cache_headers(
     control = f"private, max-age={max_age}" if max_age > 0 else "private, no-cache"
     etag = etag_of(body)
     response.headers["Cache-Control"] = control
+    response.headers["Age"] = str(int(reads.age))
     response.headers["ETag"] = etag
     # A browser must not reuse an answer for another client (whatever header its
     # credential travels in) or another media type.
@@ -61,5 +64,10 @@ def cache_headers(
         response.headers.add_vary_header(header)
     if if_none_match is None or not _matches(if_none_match, etag):
         return response
-    headers = {"Cache-Control": control, "ETag": etag, "Vary": response.headers["Vary"]}
+    headers = {
+        "Cache-Control": control,
+        "Age": response.headers["Age"],
+        "ETag": etag,
+        "Vary": response.headers["Vary"],
+    }
     return Response(status_code=304, headers=headers)

@@ -20,7 +20,6 @@ from gateway.core.principal import Principal, unauthenticated_client
 from gateway.core.ratelimit import CallBudget, retry_after
 from gateway.http.media_types import is_explorer_page_request
 from gateway.observability.scope import RequestState, request_state
-from gateway.upstream.cache import cache_scope
 
 
 class ClientGate:
@@ -50,7 +49,6 @@ class ClientGate:
             await refusal_response(refusal)(scope, receive, send)
             return
         state.principal = principal
-        state.cache_scope = cache_scope(principal) if principal is not None else None
         await self.app(scope, receive, send)
 
     async def _principal(self, scope: Scope, state: RequestState) -> Principal | None:

@@ -24,6 +24,7 @@ from typing import Any
 from gateway.adapters import Adapters
 from gateway.core.errors import GatewayError, RateLimited, UpstreamAuthError
 from gateway.core.types import Vendor
+from gateway.upstream.cache.reads import vendor_state
 from gateway.upstream.single_flight import SingleFlight
 
 logger = logging.getLogger("gateway.readiness")
@@ -127,8 +128,10 @@ class Readiness:
             return NO_PROBE
         try:
             # Cancelling the probe leaves its upstream call running in its own task
-            # (see Upstream.send), so a timed-out probe never corrupts the pool.
-            await asyncio.wait_for(probe(), timeout=self.timeout)
+            # (see Upstream.send), so a timed-out probe never corrupts the pool. It asks
+            # the vendor itself: a cached answer says nothing of whether it answers now.
+            with vendor_state():
+                await asyncio.wait_for(probe(), timeout=self.timeout)
         except TimeoutError:
             return ProbeOutcome(
                 False,

@@ -60,8 +60,9 @@ from gateway.state.changes import ChangeBus
 from gateway.state.storage.idempotency import idempotency_store, item_locks
 
 # What a GET answer depends on besides its URL: the client (whichever header its
-# credential came in), the media type it asked for, and the accounting switch.
-VARY = (*CREDENTIAL_HEADERS, "Accept", "X-Upstream-Accounting")
+# credential came in), the media type it asked for, the accounting switch, and
+# whether the client asked for fresh vendor reads.
+VARY = (*CREDENTIAL_HEADERS, "Accept", "X-Upstream-Accounting", "Cache-Control")
 
 logger = logging.getLogger("gateway.app")
 
@@ -164,6 +165,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response = cache_headers(
                 response, state.reads, validator, caching=self.caching, vary=VARY
             )
+        elif isinstance(response, Response) and "cache-control" not in response.headers:
+            # A POST answer (a mutation's above all) is never kept by anyone.
+            response.headers["Cache-Control"] = "no-store"
         await response(scope, receive, send)
 
     @staticmethod
@@ -314,6 +318,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response["errors"] = [format_error(error) for error in errors]
         state.outcome, state.error_codes = outcome_of(response)
         extensions = dict(result.extensions or {})
+        if context is not None and state.reads.vendors:
+            # How old each vendor's part of the answer may be (docs/freshness.md).
+            extensions["freshness"] = state.reads.report()
         if context is not None and accounting_requested(state.headers, self.accounting_default):
             extensions["upstreamCalls"] = accounting_report(state.calls)
         if extensions:

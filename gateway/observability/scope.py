@@ -73,16 +73,46 @@ class CallLog:
         return sum(not call.collapsed for call in self.calls)
 
 
+@dataclass(frozen=True, slots=True)
+class VendorFreshness:
+    """How old one vendor's part of an answer may be: the age of the oldest of its reads,
+    the seconds left of the freshest-ending one's fresh window, and whether any was
+    past its fresh window (answered while refreshed, or standing in for a failure)."""
+
+    age: float
+    fresh_for: float
+    stale: bool
+
+
 @dataclass(slots=True)
 class OperationReads:
-    """The TTLs of the vendor reads one operation made (0 for an uncached vendor):
-    the operation's answer is no fresher than the shortest of them."""
+    """The freshness of the vendor reads one operation made, per vendor."""
 
-    ttls: list[float] = field(default_factory=list)
+    vendors: dict[Vendor, VendorFreshness] = field(default_factory=dict)
+
+    def note(self, vendor: Vendor, *, age: float, fresh_for: float, stale: bool) -> None:
+        seen = self.vendors.get(vendor)
+        if seen is not None:
+            age, fresh_for = max(age, seen.age), min(fresh_for, seen.fresh_for)
+            stale = stale or seen.stale
+        self.vendors[vendor] = VendorFreshness(age, fresh_for, stale)
 
     @property
     def max_age(self) -> float:
-        return min(self.ttls, default=0.0)
+        """Seconds the whole answer stays fresh: its first vendor part to go stale."""
+        return min((part.fresh_for for part in self.vendors.values()), default=0.0)
+
+    @property
+    def age(self) -> float:
+        return max((part.age for part in self.vendors.values()), default=0.0)
+
+    def report(self) -> dict[str, dict[str, int | bool]]:
+        """The ``freshness`` response extension: per vendor (its GraphQL ``Vendor`` name),
+        the age in whole seconds and whether it was past its fresh window."""
+        return {
+            vendor.value.upper(): {"age": int(part.age), "stale": part.stale}
+            for vendor, part in self.vendors.items()
+        }
 
 
 @dataclass(eq=False, slots=True)
@@ -98,8 +128,6 @@ class RequestState:
     reads: OperationReads = field(default_factory=OperationReads)
     # The client, once the client gate has admitted it (None: not yet, or the explorer page).
     principal: Principal | None = None
-    # Who the read cache keeps this request's vendor reads for; None: reads go uncached.
-    cache_scope: str | None = None
     # The media type of the answer, negotiated by the GraphQL view (gateway.http.media_types).
     media_type: str = "application/json"
     # strawberry's ExecutionContext of the operation, once one runs (gateway.api.schema).

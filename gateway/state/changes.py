@@ -4,7 +4,8 @@ Whatever learns of a change (a mutation the vendor confirmed, a vendor's webhook
 a poller's delta read) publishes one :class:`ChangeEvent` on the app's
 :class:`ChangeBus`; every subscription of this process gets it from there, and
 with ``GATEWAY_REDIS_URL`` set, :class:`ChangeRelay` carries it to every other
-process through Redis pub/sub (the pattern of gateway.upstream.cache.broadcast).
+process through Redis pub/sub (gateway.state.storage.pubsub). Watchers (the read cache)
+are told of every event, this process's and relayed ones.
 """
 
 from __future__ import annotations
@@ -66,10 +67,17 @@ class ChangeBus:
         # Set by ChangeRelay: send to the other processes, and hear theirs.
         self.relay: Callable[[ChangeEvent], Awaitable[None]] | None = None
         self.listen: Callable[[], None] | None = None
+        # Told of every event, this process's and relayed ones (the read cache drops
+        # the vendor's entries): called at once, never awaited.
+        self._watchers: list[Callable[[ChangeEvent], None]] = []
 
     @property
     def subscribers(self) -> int:
         return len(self._queues)
+
+    def watch(self, callback: Callable[[ChangeEvent], None]) -> None:
+        """Call ``callback`` with every event published here or relayed from elsewhere."""
+        self._watchers.append(callback)
 
     async def publish(self, event: ChangeEvent) -> None:
         self.deliver(event)
@@ -77,6 +85,8 @@ class ChangeBus:
             await self.relay(event)
 
     def deliver(self, event: ChangeEvent) -> None:
+        for watcher in self._watchers:
+            watcher(event)
         for queue in self._queues:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)

@@ -33,7 +33,7 @@ from gateway.observability.scope import UpstreamCall, current_request
 from gateway.observability.telemetry import telemetry_of
 from gateway.state.storage.base import SharedStore
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.cache.reads import VendorReadCache, note_read
+from gateway.upstream.cache.reads import VendorReadCache, note_fresh
 from gateway.upstream.collapse import ReadCollapse
 from gateway.upstream.transport import UnreadableResponse, vendor_transport
 
@@ -163,7 +163,7 @@ class Upstream:
         self.breaker = breaker
         # Set by the gateway from the vendor's settings (see gateway.adapters).
         self.outbound: OutboundBudget | None = None
-        # Set by the gateway when GATEWAY_CACHE is on and the vendor has a cache TTL.
+        # Set by the gateway when GATEWAY_CACHE is on and the vendor has a fresh window.
         self.cache: VendorReadCache | None = None
         # Set by the gateway unless GATEWAY_COLLAPSE_READS is off.
         self.collapse: ReadCollapse | None = None
@@ -187,8 +187,7 @@ class Upstream:
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
             return await self.cache.send(request, lambda: self._read(request, target.path, auth))
-        if method == "GET":
-            note_read(0.0)
+        note_fresh(self.vendor)
         return await self._read(request, target.path, auth)
 
     def _read(self, request: httpx.Request, path: str, auth: Any) -> Awaitable[httpx.Response]:

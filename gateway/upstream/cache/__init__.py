@@ -1,15 +1,16 @@
-"""The response cache for vendor reads (``GATEWAY_CACHE``).
+"""The shared read cache for vendor reads (``GATEWAY_CACHE``, on by default).
 
-It sits at the upstream seam, under every adapter: a vendor ``GET`` answered with
-2xx is kept for the vendor's short TTL (``<VENDOR>_CACHE_TTL``), keyed by the
-client and its scopes and the request's URL; any other method to that vendor
-drops its entries first and after, in this process and, through Redis pub/sub,
-in every other. See ``reads`` (the cache), ``broadcast`` (pub/sub) and ``http``
-(``Cache-Control`` and ``ETag`` on GET queries).
+It sits at the upstream seam, under every adapter: a vendor ``GET`` answered with 2xx
+is kept for every client, by what the vendor answers to (``entries``), in this
+process's memory or in Redis (``redis_entries``); it is answered while fresh, answered
+and refreshed in the background for a while after, and stands in for a failing vendor
+for longer (``freshness``, the vendor's windows). Any other method to that vendor, and
+any change event, drops its entries everywhere. See docs/freshness.md.
 """
 
 from __future__ import annotations
 
-from gateway.upstream.cache.reads import ReadCache, VendorReadCache, cache_scope, vendor_state
+from gateway.upstream.cache.freshness import Freshness
+from gateway.upstream.cache.reads import ReadCache, VendorReadCache, vendor_state
 
-__all__ = ["ReadCache", "VendorReadCache", "cache_scope", "vendor_state"]
+__all__ = ["Freshness", "ReadCache", "VendorReadCache", "vendor_state"]

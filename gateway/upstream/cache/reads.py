@@ -1,37 +1,40 @@
-"""Vendor reads kept for a few seconds, per client and scopes, dropped on every write.
+"""Vendor reads kept for every client, answered stale while refreshed, and stood in
+for a failing vendor; dropped by every write and every change event.
 
 Why at the upstream seam rather than whole GraphQL results: every vendor, every
 field and both POST and GET operations share it; two different operations that
 need the same vendor page share one entry; and a cached answer is the vendor's
 own bytes, parsed by the same adapter code as a fresh one, so it cannot change an
-answer except by being up to a TTL old. Writes know their vendor at this level
-(any method but GET), so invalidation needs no per-field bookkeeping.
+answer except by being older. Writes know their vendor at this level (any method
+but GET), so invalidation needs no per-field bookkeeping.
 
-Entries are keyed by the client (its principal's key) and its scopes as well as
-the URL: a client never gets bytes fetched for another client or for scopes it
-lacks, even where the gateway would have checked them before the call anyway.
+Entries are shared by every client: the vendor credentials are the gateway's own,
+so the vendor gives every client the same answer to the same request, and every
+field's access (scopes) is checked before any call is made. Each caller gets a
+response of its own built from the kept bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
+from gateway.core.errors import RateLimited, UpstreamUnavailable
 from gateway.core.types import Vendor
-from gateway.observability.scope import current_request
-from gateway.upstream.responses import decoded_headers
+from gateway.observability.scope import RequestState, current_request
+from gateway.upstream.cache.entries import Entry, entry_key
+from gateway.upstream.cache.freshness import Freshness, Use
 
-if TYPE_CHECKING:
-    from gateway.core.principal import Principal
-
+logger = logging.getLogger("gateway.cache")
 
 # Set while a read decides a write (is the todo open? which tasks exist?): such a
 # read goes to the vendor, never to an entry that may predate a change made
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
 # variable, not a field of the request's state: it holds for one write's task only,
 # while the same request's other resolvers may read through the cache concurrently.
 deciding_a_write: ContextVar[bool] = ContextVar("deciding_a_write", default=False)
+
+# What a client sends to have its operation's vendor reads made fresh.
+_FRESH_DIRECTIVES = ("no-cache", "no-store", "max-age=0")
 
 
 @contextmanager
@@ -51,127 +57,203 @@ def vendor_state() -> Iterator[None]:
         deciding_a_write.reset(token)
 
 
-def cache_scope(principal: Principal) -> str:
-    return principal.key + "|" + ",".join(sorted(principal.scopes))
+def client_wants_fresh(state: RequestState) -> bool:
+    control = state.headers.get("cache-control")
+    if not control:
+        return False
+    directives = {part.strip().lower() for part in control.split(",")}
+    return any(directive in directives for directive in _FRESH_DIRECTIVES)
 
 
-def note_read(ttl: float) -> None:
-    """A vendor read of the current request, kept ``ttl`` seconds (0: not cached)."""
+def may_answer_from_kept() -> bool:
+    """Whether a read of the current task may be answered from something kept (this
+    cache, or a vendor's own record of what it saw): not when it decides a write, nor
+    when the client asked for fresh reads."""
+    if deciding_a_write.get():
+        return False
+    state = current_request.get()
+    return state is None or not client_wants_fresh(state)
+
+
+def note_kept(vendor: Vendor, *, age: float, fresh_for: float) -> None:
+    """A read of the current request answered from something kept ``age`` seconds,
+    fresh ``fresh_for`` more."""
     state = current_request.get()
     if state is not None:
-        state.reads.ttls.append(ttl)
+        state.reads.note(vendor, age=age, fresh_for=fresh_for, stale=False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    status: int
-    headers: tuple[tuple[bytes, bytes], ...]
-    content: bytes
-    expires: float
+def note_fresh(vendor: Vendor) -> None:
+    """An uncached call of the current request (a write, or a read of an uncached vendor):
+    its answer is the vendor's own now, kept by no one."""
+    state = current_request.get()
+    if state is not None:
+        state.reads.note(vendor, age=0.0, fresh_for=0.0, stale=False)
 
 
-_Key = tuple[Vendor, str, str]
-# Told of a write to a vendor, so other processes can drop their entries too.
-Publisher = Callable[[Vendor], Awaitable[None]]
+class EntryStore(Protocol):
+    """Where entries live: this process's memory, or Redis (see ``entries``, ``redis_entries``).
+    ``lookup`` gives the vendor's generation (None: the store cannot answer now)."""
+
+    async def lookup(self, vendor: Vendor, key: str) -> tuple[int | None, Entry | None]: ...
+
+    async def keep(
+        self, vendor: Vendor, key: str, entry: Entry, generation: int, retain: float
+    ) -> None: ...
+
+    async def invalidate(self, vendor: Vendor) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+Fetch = Callable[[], Awaitable[httpx.Response]]
 
 
 class ReadCache:
-    """This process's cached vendor reads, least recently used dropped past ``max_entries``."""
+    """The gateway's cached vendor reads, in ``store``; ``clock`` is wall-clock seconds
+    (entries' ages are compared across processes)."""
 
-    def __init__(
-        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_entries = max_entries
+    def __init__(self, store: EntryStore, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
         self.clock = clock
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
-        # Bumped by every invalidation: a read that began before a write may not be kept.
-        self._generations: dict[Vendor, int] = {}
-        self.publisher: Publisher | None = None
-        # Started on first use, inside the running loop (see gateway.upstream.cache.broadcast).
-        self.start_listening: Callable[[], None] | None = None
-        # Set once another process has told this one of a write (tests wait on it).
-        self.invalidated_elsewhere = asyncio.Event()
+        # One background refresh per entry at a time; strong references (the loop
+        # keeps only weak ones), and never cancelled but on close.
+        self._refreshing: dict[tuple[Vendor, str], asyncio.Task[None]] = {}
+        self._invalidations: set[asyncio.Task[None]] = set()
 
-    def for_vendor(self, vendor: Vendor, ttl: float) -> VendorReadCache:
-        return VendorReadCache(self, vendor, ttl)
-
-    def generation(self, vendor: Vendor) -> int:
-        return self._generations.get(vendor, 0)
-
-    def get(self, key: _Key) -> httpx.Response | None:
-        if self.start_listening is not None:
-            self.start_listening()
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires <= self.clock():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return httpx.Response(entry.status, headers=list(entry.headers), content=entry.content)
-
-    def put(self, key: _Key, response: httpx.Response, ttl: float, generation: int) -> None:
-        if generation != self.generation(key[0]):
-            return  # a write to the vendor happened meanwhile: this answer may predate it
-        headers = decoded_headers(response)
-        self._entries[key] = _Entry(
-            response.status_code, headers, response.content, self.clock() + ttl
-        )
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    def drop(self, vendor: Vendor) -> None:
-        """Forget ``vendor``'s entries in this process."""
-        self._generations[vendor] = self.generation(vendor) + 1
-        for key in [key for key in self._entries if key[0] == vendor]:
-            del self._entries[key]
+    def for_vendor(self, vendor: Vendor, freshness: Freshness) -> VendorReadCache:
+        return VendorReadCache(self, vendor, freshness)
 
     async def written(self, vendor: Vendor) -> None:
-        """A write to ``vendor`` went out (or may have): drop its entries everywhere."""
-        self.drop(vendor)
-        if self.publisher is not None:
-            await self.publisher(vendor)
+        """A write to ``vendor`` went out (or may have), or it changed: drop its entries."""
+        await self.store.invalidate(vendor)
 
-    def dropped_elsewhere(self, vendor: Vendor) -> None:
-        """Another process wrote to ``vendor``."""
-        self.drop(vendor)
-        self.invalidated_elsewhere.set()
+    def changed(self, vendor: Vendor) -> None:
+        """A change event for ``vendor`` (from the bus, which does not wait for this)."""
+        task = asyncio.get_running_loop().create_task(self.written(vendor))
+        self._invalidations.add(task)
+        task.add_done_callback(self._invalidations.discard)
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    async def settled(self) -> None:
+        """Returns once the background refreshes and invalidations under way are done."""
+        await asyncio.gather(*self._refreshing.values(), *self._invalidations)
+
+    def refresh_later(
+        self, vendor: Vendor, key: str, fetch: Fetch, generation: int, retain: float
+    ) -> None:
+        if (vendor, key) in self._refreshing:
+            return  # collapsed: one refresh of an entry at a time
+        # Not on the request's account: it is nobody's call log and no client's budget
+        # (the vendor's quota is still spent, in Upstream).
+        context = contextvars.copy_context()
+        context.run(current_request.set, None)
+        context.run(deciding_a_write.set, False)
+        loop = asyncio.get_running_loop()
+        refresh = self._refresh(vendor, key, fetch, generation, retain)
+        task = loop.create_task(refresh, context=context)
+        self._refreshing[(vendor, key)] = task
+        task.add_done_callback(lambda _: self._refreshing.pop((vendor, key), None))
+
+    async def _refresh(
+        self, vendor: Vendor, key: str, fetch: Fetch, generation: int, retain: float
+    ) -> None:
+        try:
+            response = await fetch()
+        except Exception as exc:
+            # The stale entry stays; nobody waits on this, so it is only logged.
+            logger.debug("A background refresh of %s failed: %s", vendor.value, type(exc).__name__)
+            return
+        await self.keep(vendor, key, response, generation, retain)
+
+    async def keep(
+        self,
+        vendor: Vendor,
+        key: str,
+        response: httpx.Response,
+        generation: int | None,
+        retain: float,
+    ) -> None:
+        """Keep a 2xx answer, unless the store could not say the vendor's generation."""
+        if generation is None or not 200 <= response.status_code < 300:
+            return
+        await self.store.keep(vendor, key, Entry.of(response, self.clock()), generation, retain)
+
+    async def aclose(self) -> None:
+        for task in self._refreshing.values():
+            task.cancel()
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+        await self.store.aclose()
+
+
+def _failed(response: httpx.Response) -> bool:
+    """An answer the adapter will turn into UpstreamUnavailable or RateLimited."""
+    return response.status_code == 429 or response.status_code >= 500
 
 
 @dataclass(frozen=True, slots=True)
 class VendorReadCache:
-    """One vendor's view of the cache, with its TTL; what its Upstream holds."""
+    """One vendor's view of the cache, with its windows; what its Upstream holds."""
 
     cache: ReadCache
     vendor: Vendor
-    ttl: float
+    freshness: Freshness
 
-    async def send(
-        self, request: httpx.Request, fetch: Callable[[], Awaitable[httpx.Response]]
-    ) -> httpx.Response:
+    async def send(self, request: httpx.Request, fetch: Fetch) -> httpx.Response:
         if request.method != "GET":
-            self.cache.drop(self.vendor)
-            try:
-                return await fetch()
-            finally:
-                # Even a write that failed or timed out may have landed.
-                await asyncio.shield(self.cache.written(self.vendor))
+            return await self._write(fetch)
         state = current_request.get()
-        if state is not None:
-            state.reads.ttls.append(self.ttl)
-        scope = state.cache_scope if state is not None else None
-        if scope is None:
-            return await fetch()
-        key = (self.vendor, scope, str(request.url))
-        cached = None if deciding_a_write.get() else self.cache.get(key)
-        if cached is not None:
-            return cached
-        generation = self.cache.generation(self.vendor)
-        response = await fetch()
-        if 200 <= response.status_code < 300:
-            self.cache.put(key, response, self.ttl, generation)
+        if state is None:
+            return await fetch()  # no HTTP request (a background task): straight to the vendor
+        key = entry_key(request)
+        generation, entry = await self.cache.store.lookup(self.vendor, key)
+        if deciding_a_write.get() or client_wants_fresh(state):
+            entry = None  # the vendor's own state; its answer refreshes the entry
+        age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
+        use = self.freshness.use(age) if entry is not None else Use.NONE
+        if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
+            if use is Use.REVALIDATE and generation is not None:
+                retain = self.freshness.retained
+                self.cache.refresh_later(self.vendor, key, fetch, generation, retain)
+            self._note(state, age, stale=use is Use.REVALIDATE)
+            return entry.response()
+        stand_in = entry if entry is not None and use is Use.IF_ERROR else None
+        return await self._call(state, key, fetch, generation, stand_in, age)
+
+    async def _call(
+        self,
+        state: RequestState,
+        key: str,
+        fetch: Fetch,
+        generation: int | None,
+        stand_in: Entry | None,
+        age: float,
+    ) -> httpx.Response:
+        """The vendor's answer, kept; or ``stand_in`` if the call fails or is refused."""
+        try:
+            response = await fetch()
+        except (UpstreamUnavailable, RateLimited):
+            if stand_in is None:
+                raise
+            self._note(state, age, stale=True)
+            return stand_in.response()
+        if stand_in is not None and _failed(response):
+            self._note(state, age, stale=True)
+            return stand_in.response()
+        await self.cache.keep(self.vendor, key, response, generation, self.freshness.retained)
+        self._note(state, 0.0, stale=False)
         return response
+
+    async def _write(self, fetch: Fetch) -> httpx.Response:
+        # Before: reads that begin during the write are not kept past it; after: nor
+        # are reads that began before it and end after it was sent.
+        note_fresh(self.vendor)
+        await self.cache.written(self.vendor)
+        try:
+            return await fetch()
+        finally:
+            # Even a write that failed or timed out may have landed.
+            await asyncio.shield(self.cache.written(self.vendor))
+
+    def _note(self, state: RequestState, age: float, *, stale: bool) -> None:
+        fresh_for = 0.0 if stale else max(0.0, self.freshness.fresh - age)
+        state.reads.note(self.vendor, age=age, fresh_for=fresh_for, stale=stale)

@@ -1,23 +1,21 @@
-"""The read cache the settings ask for: none, this process's, or this process's
-with writes told to the others through Redis."""
+"""The read cache the settings ask for: none, this process's memory, or Redis shared by
+every process (``GATEWAY_REDIS_URL``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gateway.core.settings import GatewaySettings
-from gateway.upstream.cache.reads import ReadCache
-
-if TYPE_CHECKING:
-    from gateway.upstream.cache.broadcast import Broadcast
+from gateway.upstream.cache.entries import MemoryEntries
+from gateway.upstream.cache.reads import EntryStore, ReadCache
 
 
-def open_read_cache(settings: GatewaySettings) -> tuple[ReadCache | None, Broadcast | None]:
+def open_read_cache(settings: GatewaySettings) -> ReadCache | None:
     if not settings.cache:
-        return None, None
-    cache = ReadCache(max_entries=settings.cache_max_entries)
+        return None
+    store: EntryStore
     if settings.redis_url is None:
-        return cache, None
-    from gateway.upstream.cache.broadcast import Broadcast  # redis-py only when asked for
+        store = MemoryEntries(settings.cache_max_entries)
+    else:
+        from gateway.upstream.cache.redis_entries import RedisEntries  # redis-py only when asked
 
-    return cache, Broadcast(cache, settings.redis_url.get_secret_value())
+        store = RedisEntries(settings.redis_url.get_secret_value())
+    return ReadCache(store)

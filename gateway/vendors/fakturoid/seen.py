@@ -26,7 +26,7 @@ from gateway.state.storage import MemoryStore, SharedStore
 from gateway.state.storage.batches import delete_many, get_many, set_many
 from gateway.state.storage.codec import NotSerialisable, decode, encode
 from gateway.state.storage.tokens import credentials_key
-from gateway.upstream.cache.reads import deciding_a_write, note_read
+from gateway.upstream.cache.reads import may_answer_from_kept, note_kept
 
 from .models import FakturoidTodo
 from .paging import PageLoader, find_todos
@@ -104,11 +104,13 @@ async def find_by_id(
 ) -> list[FakturoidTodo | None]:
     """The todo for each id (None where absent): from recent list pages where they
     show it, by a scan of ``load_page``'s pages for the others."""
-    # A read that decides a write must see the vendor's state as it is now.
-    known = {} if deciding_a_write.get() else await seen.recent(ids)
+    # A read that decides a write, or for a client that asked for fresh reads, must
+    # see the vendor's state as it is now.
+    known = await seen.recent(ids) if may_answer_from_kept() else {}
     if known:
         # Like a cached read: the answer is as old as the oldest todo in it.
-        note_read(seen.max_age - max(entry.age for entry in known.values()))
+        oldest = max(entry.age for entry in known.values())
+        note_kept(FAKTUROID, age=oldest, fresh_for=max(0.0, seen.max_age - oldest))
     answers = {todo_id: entry.todo for todo_id, entry in known.items()}
     missing = [todo_id for todo_id in ids if todo_id not in known]
     if missing:

@@ -14,8 +14,11 @@ from gateway.plugin import VendorSettings
 class FakturoidSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="FAKTUROID_", extra="ignore", frozen=True)
 
-    # Seconds a read is reused under GATEWAY_CACHE: todos change by hand, rarely.
+    # Fresh windows (docs/freshness.md): todos change by hand, rarely; 400 requests a minute
+    # are shared with the account's other users.
     cache_ttl: float = Field(default=15.0, ge=0)
+    cache_stale_while_revalidate: float = Field(default=45.0, ge=0)
+    cache_stale_if_error: float = Field(default=600.0, ge=0)
 
     # Seconds a todo seen on a list page answers a by-id read without a scan (0: off).
     by_id_max_age: float = Field(default=30.0, ge=0)

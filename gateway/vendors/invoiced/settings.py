@@ -13,8 +13,11 @@ from gateway.plugin import VendorSettings
 class InvoicedSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="INVOICED_", extra="ignore", frozen=True)
 
-    # Seconds a read is reused under GATEWAY_CACHE: tasks change by hand, rarely.
+    # Fresh windows (docs/freshness.md): tasks change by hand, rarely; the vendor limits
+    # concurrency, not volume, so a short SWR window suffices.
     cache_ttl: float = Field(default=10.0, ge=0)
+    cache_stale_while_revalidate: float = Field(default=20.0, ge=0)
+    cache_stale_if_error: float = Field(default=300.0, ge=0)
 
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None

@@ -13,8 +13,10 @@ from gateway.plugin import VendorSettings
 class ReadyDeskSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="READYDESK_", extra="ignore", frozen=True)
 
-    # Seconds a read is reused under GATEWAY_CACHE: invoices change slowly.
+    # Fresh windows (docs/freshness.md): invoices change slowly.
     cache_ttl: float = Field(default=15.0, ge=0)
+    cache_stale_while_revalidate: float = Field(default=30.0, ge=0)
+    cache_stale_if_error: float = Field(default=300.0, ge=0)
 
     api_url: str | None = None
     api_key: SecretStr | None = None

@@ -15,8 +15,11 @@ from gateway.plugin import VendorSettings
 class ZohoSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="ZOHO_", extra="ignore", frozen=True)
 
-    # Seconds a read is reused under GATEWAY_CACHE: longer, as Zoho's quota is small.
+    # Fresh windows (docs/freshness.md): longer, as Zoho's quota is small (about 100 calls a
+    # minute, 1,000 a day): a spent day's quota is stood in for up to half an hour.
     cache_ttl: float = Field(default=30.0, ge=0)
+    cache_stale_while_revalidate: float = Field(default=90.0, ge=0)
+    cache_stale_if_error: float = Field(default=1800.0, ge=0)
 
     api_url: str = "https://www.zohoapis.com/invoice/v3"
     accounts_url: str = "https://accounts.zoho.com"
