@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from benchmarks.latency import vendor_calls
 from benchmarks.peer.contenders import NODE_BIN, Contender
 from benchmarks.peer.procs import Pinned, end
 
@@ -23,6 +24,10 @@ from benchmarks.peer.procs import Pinned, end
 class Run:
     gateway: str
     connections: int
+    # What each request asked for ("10x5": 10 tasks x 5 fields) and the delay added to
+    # every upstream call, in milliseconds.
+    shape: str
+    latency_ms: float
     requests: int
     seconds: float
     p50_ms: float
@@ -35,6 +40,9 @@ class Run:
     other_busy: float
     # Answers that were errors, timeouts, non-2xx or not the expected body.
     failed: int = 0
+    # Calls the upstream answered during the run: one a request when nothing is shared
+    # between requests (the warm-up and autocannon's last answers blur it a little).
+    upstream_calls: int = 0
 
     @property
     def per_second(self) -> float:
@@ -43,6 +51,16 @@ class Run:
     @property
     def cpu_per_1000(self) -> float:
         return self.gateway_cpu_s / self.requests * 1000
+
+    @property
+    def calls_per_request(self) -> float:
+        return self.upstream_calls / self.requests
+
+    @property
+    def client_bound(self) -> float:
+        """The most req/s the client could send: each connection waits for its answer,
+        which takes at least the added upstream latency."""
+        return self.connections / (self.latency_ms / 1000) if self.latency_ms else float("inf")
 
 
 MAX_FAILED_SHARE = 0.001
@@ -56,13 +74,17 @@ def measure(
     seconds: float,
     cpu: int,
     workdir: Path,
+    upstream_url: str,
+    latency_ms: float = 0.0,
 ) -> Run:
+    calls_before = vendor_calls(upstream_url)
     gateway_before, upstream_before = contender.process.cpu_seconds(), upstream.cpu_seconds()
     children_before = _children_cpu()
     result = _autocannon(contender, connections, seconds, cpu, workdir)
     gateway_cpu = contender.process.cpu_seconds() - gateway_before
     loadgen_cpu = _children_cpu() - children_before
     upstream_cpu = upstream.cpu_seconds() - upstream_before
+    calls = vendor_calls(upstream_url) - calls_before
     for gone in (contender.process, upstream):
         if not gone.alive():
             raise SystemExit(f"{gone.name} exited during the run:\n{gone.log_tail()}")
@@ -75,6 +97,8 @@ def measure(
     return Run(
         gateway=contender.name,
         connections=connections,
+        shape=contender.shape.label,
+        latency_ms=latency_ms,
         requests=result["requests"]["total"],
         seconds=result["duration"],
         p50_ms=result["latency"]["p50"],
@@ -86,6 +110,7 @@ def measure(
         gateway_busy=gateway_cpu / result["duration"],
         other_busy=(upstream_cpu + loadgen_cpu) / result["duration"],
         failed=sum(failures.values()),
+        upstream_calls=calls,
     )
 
 
@@ -114,7 +139,7 @@ def _autocannon(
     *,
     amount: int | None = None,
 ) -> dict[str, Any]:
-    output = workdir / f"autocannon-{contender.name}-c{connections}.json"
+    output = workdir / f"autocannon-{contender.name}-{contender.shape.label}-c{connections}.json"
     # A run is either so many seconds or so many requests (at no less than 100 a second).
     extent = ["--amount", str(amount)] if amount else ["--duration", f"{seconds:g}"]
     limit = amount / 100 if amount else seconds
