@@ -197,6 +197,11 @@ def _report(runs: Sequence[Run], concurrencies: Sequence[int]) -> None:
         f"in flight (INVOICED_MAX_CONNECTIONS, default {MAX_CONCURRENT}, as Invoiced allows)"
     )
     for run in runs:
+        if run.failed:
+            at = f"+{run.latency_ms:g} ms c={run.connections}"
+            print(f"  {run.gateway} at {at}: {run.failed} of {run.requests} answers failed "
+                  f"(the sandbox refuses calls beyond {MAX_CONCURRENT} in flight, as Invoiced "
+                  "does); req/s counts right answers only")  # fmt: skip
         if run.latency_ms and run.per_second >= 0.9 * run.client_bound:
             at = f"+{run.latency_ms:g} ms c={run.connections}"
             print(f"  {run.gateway} at {at} was bound by the client")

@@ -46,7 +46,8 @@ class Run:
 
     @property
     def per_second(self) -> float:
-        return self.requests / self.seconds
+        """Right answers a second: a refused or wrong answer served nobody."""
+        return (self.requests - self.failed) / self.seconds
 
     @property
     def cpu_per_1000(self) -> float:
@@ -81,6 +82,8 @@ def measure(
     upstream_url: str,
     latency_ms: float = 0.0,
 ) -> Run:
+    """One run; with ``latency_ms``, failed answers are counted rather than fatal: a
+    gateway that keeps more calls in flight than the vendor allows gets refusals."""
     calls_before = vendor_calls(upstream_url)
     gateway_before, upstream_before = contender.process.cpu_seconds(), upstream.cpu_seconds()
     children_before = _children_cpu()
@@ -96,7 +99,8 @@ def measure(
     total = result["requests"]["total"]
     # A stray bad answer is counted and shown; more than one in a thousand would make
     # the figure meaningless (errors are cheap to serve), so the run stops there.
-    if not total or sum(failures.values()) > total * MAX_FAILED_SHARE:
+    too_many = sum(failures.values()) > total * MAX_FAILED_SHARE
+    if not total or (too_many and not latency_ms):
         raise SystemExit(f"{contender.name} at c={connections} failed: {failures}")
     return Run(
         gateway=contender.name,
