@@ -201,7 +201,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         workdir = Path(tmp)
         # The sandbox on whichever CPU it lands; the pinned CPU is ignored here.
-        with sandbox(0, workdir) as (_, invoiced), redis_server(workdir) as redis_url:
+        with sandbox(0, workdir) as (_, _, invoiced), redis_server(workdir) as redis_url:
             with gateway("one-worker", invoiced, workdir) as url:
                 print(load("1 worker", [url], workdir).row(), flush=True)
             with gateway("two-workers", invoiced, workdir, GATEWAY_WORKERS="2") as url:

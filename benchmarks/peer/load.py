@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from benchmarks.latency import vendor_calls
 from benchmarks.peer.contenders import NODE_BIN, Contender
 from benchmarks.peer.procs import Pinned, end
 
@@ -23,6 +24,10 @@ from benchmarks.peer.procs import Pinned, end
 class Run:
     gateway: str
     connections: int
+    # What each request asked for ("10x5": 10 tasks x 5 fields) and the delay added to
+    # every upstream call, in milliseconds.
+    shape: str
+    latency_ms: float
     requests: int
     seconds: float
     p50_ms: float
@@ -35,17 +40,35 @@ class Run:
     other_busy: float
     # Answers that were errors, timeouts, non-2xx or not the expected body.
     failed: int = 0
+    # Calls the upstream answered during the run: one a request when nothing is shared
+    # between requests (the warm-up and autocannon's last answers blur it a little).
+    upstream_calls: int = 0
 
     @property
     def per_second(self) -> float:
-        return self.requests / self.seconds
+        """Right answers a second: a refused or wrong answer served nobody."""
+        return (self.requests - self.failed) / self.seconds
 
     @property
     def cpu_per_1000(self) -> float:
         return self.gateway_cpu_s / self.requests * 1000
 
+    @property
+    def calls_per_request(self) -> float:
+        return self.upstream_calls / self.requests
+
+    @property
+    def client_bound(self) -> float:
+        """The most req/s the client could send: each connection waits for its answer,
+        which takes at least the added upstream latency."""
+        return self.connections / (self.latency_ms / 1000) if self.latency_ms else float("inf")
+
 
 MAX_FAILED_SHARE = 0.001
+# autocannon's default of 10 s would count as failed the requests that wait their turn
+# for a vendor connection: at c=200 behind a pool of 20 and a slow upstream, a request
+# waits for about ten calls ahead of it on its connection, which is not a failure.
+ANSWER_TIMEOUT_S = 30
 
 
 def measure(
@@ -56,13 +79,19 @@ def measure(
     seconds: float,
     cpu: int,
     workdir: Path,
+    upstream_url: str,
+    latency_ms: float = 0.0,
 ) -> Run:
+    """One run; with ``latency_ms``, failed answers are counted rather than fatal: a
+    gateway that keeps more calls in flight than the vendor allows gets refusals."""
+    calls_before = vendor_calls(upstream_url)
     gateway_before, upstream_before = contender.process.cpu_seconds(), upstream.cpu_seconds()
     children_before = _children_cpu()
     result = _autocannon(contender, connections, seconds, cpu, workdir)
     gateway_cpu = contender.process.cpu_seconds() - gateway_before
     loadgen_cpu = _children_cpu() - children_before
     upstream_cpu = upstream.cpu_seconds() - upstream_before
+    calls = vendor_calls(upstream_url) - calls_before
     for gone in (contender.process, upstream):
         if not gone.alive():
             raise SystemExit(f"{gone.name} exited during the run:\n{gone.log_tail()}")
@@ -70,11 +99,14 @@ def measure(
     total = result["requests"]["total"]
     # A stray bad answer is counted and shown; more than one in a thousand would make
     # the figure meaningless (errors are cheap to serve), so the run stops there.
-    if not total or sum(failures.values()) > total * MAX_FAILED_SHARE:
+    too_many = sum(failures.values()) > total * MAX_FAILED_SHARE
+    if not total or (too_many and not latency_ms):
         raise SystemExit(f"{contender.name} at c={connections} failed: {failures}")
     return Run(
         gateway=contender.name,
         connections=connections,
+        shape=contender.shape.label,
+        latency_ms=latency_ms,
         requests=result["requests"]["total"],
         seconds=result["duration"],
         p50_ms=result["latency"]["p50"],
@@ -86,6 +118,7 @@ def measure(
         gateway_busy=gateway_cpu / result["duration"],
         other_busy=(upstream_cpu + loadgen_cpu) / result["duration"],
         failed=sum(failures.values()),
+        upstream_calls=calls,
     )
 
 
@@ -114,14 +147,14 @@ def _autocannon(
     *,
     amount: int | None = None,
 ) -> dict[str, Any]:
-    output = workdir / f"autocannon-{contender.name}-c{connections}.json"
+    output = workdir / f"autocannon-{contender.name}-{contender.shape.label}-c{connections}.json"
     # A run is either so many seconds or so many requests (at no less than 100 a second).
     extent = ["--amount", str(amount)] if amount else ["--duration", f"{seconds:g}"]
     limit = amount / 100 if amount else seconds
     command = [
         "taskset", "--cpu-list", str(cpu), str(NODE_BIN / "autocannon"),
         "--json", "--no-progress",
-        "--connections", str(connections), *extent,
+        "--connections", str(connections), *extent, "--timeout", str(ANSWER_TIMEOUT_S),
         "--method", "POST", "--headers", "content-type=application/json",
         "--body", contender.body.decode(), "--expectBody", contender.expected_answer,
         contender.url,
