@@ -9,14 +9,17 @@ spends in the sandbox, as a vendor counts calls in flight on its side.
 The delay can change while the server runs, so one upstream (and its data) serves every
 latency a benchmark measures: ``POST /_bench/latency?ms=200`` sets it; both it and ``GET``
 answer the delay and the vendor calls answered so far, so a benchmark can tell how many
-upstream calls each request cost. Admin calls (``/_admin/``) and ``/_bench/`` are the
-benchmark's own traffic: neither delayed nor counted.
+upstream calls each request cost; ``GET /_bench/calls`` answers them by vendor and status
+(``{"zoho 200": 41, "zoho 429": 2}``), for the capacity benchmark's quota figures.
+Admin calls (``/_admin/``) and ``/_bench/`` are the benchmark's own traffic: neither
+delayed nor counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 
 import httpx
 import orjson
@@ -27,6 +30,7 @@ from gateway.http import server
 from gateway.http.sandboxes import create_sandbox_app
 
 LATENCY_PATH = "/_bench/latency"
+CALLS_PATH = "/_bench/calls"
 
 
 class Delayed:
@@ -36,6 +40,8 @@ class Delayed:
         self.app = app
         self.latency_ms = latency_ms
         self.calls = 0
+        # "<vendor> <status>" -> calls, e.g. "zoho 200", "zoho 429".
+        self.by_status: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -45,19 +51,28 @@ class Delayed:
         if path == LATENCY_PATH:
             await self._latency(scope, send)
             return
+        if path == CALLS_PATH:
+            await _json(send, 200, dict(self.by_status))
+            return
         self.calls += 1
         half = self.latency_ms / 2000
-        if not half:
-            await self.app(scope, receive, send)
-            return
+        status = 0
 
         async def late_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                await asyncio.sleep(half)
+                status = message["status"]
+                if half:
+                    await asyncio.sleep(half)
             await send(message)
 
-        await asyncio.sleep(half)
-        await self.app(scope, receive, late_send)
+        if half:
+            await asyncio.sleep(half)
+        try:
+            await self.app(scope, receive, late_send)
+        finally:
+            vendor = path.strip("/").split("/", 1)[0]
+            self.by_status[f"{vendor} {status}"] += 1
 
     async def _latency(self, scope: Scope, send: Send) -> None:
         if scope["method"] == "POST":

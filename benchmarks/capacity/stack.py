@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks.capacity.upstream import CALLS_PATH
+from benchmarks.latency import CALLS_PATH
 from benchmarks.peer.contenders import TASK_GATEWAY
 from benchmarks.peer.procs import free_port, wait_until
 from benchmarks.scale import started
@@ -62,7 +62,7 @@ def base_env() -> dict[str, str]:
 def vendors(workdir: Path, latency_ms: float) -> Iterator[str]:
     """The sandboxes at their documented quotas behind ``latency_ms``; yields their base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "benchmarks.capacity.upstream",
+    command = [sys.executable, "-m", "benchmarks.latency",
                "--port", str(port), "--latency-ms", f"{latency_ms:g}"]  # fmt: skip
     env = {**base_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with started("vendors", command, env, workdir / "vendors.log") as proc:
