@@ -141,6 +141,12 @@ class MaskedFailures:
         except Exception:
             if scope["type"] != "http" or started:
                 raise
-            logger.exception("Unexpected error answering %s %s", scope["method"], scope["path"])
-            masked = {"message": MASKED_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
-            await JSONResponse({"errors": [masked]}, status_code=500)(scope, receive, send)
+            await masked_failure(scope)(scope, receive, send)
+
+
+def masked_failure(scope: Scope) -> JSONResponse:
+    """The answer to an HTTP request whose handling raised: logged here (the exception
+    being handled), masked in the answer."""
+    logger.exception("Unexpected error answering %s %s", scope["method"], scope["path"])
+    masked = {"message": MASKED_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    return JSONResponse({"errors": [masked]}, status_code=500)

@@ -1,16 +1,17 @@
 """The Starlette application: `/graphql` (POST, GET for queries, GraphiQL), `/healthz`,
 `/readyz`, and GraphiQL's assets under `/graphiql/`.
 
-Every request passes the same front layers, outermost first: its request id and
-telemetry scope, CORS, the error boundary, the HTTP guard. A `/graphql` request then
-goes straight to the client gate and the GraphQL view; anything else to the router.
+Every request but `/graphql`'s passes the front layers, outermost first: its request
+id and telemetry scope, CORS, the error boundary, the HTTP guard; then the router. A
+`/graphql` request meets the same rules, and the client gate, in one layer of its own
+(gateway.http.entry), then the GraphQL view.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,9 +25,10 @@ from gateway.api.errors import MaskedFailures
 from gateway.auth.protection import ClientProtection
 from gateway.config import Settings
 from gateway.http.cors import AllowedOrigins, GatewayCors
+from gateway.http.entry import GraphQLEntry
 from gateway.http.explorer import explorer_routes
 from gateway.http.gate import ClientGate
-from gateway.http.guard import GRAPHQL_METHODS, HttpGuard, is_graphql_path
+from gateway.http.guard import GRAPHQL_METHODS, HttpGuard, RequestRules, is_graphql_path
 from gateway.http.observability import Observability
 from gateway.http.pollers import open_pollers
 from gateway.http.readiness import Readiness
@@ -43,9 +45,9 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 class GatewayApp(Starlette):
     """Starlette, behind the front layers, with `/graphql` (the hot path) sent
-    straight to ``graphql``: the router and Starlette's error and exception
-    middleware cost about a tenth of a request's CPU, and the error boundary in front
-    (gateway.api.errors.MaskedFailures) answers whatever the view does not."""
+    straight to ``graphql``, its one layer (gateway.http.entry), which applies the
+    same rules as the front layers: the router, Starlette's error and exception
+    middleware and a layer per concern cost a good part of a request's CPU."""
 
     def __init__(
         self,
@@ -57,22 +59,19 @@ class GatewayApp(Starlette):
     ) -> None:
         super().__init__(routes=routes, lifespan=lifespan)
         self.graphql = graphql
-        app: ASGIApp = self.dispatch
+        app: ASGIApp = super().__call__
         for cls, args, kwargs in reversed(front):
             app = cls(app, *args, **kwargs)
-        self.entry = app
+        self.layered = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.entry(scope, receive, send)
-
-    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         # WebSockets too: subscriptions (graphql-transport-ws); they authenticate in
         # their connection_init (gateway.http.view), past the client gate.
         if scope["type"] in ("http", "websocket") and is_graphql_path(scope):
             scope["app"] = self
             await self.graphql(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await self.layered(scope, receive, send)
 
 
 def create_app(
@@ -97,7 +96,7 @@ def create_app(
         read_cache = adapters.read_cache
         changes.watch(lambda event: read_cache.changed(event.vendor))
     app = GatewayApp(
-        graphql=_gated_view(settings, adapters, observing, changes),
+        graphql=_graphql_entry(settings, adapters, observing, changes),
         front=_front(settings, observing),
         routes=[
             *_health_routes(adapters, readiness),
@@ -115,37 +114,53 @@ def create_app(
     return app
 
 
-def _gated_view(
+def _graphql_entry(
     settings: Settings, adapters: Adapters, observing: Observability, changes: ChangeBus
 ) -> ASGIApp:
-    """The client gate in front of the GraphQL view."""
+    """The GraphQL view behind its one layer: the front layers' rules and the client gate."""
     protection = ClientProtection.from_settings(settings, adapters.limiter)
-    return ClientGate(
-        GatewayGraphQL(adapters, settings, observing.telemetry, protection, changes),
-        authenticator=protection.authenticator,
-        requests=protection.requests,
-        graphiql=protection.graphiql,
+    view = GatewayGraphQL(adapters, settings, observing.telemetry, protection, changes)
+    return GraphQLEntry(
+        view,
+        telemetry=observing.telemetry,
+        cors=GatewayCors(view, **_cors(settings)),
+        rules=_rules(settings),
+        gate=ClientGate(
+            authenticator=protection.authenticator,
+            requests=protection.requests,
+            graphiql=protection.graphiql,
+        ),
+    )
+
+
+def _cors(settings: Settings) -> dict[str, Any]:
+    return {
+        "origins": AllowedOrigins(settings.gateway.cors_origins),
+        "credentials": settings.gateway.cors_credentials,
+    }
+
+
+def _rules(settings: Settings) -> RequestRules:
+    origins = AllowedOrigins(settings.gateway.cors_origins)
+    # CORS answers preflights before the guard, which refuses any other OPTIONS.
+    allow = (*GRAPHQL_METHODS, "OPTIONS") if origins else GRAPHQL_METHODS
+    return RequestRules(
+        max_body_bytes=settings.gateway.max_body_bytes,
+        body_timeout=settings.gateway.body_timeout,
+        allow=allow,
+        origins=origins,
     )
 
 
 def _front(settings: Settings, observing: Observability) -> list[Middleware]:
-    """What every request passes, outermost first."""
-    origins = AllowedOrigins(settings.gateway.cors_origins)
-    # CORS answers preflights before the guard, which refuses any other OPTIONS.
-    allow = (*GRAPHQL_METHODS, "OPTIONS") if origins else GRAPHQL_METHODS
+    """What every request but `/graphql`'s passes, outermost first."""
     return [
         Middleware(RequestScopes, telemetry=observing.telemetry),
         # Outside the error boundary, so even a masked failure carries its headers. With
         # no origin allowed it only refuses preflights, saying so.
-        Middleware(GatewayCors, origins=origins, credentials=settings.gateway.cors_credentials),
+        Middleware(GatewayCors, **_cors(settings)),
         Middleware(MaskedFailures),
-        Middleware(
-            HttpGuard,
-            max_body_bytes=settings.gateway.max_body_bytes,
-            body_timeout=settings.gateway.body_timeout,
-            allow=allow,
-            origins=origins,
-        ),
+        Middleware(HttpGuard, rules=_rules(settings)),
     ]
 
 

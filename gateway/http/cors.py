@@ -12,12 +12,15 @@ in its network panel, never to the page).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.observability.scope import request_state
 
 # Every request header the gateway reads: the credentials (gateway.auth), the request id
 # and the caller's trace (gateway.observability), the CSRF rule's headers, the accounting
@@ -88,10 +91,34 @@ class GatewayCors(CORSMiddleware):
         self.origins = origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.origins and scope["type"] == "http" and scope["method"] != "OPTIONS":
+        if scope["type"] != "http" or not self.applies(scope):
             await self.app(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        headers = request_state(scope).headers
+        preflight = self.preflight(scope, headers)
+        if preflight is not None:
+            await preflight(scope, receive, send)
+            return
+        await self.app(scope, receive, self.sending(send, headers))
+
+    def applies(self, scope: Scope) -> bool:
+        """Whether CORS has anything to say: with no origin allowed, only to refuse
+        preflights."""
+        return bool(self.origins) or scope["method"] == "OPTIONS"
+
+    def preflight(self, scope: Scope, request_headers: Headers) -> Response | None:
+        """The answer to a preflight, or None when this is no preflight."""
+        if (
+            scope["method"] == "OPTIONS"
+            and "origin" in request_headers
+            and "access-control-request-method" in request_headers
+        ):
+            return self.preflight_response(request_headers)
+        return None
+
+    def sending(self, send: Send, request_headers: Headers) -> Send:
+        """``send``, adding the CORS headers to the answer."""
+        return functools.partial(self.send, send=send, request_headers=request_headers)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         refusals = self._refusals(request_headers)

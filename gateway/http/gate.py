@@ -1,6 +1,6 @@
-"""The ASGI gate in front of `/graphql`: who the client is, and whether it has
-requests left this minute. Both are decided from the headers, before the body
-is read or anything is parsed, so a refused request costs next to nothing.
+"""The client gate of `/graphql`: who the client is, and whether it has
+requests left this minute. Both are decided from the headers, before anything
+is parsed, so a refused request costs next to nothing.
 
 The client (a :class:`Principal`) is left on the request's state for the
 GraphQL layer, which checks each field's vendor and access against its scopes.
@@ -11,45 +11,37 @@ view refuses to run an operation for a request that has no principal.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from gateway.api.errors import refusal_response
 from gateway.auth.authenticator import Authenticator
-from gateway.core.errors import ClientRateLimited, RequestRefused, Unauthenticated
+from gateway.core.errors import ClientRateLimited, Unauthenticated
 from gateway.core.principal import Principal, unauthenticated_client
 from gateway.core.ratelimit import CallBudget, retry_after
 from gateway.http.media_types import is_explorer_page_request
-from gateway.observability.scope import RequestState, request_state
+from gateway.observability.scope import RequestState
 
 
 class ClientGate:
+    """Who the client is and whether it may send this request, asked by the GraphQL
+    endpoint's layer (gateway.http.entry) before the view runs."""
+
     def __init__(
         self,
-        app: ASGIApp,
         *,
         authenticator: Authenticator | None,
         requests: CallBudget | None,
         graphiql: bool,
     ) -> None:
-        self.app = app
         self.authenticator = authenticator
         self.requests = requests
         self.graphiql = graphiql
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = request_state(scope)
-        try:
-            principal = await self._principal(scope, state)
-            if principal is not None and self.requests is not None:
-                await self._spend_request(principal)
-        except RequestRefused as refusal:
-            await refusal_response(refusal)(scope, receive, send)
-            return
+    async def admit(self, scope: Scope, state: RequestState) -> None:
+        """Leaves the client on ``state``, or raises the refusal to answer with."""
+        principal = await self._principal(scope, state)
+        if principal is not None and self.requests is not None:
+            await self._spend_request(principal)
         state.principal = principal
-        await self.app(scope, receive, send)
 
     async def _principal(self, scope: Scope, state: RequestState) -> Principal | None:
         if self.authenticator is None:

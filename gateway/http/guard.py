@@ -96,42 +96,30 @@ def check_csrf(scope: Scope, headers: Headers, origins: AllowedOrigins | None = 
     )
 
 
-class HttpGuard:
+class RequestRules:
+    """The guard's rules, for the GraphQL endpoint's one layer (gateway.http.entry) and
+    the layered chain in front of every other route (:class:`HttpGuard`)."""
+
     def __init__(
         self,
-        app: ASGIApp,
         *,
         max_body_bytes: int,
         body_timeout: float,
         allow: tuple[str, ...] = GRAPHQL_METHODS,
         origins: AllowedOrigins | None = None,
     ) -> None:
-        """The body rules apply to every request, the method and CSRF rules to the
-        GraphQL endpoint. ``allow``: the methods a 405 names, OPTIONS among them when
-        CORS answers preflights before this guard; ``origins``: those CORS allows."""
-        self.app = app
+        """``allow``: the methods a 405 names, OPTIONS among them when CORS answers
+        preflights before the guard; ``origins``: those CORS allows."""
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.allow = allow
         self.origins = origins
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = request_state(scope).headers
-        try:
-            if is_graphql_path(scope):
-                if scope["method"] not in GRAPHQL_METHODS:
-                    raise MethodNotAllowed(scope["method"], self.allow)
-                check_csrf(scope, headers, self.origins)
-            body = await self.read_body(headers, receive)
-        except RequestRefused as error:
-            await refusal_response(error)(scope, receive, send)
-            return
-        except ClientGone:
-            return
-        await self.app(scope, _replay(body, receive), send)
+    def check_graphql(self, scope: Scope, headers: Headers) -> None:
+        """The GraphQL endpoint's method and CSRF rules."""
+        if scope["method"] not in GRAPHQL_METHODS:
+            raise MethodNotAllowed(scope["method"], self.allow)
+        check_csrf(scope, headers, self.origins)
 
     async def read_body(self, headers: Headers, receive: Receive) -> bytes:
         declared = headers.get("content-length")
@@ -169,14 +157,43 @@ class HttpGuard:
         )
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+class HttpGuard:
+    """The rules as an ASGI layer: the body rules for every request, the method and
+    CSRF rules for the GraphQL endpoint."""
+
+    def __init__(self, app: ASGIApp, *, rules: RequestRules) -> None:
+        self.app = app
+        self.rules = rules
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = request_state(scope).headers
+        try:
+            # The GraphQL endpoint has a layer of its own (gateway.http.entry); should a
+            # request for it come this way all the same, it meets the same rules.
+            if is_graphql_path(scope):
+                self.rules.check_graphql(scope, headers)
+            body = await self.rules.read_body(headers, receive)
+        except RequestRefused as error:
+            await refusal_response(error)(scope, receive, send)
+            return
+        except ClientGone:
+            return
+        await self.app(scope, replay(body, receive), send)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for the app behind the guard: the body read, in one message, then
+    the server's own (a disconnect)."""
     delivered = False
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal delivered
         if not delivered:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return replayed

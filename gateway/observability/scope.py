@@ -135,6 +135,9 @@ class RequestState:
     # Set by the GraphQL view: ok, partial, error, rejected or disconnected.
     outcome: str | None = None
     error_codes: tuple[str, ...] = ()
+    # Whether the answer has begun (its status and headers sent): then a failure can
+    # only end the connection, no longer be answered.
+    answering: bool = False
 
 
 # Adapters, the upstream seam and the log formatter are shared by every request and
@@ -156,6 +159,26 @@ def request_state(scope: Scope) -> RequestState:
     return state
 
 
+def open_request(scope: Scope, telemetry: object | None, send: Send) -> tuple[RequestState, Send]:
+    """A new HTTP request's state, left in its scope, and ``send`` echoing its id in
+    ``X-Request-Id``."""
+    headers = Headers(scope=scope)
+    given = headers.get(REQUEST_ID_HEADER)
+    request_id = accepted_request_id(given.encode("latin-1") if given else None)
+    request_id = request_id or new_request_id()
+    echoed = (_REQUEST_ID_HEADER_BYTES, request_id.encode("ascii"))
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), echoed]
+            state.answering = True
+        await send(message)
+
+    state = RequestState(request_id, telemetry, headers)
+    scope[STATE_KEY] = state
+    return state, send_with_id
+
+
 class RequestScopes:
     """ASGI wrapper: a state per HTTP request, its id echoed in ``X-Request-Id``."""
 
@@ -167,19 +190,7 @@ class RequestScopes:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        given = headers.get(REQUEST_ID_HEADER)
-        request_id = accepted_request_id(given.encode("latin-1") if given else None)
-        request_id = request_id or new_request_id()
-        echoed = (_REQUEST_ID_HEADER_BYTES, request_id.encode("ascii"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), echoed]
-            await send(message)
-
-        state = RequestState(request_id, self.telemetry, headers)
-        scope[STATE_KEY] = state
+        state, send_with_id = open_request(scope, self.telemetry, send)
         token = current_request.set(state)
         try:
             await self.app(scope, receive, send_with_id)
