@@ -35,6 +35,7 @@ from gateway.state.storage.base import SharedStore
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.reads import VendorReadCache, note_fresh
 from gateway.upstream.collapse import ReadCollapse
+from gateway.upstream.framing import RequestFraming, VendorClient
 from gateway.upstream.transport import UnreadableResponse, vendor_transport
 
 logger = logging.getLogger("gateway.upstream")
@@ -62,7 +63,7 @@ def create_client(
     max_connections: int = 20,
 ) -> httpx.AsyncClient:
     limits = vendor_limits(max_connections)
-    return httpx.AsyncClient(
+    return VendorClient(
         base_url=base_url.rstrip("/") + "/",
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         limits=limits,
@@ -160,6 +161,8 @@ class Upstream:
     ) -> None:
         self.vendor = vendor
         self.client = client
+        # What every call to the vendor shares, read from the client once.
+        self.framing = RequestFraming(client)
         self.breaker = breaker
         # Set by the gateway from the vendor's settings (see gateway.adapters).
         self.outbound: OutboundBudget | None = None
@@ -177,18 +180,17 @@ class Upstream:
     ) -> httpx.Response:
         """One call to the vendor. ``grant`` marks a token request: it neither passes
         through the read cache nor drops it, and no write's outcome hangs on it."""
-        # The URL is parsed here once; the request built from it serves the read
-        # cache's key, the exchange and (its path only) the accounting.
-        target = httpx.URL(url)
+        # The request serves the read cache's key, the exchange and (its path only)
+        # the accounting.
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
-        request = self.client.build_request(method, target, **kwargs)
+        request, path = self.framing.build(method, url, **kwargs)
         if grant:
-            return await self._send(request, target.path, auth, grant=True)
+            return await self._send(request, path, auth, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
-            return await self.cache.send(request, lambda: self._read(request, target.path, auth))
+            return await self.cache.send(request, lambda: self._read(request, path, auth))
         note_fresh(self.vendor)
-        return await self._read(request, target.path, auth)
+        return await self._read(request, path, auth)
 
     def _read(self, request: httpx.Request, path: str, auth: Any) -> Awaitable[httpx.Response]:
         """The call, shared with an identical read in flight where that is allowed."""

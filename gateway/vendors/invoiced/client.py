@@ -22,6 +22,7 @@ from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.state.work_snapshots import streamed_batch
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
+from gateway.upstream.framing import basic_authorization
 from gateway.upstream.responses import json_body, raise_for_status
 
 from .models import InvoicedTask, TaskChanges, TaskQuery, parse_task
@@ -78,7 +79,9 @@ class InvoicedAdapter:
         store: SharedStore | None = None,
     ) -> None:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
-        client.auth = httpx.BasicAuth(key, "")
+        # HTTP Basic with the key as the user name, built once as a default header
+        # rather than by an auth flow on every call.
+        client.headers["Authorization"] = basic_authorization(key, "")
         # Every answer, errors included, is JSON.
         client.headers["Accept"] = "application/json"
         self.upstream = Upstream(INVOICED, client, breaker=breaker)
