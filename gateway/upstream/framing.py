@@ -27,6 +27,8 @@ import httpx
 
 # The keyword arguments of build_request that a framed request takes as they are.
 _FRAMED = frozenset({"params", "headers", "content", "data", "json"})
+# The methods httpx gives a Content-Length even with no body.
+_BODIED = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestFraming:
@@ -39,6 +41,9 @@ class RequestFraming:
         plain = not base.query and not base.fragment
         self.base = (text if text.endswith("/") else text + "/") if plain else None
         self.headers = httpx.Headers(client.headers)
+        # What httpx.Request adds to a call with no body, Host first, made once.
+        self.host = (b"Host", base.netloc)
+        self.bodiless = httpx.Headers([self.host, *self.headers.raw])
         self.timeout = client.timeout.as_dict()
         self.plain = not client.params and not client.cookies
 
@@ -54,16 +59,32 @@ class RequestFraming:
         if params:
             text += "?" + str(httpx.QueryParams(params))
         headers = kwargs.pop("headers", None)
-        if headers:
-            merged = self.headers.copy()
-            merged.update(headers)
+        extensions = {"timeout": self.timeout}
+        if kwargs or method in _BODIED:
+            merged = self.headers.copy() if headers else self.headers
+            if headers:
+                merged.update(headers)
+            request = httpx.Request(
+                method, httpx.URL(text), headers=merged, extensions=extensions, **kwargs
+            )
         else:
-            merged = self.headers
-        request = httpx.Request(
-            method, httpx.URL(text), headers=merged, extensions={"timeout": self.timeout}, **kwargs
-        )
+            # No body: the request is made from its parts, its headers as httpx would
+            # frame them, known in advance.
+            request = httpx.Request(
+                method,
+                httpx.URL(text),
+                headers=self._bodiless(headers) if headers else self.bodiless,
+                stream=httpx.ByteStream(b""),
+                extensions=extensions,
+            )
+            request.read()
         # No query or fragment in it: the path as given, decoded as httpx would.
         return request, url if "%" not in url else httpx.URL(url).path
+
+    def _bodiless(self, headers: Any) -> httpx.Headers:
+        merged = self.headers.copy()
+        merged.update(headers)
+        return merged if "host" in merged else httpx.Headers([self.host, *merged.raw])
 
     def _frames(self, url: str, kwargs: dict[str, Any]) -> bool:
         """Whether ``url`` and ``kwargs`` make the same request framed as built."""
