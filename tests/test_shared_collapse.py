@@ -31,6 +31,9 @@ from tests.test_collapsed_reads import FIRST_PAGE, Gate
 
 PER_GATEWAY = 5
 
+# Collapsing is the subject: the shared read cache would answer repeated reads.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 
 class FailsFirst(Gate):
     """A gate whose first call gets a vendor fault (503); later calls pass."""
