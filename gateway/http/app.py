@@ -30,6 +30,7 @@ from gateway.http.guard import GRAPHQL_METHODS, HttpGuard, is_graphql_path
 from gateway.http.observability import Observability
 from gateway.http.readiness import Readiness
 from gateway.http.view import GatewayGraphQL
+from gateway.http.webhooks import webhook_routes
 from gateway.observability.scope import RequestScopes
 from gateway.state.changes import ChangeBus, ChangeRelay, open_change_bus
 
@@ -96,6 +97,7 @@ def create_app(
             *_health_routes(adapters, readiness),
             *explorer_routes(),
             *observing.routes(),
+            *webhook_routes(settings, adapters.store, changes),
             *(extra_routes or []),
         ],
         lifespan=_lifespan(adapters, observing, relay),

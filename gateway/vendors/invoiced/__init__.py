@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gateway.core.work import WorkSource
-    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.plugin import Sandbox, VendorGraphQL, VendorWebhooks
     from gateway.upstream.client import UpstreamPolicy
 
     from .client import InvoicedAdapter
@@ -47,6 +47,12 @@ def _sandbox() -> Sandbox:
     return sandbox
 
 
+def _webhooks() -> VendorWebhooks:
+    from .webhooks import WEBHOOKS
+
+    return WEBHOOKS
+
+
 def _work_source(adapter: InvoicedAdapter) -> WorkSource:
     return adapter
 
@@ -68,6 +74,7 @@ PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = Vendo
     probe_query="{ tasks(first: 2) { nodes { id } } }",
     readiness_probe=_readiness_probe,
     work_source=_work_source,
+    webhooks=_webhooks,
 )
 
 __all__ = ["INVOICED", "PLUGIN"]

@@ -1,4 +1,5 @@
-"""Invoiced's settings section: ``INVOICED_API_URL`` and ``INVOICED_API_KEY``."""
+"""Invoiced's settings section: ``INVOICED_API_URL``, ``INVOICED_API_KEY`` and
+``INVOICED_WEBHOOK_SECRET``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ class InvoicedSettings(VendorSettings):
 
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None
+    # The webhook secret (Settings -> Developers -> Webhooks) that signs the events Invoiced
+    # POSTs to /webhooks/invoiced; unset, that endpoint answers 404.
+    webhook_secret: SecretStr | None = None
 
     required: ClassVar = (("api_key",),)
     # A live key sent to Invoiced's sandbox (or the reverse) is refused like a wrong one.
