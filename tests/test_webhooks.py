@@ -11,6 +11,7 @@ import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import orjson
@@ -25,7 +26,16 @@ from gateway.vendors.invoiced import INVOICED
 from gateway.vendors.invoiced.sandbox import create_app as create_invoiced_sandbox
 from gateway.vendors.invoiced.sandbox.webhooks import DEMO_SECRET, WebhookSender
 from tests.conftest import gateway_settings
-from tests.test_subscriptions import NODE_CHANGED, open_socket, receive, send, served, subscribed
+from tests.redis_server import redis_server
+from tests.test_subscriptions import (
+    NODE_CHANGED,
+    _redis_listener,
+    open_socket,
+    receive,
+    send,
+    served,
+    subscribed,
+)
 
 TASK = 700
 TASK_ID = encode_id(INVOICED, "Task", TASK)
@@ -37,8 +47,8 @@ def signed(body: bytes, secret: str = DEMO_SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Invoiced-Signature": digest}
 
 
-def task_event(event_id: int = 91, event_type: str = "task.updated") -> bytes:
-    task = {"id": TASK, "name": "Call", "complete": True}
+def task_event(event_id: int = 91, event_type: str = "task.updated", task_id: int = TASK) -> bytes:
+    task = {"id": task_id, "name": "Call", "complete": True}
     event = {"id": event_id, "type": event_type, "timestamp": 1_767_225_600}
     return orjson.dumps({**event, "object": "event", "data": {"object": task}})
 
@@ -81,6 +91,7 @@ async def gateway(monkeypatch: pytest.MonkeyPatch, **env: str) -> AsyncIterator[
     bus: ChangeBus = app.state.changes
     transport = httpx.ASGITransport(app=app)
     async with (
+        app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         bus.subscribe("observer") as events,
     ):
@@ -106,6 +117,30 @@ async def test_a_signed_task_event_is_published_once_however_often_it_is_deliver
         "updated",
     )
     assert event.at.timestamp() == 1_767_225_600
+
+
+async def test_processes_sharing_redis_publish_an_event_delivered_to_each_of_them_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first, duplicate, later = task_event(91), task_event(91), task_event(92, task_id=TASK + 1)
+    with redis_server(tmp_path) as server:
+        async with (
+            gateway(monkeypatch, GATEWAY_REDIS_URL=server.url) as one,
+            gateway(monkeypatch, GATEWAY_REDIS_URL=server.url) as other,
+        ):
+            await asyncio.wait_for(_redis_listener(server.url), 10)
+            await one.client.post("/webhooks/invoiced", content=first, headers=signed(first))
+            for body in (duplicate, later):
+                answer = await other.client.post(
+                    "/webhooks/invoiced", content=body, headers=signed(body)
+                )
+                assert answer.status_code == 204
+            # The other process's events reach this one through Redis, in the order it
+            # published them: once the later one is here, a published duplicate would be too.
+            seen = [(await asyncio.wait_for(one.events.get(), 10)).id for _ in range(2)]
+            while seen[-1] != encode_id(INVOICED, "Task", TASK + 1):
+                seen.append((await asyncio.wait_for(one.events.get(), 10)).id)
+    assert seen == [TASK_ID, encode_id(INVOICED, "Task", TASK + 1)]
 
 
 @pytest.mark.parametrize(

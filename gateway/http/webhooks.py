@@ -74,7 +74,8 @@ def webhook_routes(settings: Settings, store: SharedStore, changes: ChangeBus) -
         if len(body) > MAX_BODY_BYTES:
             return _too_large()
         if not receiver.verify(body, request.headers, secret):
-            logger.warning("A %s webhook with a bad signature was refused.", vendor)
+            # Debug only: anyone can send these, and must not be able to flood the logs.
+            logger.debug("A %s webhook with a bad signature was refused.", vendor)
             return _answer(401, "The signature does not match.")
         try:
             delivery = receiver.decode(body)
