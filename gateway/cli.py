@@ -103,6 +103,16 @@ def serve(args: argparse.Namespace) -> None:
     _serve(WORKER_APP_FACTORY if workers > 1 else app, gateway, workers=workers)
 
 
+def _send_sandbox_webhooks_here(base_url: str) -> None:
+    """The sandboxes of vendors with webhooks deliver them to this gateway's own endpoint
+    (``<VENDOR>_SANDBOX_WEBHOOK_URL``, unless it is set already)."""
+    for plugin in PLUGINS:
+        if plugin.webhooks is not None:
+            prefix = str(plugin.settings.model_config.get("env_prefix", ""))
+            url = f"{base_url}/webhooks/{plugin.vendor.value}"
+            os.environ.setdefault(f"{prefix}SANDBOX_WEBHOOK_URL", url)
+
+
 def demo(_: argparse.Namespace) -> None:
     from gateway.http.app import create_app
     from gateway.http.sandboxes import sandbox_env, sandbox_mounts
@@ -115,6 +125,7 @@ def demo(_: argparse.Namespace) -> None:
     base = Settings().gateway
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))
+    _send_sandbox_webhooks_here(f"http://{base.host}:{base.port}")
     settings = Settings()
     _start_logging(settings)
     _check_client_auth(settings)

@@ -6,6 +6,10 @@ Wire facts (vendor docs and VENDORS.md): the API lives at
 Zoho-oauthtoken <token>`` and ``X-com-zoho-invoice-organizationid``; answers
 are ``{"code", "message", ...}`` envelopes; lists page with ``page``/``per_page``
 and say ``page_context.has_more_page``.
+
+Webhooks: Zoho Invoice sends workflow-rule webhooks whose URL, parameters and body the user
+composes [doc], with no documented signature (only Zoho Payments signs its webhooks) [doc], so
+the gateway receives none: changes made outside it are found by polling.
 """
 
 from __future__ import annotations
