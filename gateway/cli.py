@@ -106,11 +106,10 @@ def serve(args: argparse.Namespace) -> None:
 def _send_sandbox_webhooks_here(base_url: str) -> None:
     """The sandboxes of vendors with webhooks deliver them to this gateway's own endpoint
     (``<VENDOR>_SANDBOX_WEBHOOK_URL``, unless it is set already)."""
-    for plugin in PLUGINS:
-        if plugin.webhooks is not None:
-            prefix = str(plugin.settings.model_config.get("env_prefix", ""))
-            url = f"{base_url}/webhooks/{plugin.vendor.value}"
-            os.environ.setdefault(f"{prefix}SANDBOX_WEBHOOK_URL", url)
+    from gateway.http.sandboxes import sandbox_webhook_targets
+
+    for name, url in sandbox_webhook_targets(base_url).items():
+        os.environ.setdefault(name, url)
 
 
 def demo(_: argparse.Namespace) -> None:
