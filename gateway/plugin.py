@@ -140,10 +140,12 @@ class VendorGraphQL:
 @dataclass(frozen=True, slots=True)
 class WebhookDelivery:
     """One verified webhook: the vendor's event id (duplicates are dropped by it) and the
-    change it reports, or None for an event about something the gateway does not serve."""
+    change it reports, or None for an event about something the gateway does not serve;
+    ``more``: the changes it also reports (a record's parts named in its event)."""
 
     event_id: str
     change: ChangeEvent | None
+    more: tuple[ChangeEvent, ...] = ()
 
 
 class MalformedWebhook(ValueError):
@@ -156,8 +158,9 @@ class VendorWebhooks:
 
     ``secret`` reads the shared secret from the vendor's settings (None: the endpoint is
     off); ``verify(body, headers, secret)`` checks the signature exactly as the vendor
-    documents it, in constant time; ``decode(body)`` turns a verified body into a
-    :class:`WebhookDelivery`, raising :class:`MalformedWebhook` on any other shape.
+    documents it (or, for a vendor that signs nothing, the secret itself), in constant
+    time; ``decode(body)`` turns a verified body into a :class:`WebhookDelivery`, raising
+    :class:`MalformedWebhook` on any other shape.
     """
 
     secret: Callable[[Any], bytes | None]
@@ -198,7 +201,7 @@ class VendorPlugin(Generic[S, A, L]):
     readiness_probe: Callable[[A], Awaitable[object]] | None = None
     # The vendor's cheapest delta read, polled for changes made outside the gateway.
     change_feed: Callable[[A], ChangeFeed] | None = None
-    # Its webhook receiver, for vendors that document signed webhooks (POST /webhooks/<vendor>).
+    # Its webhook receiver, for vendors that document webhooks (POST /webhooks/<vendor>).
     webhooks: Callable[[], VendorWebhooks] | None = None
 
 

@@ -53,7 +53,7 @@ LAYERS: list[tuple[str, ...]] = [
 # vendor's own helpers (above its models, or below them) where it has them.
 _HELPERS: dict[str, tuple[list[str], list[str]]] = {
     "invoiced": (["webhooks"], []),
-    "zoho": (["auth", "wire"], []),
+    "zoho": (["webhooks", "auth", "wire"], []),
     "readydesk": (["count", "ordering", "scan", "query", "rows"], ["wire"]),
     "fakturoid": (["seen", "auth", "status", "paging"], []),
 }

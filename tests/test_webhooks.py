@@ -151,7 +151,7 @@ async def test_processes_sharing_redis_publish_an_event_delivered_to_each_of_the
         ("/webhooks/invoiced", signed(b"x" * (MAX_BODY_BYTES + 1)), b"x" * (MAX_BODY_BYTES + 1),
          413, {}),
         ("/webhooks/acme", signed(task_event()), task_event(), 404, {}),
-        ("/webhooks/zoho", signed(task_event()), task_event(), 404, {}),
+        ("/webhooks/fakturoid", signed(task_event()), task_event(), 404, {}),
         ("/webhooks/invoiced", signed(task_event()), task_event(), 404,
          {"INVOICED_WEBHOOK_SECRET": ""}),
         ("/webhooks/invoiced", signed(b"[1, 2]"), b"[1, 2]", 400, {}),

@@ -1,12 +1,13 @@
 """``POST /webhooks/<vendor>``: vendors' signed change events, onto the app's ChangeBus.
 
-The signature is the credential: no client credential is asked for, and the CSRF rule
+The signature (or, for a vendor that signs nothing, the shared secret in a header the
+operator set up) is the credential: no client credential is asked for, and the CSRF rule
 (which guards `/graphql` only) does not apply. Everything a stranger can send is refused
 before any work that costs: an unknown vendor, a vendor without documented webhooks and
 one whose secret is unset all answer 404 alike (the endpoint does not exist for them); a
 body over ``MAX_BODY_BYTES`` is refused by its declared length before it is read (the
 HTTP guard caps every body at ``GATEWAY_MAX_BODY_BYTES`` as it arrives); a bad signature
-answers 401. None of them calls a vendor, touches the shared store or publishes. A
+(or secret) answers 401. None of them calls a vendor, touches the shared store or publishes. A
 verified event is published once: its vendor's event id is remembered in the shared
 store (this process's memory, or Redis with ``GATEWAY_REDIS_URL``) for ``SEEN_FOR``
 seconds, longer than any vendor retries, and a duplicate is acknowledged and dropped.
@@ -31,7 +32,8 @@ logger = logging.getLogger("gateway.webhooks")
 WEBHOOK_PATH = "/webhooks/{vendor}"
 # A task event is a few kilobytes; this leaves room for any documented event.
 MAX_BODY_BYTES = 256 * 1024
-# Invoiced retries for two days; a week covers it and any manual retry from its dashboard.
+# Invoiced retries for two days (Zoho for less [guess]); a week covers them and any manual
+# retry from a vendor's dashboard.
 SEEN_FOR = 7 * 24 * 3600.0
 SEEN_KEY = "webhook-seen:{vendor}:{event}"
 
@@ -76,7 +78,7 @@ def webhook_routes(settings: Settings, store: SharedStore, changes: ChangeBus) -
         if not receiver.verify(body, request.headers, secret):
             # Debug only: anyone can send these, and must not be able to flood the logs.
             logger.debug("A %s webhook with a bad signature was refused.", vendor)
-            return _answer(401, "The signature does not match.")
+            return _answer(401, "The signature or token does not match.")
         try:
             delivery = receiver.decode(body)
         except MalformedWebhook:
@@ -84,7 +86,8 @@ def webhook_routes(settings: Settings, store: SharedStore, changes: ChangeBus) -
             return _answer(400, "Not an event this endpoint understands.")
         key = SEEN_KEY.format(vendor=vendor, event=delivery.event_id)
         if delivery.change is not None and await store.add(key, b"1", ttl=SEEN_FOR):
-            await changes.publish(delivery.change)
+            for change in (delivery.change, *delivery.more):
+                await changes.publish(change)
         return Response(status_code=204)
 
     return [Route(WEBHOOK_PATH, receive, methods=["POST"])]

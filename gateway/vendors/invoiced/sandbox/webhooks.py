@@ -15,17 +15,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import logging
 import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import orjson
 
 from gateway.core.sandbox import Clock
-
-logger = logging.getLogger("gateway.sandbox.invoiced.webhooks")
+from gateway.core.sandbox_webhooks import SandboxWebhookSender, Sleep
 
 URL_ENV = "INVOICED_SANDBOX_WEBHOOK_URL"
 SECRET_ENV = "INVOICED_SANDBOX_WEBHOOK_SECRET"
@@ -37,11 +34,9 @@ RETRY_EVERY = 3600.0
 ATTEMPTS = 48
 FIRST_EVENT_ID = 4_000_000
 
-Sleep = Callable[[float], Awaitable[None]]
 
-
-class WebhookSender:
-    """Signs and delivers the sandbox's events to one URL, each in its own task."""
+class WebhookSender(SandboxWebhookSender):
+    """Invoiced's Events about the sandbox's tasks, signed, to one URL."""
 
     def __init__(
         self,
@@ -54,12 +49,16 @@ class WebhookSender:
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.url, self.secret, self.clock = url, secret.encode(), clock
-        self.retry_every, self.attempts, self.sleep = retry_every, attempts, sleep
-        self.transport = transport
+        super().__init__(
+            url,
+            retry_every=retry_every,
+            attempts=attempts,
+            timeout=TIMEOUT,
+            sleep=sleep,
+            transport=transport,
+        )
+        self.secret, self.clock = secret.encode(), clock
         self.next_id = FIRST_EVENT_ID
-        # Held so a delivery in flight is not garbage-collected; tests wait on them.
-        self.deliveries: set[asyncio.Task[None]] = set()
 
     def event(self, event_type: str, task: dict[str, Any]) -> bytes:
         self.next_id += 1
@@ -81,29 +80,7 @@ class WebhookSender:
 
     def task_changed(self, event_type: str, task: dict[str, Any]) -> None:
         """Deliver ``event_type`` about ``task`` in the background."""
-        body = self.event(event_type, dict(task))
-        delivery = asyncio.get_running_loop().create_task(self.deliver(body))
-        self.deliveries.add(delivery)
-        delivery.add_done_callback(self.deliveries.discard)
-
-    async def deliver(self, body: bytes) -> None:
-        headers = self.headers(body)
-        async with httpx.AsyncClient(transport=self.transport, timeout=TIMEOUT) as client:
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    answer = await client.post(self.url, content=body, headers=headers)
-                    if answer.is_success:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if attempt < self.attempts:
-                    await self.sleep(self.retry_every)
-        logger.warning("A webhook was not accepted after %d attempts; giving up.", self.attempts)
-
-    async def drained(self) -> None:
-        """Until every delivery started so far has ended."""
-        while self.deliveries:
-            await asyncio.gather(*self.deliveries)
+        self.send(self.event(event_type, dict(task)))
 
 
 def from_env(
