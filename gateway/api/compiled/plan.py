@@ -136,6 +136,6 @@ def plan_cache(schema: GraphQLSchema) -> PlanCache:
     return cache
 
 
-def cached_documents() -> int:
-    """How many operations hold plans, over every live schema (for tests and metrics)."""
-    return sum(len(cache) for cache in _CACHES.values())
+def plan_caches() -> list[PlanCache]:
+    """Every live schema's plans."""
+    return list(_CACHES.values())

@@ -17,6 +17,7 @@ from graphql import (
     ObjectValueNode,
     ValueNode,
     VariableNode,
+    is_leaf_type,
     is_non_null_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
@@ -30,6 +31,8 @@ from gateway.api.compiled.run import CompiledField, Run
 # Strawberry marks the resolver of a field without one: the attribute is the value.
 _PLAIN_FIELD = "_is_default"
 _DEFINITION = "strawberry-definition"
+# Leaf completion never reads its path; an error's path is made where it is caught.
+_UNUSED = Path(None, "", None)
 
 
 class FieldPlan:
@@ -44,6 +47,7 @@ class FieldPlan:
         "nodes",
         "non_null",
         "parent_type",
+        "plain_leaf",
         "typename",
     )
 
@@ -68,6 +72,10 @@ class FieldPlan:
         self.attribute = _attribute(definition)
         self.arguments = _static_arguments(executor, self)
         self.needs_info = self.attribute is None or needs_info(definition.type)
+        # A plain attribute of a scalar or enum type: no info, no path unless it fails,
+        # never awaitable; most of a response's fields.
+        leaf = is_leaf_type(getattr(definition.type, "of_type", definition.type))
+        self.plain_leaf = self.attribute if leaf else None
         self.complete: Completer = completer(
             definition.type, f"{parent_type.name}.{name}", lambda t: object_completer(t, details)
         )
@@ -155,11 +163,12 @@ def execute_fields(run: Run, fields: list[FieldPlan], source: Any, path: Path | 
     results: dict[str, Any] = {}
     pending: list[str] = []
     is_awaitable = run.is_awaitable
+    plain = run.middleware is None
     try:
         for field in fields:
             result = execute_field(run, field, source, path)
             results[field.key] = result
-            if is_awaitable(result):
+            if not (plain and field.plain_leaf) and is_awaitable(result):
                 pending.append(field.key)
     except Exception:
         if pending:
@@ -182,6 +191,13 @@ async def _gather_fields(results: dict[str, Any], pending: list[str]) -> dict[st
 
 
 def execute_field(run: Run, field: FieldPlan, source: Any, parent: Path | None) -> Any:
+    if field.plain_leaf is not None and run.middleware is None:
+        try:
+            return field.complete(run, field, getattr(source, field.plain_leaf), _UNUSED, None)
+        except Exception as raw:
+            path = Path(parent, field.key, field.parent_type.name)
+            run.field_error(raw, field, field.non_null, path)
+            return None
     path = Path(parent, field.key, field.parent_type.name)
     info = None
     try:
