@@ -42,6 +42,10 @@ UNLIMITED = {
     "FAKTUROID_REQUESTS_PER_MINUTE": "0",
     "GATEWAY_CLIENT_REQUESTS_PER_MINUTE": "0",
     "GATEWAY_CLIENT_UPSTREAM_CALLS_PER_MINUTE": "0",
+    # Both gateways read the vendor every time: a kept read would make their answers'
+    # freshness (the age of each vendor's part) differ by when each was kept.
+    "GATEWAY_CACHE": "false",
+    "FAKTUROID_BY_ID_MAX_AGE": "0",
 }
 LISTS = ("tasks", "projects", "invoices", "todos", "workItems")
 VENDOR_PREFIXES = ("invoiced", "zoho", "readydesk", "fakturoid")
