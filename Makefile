@@ -66,8 +66,15 @@ system-packages:
 docs: install-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# The whole suite under the default executor (compiled), then the tests that send GraphQL
+# operations (GATEWAY_GRAPHQL_TESTS) again under graphql-core's (GATEWAY_EXECUTOR).
+GATEWAY_GRAPHQL_TESTS := tests/test_partial_results.py tests/test_nodes.py tests/test_work_items.py \
+	tests/test_invoiced.py tests/test_zoho.py tests/test_fakturoid.py tests/test_readydesk.py \
+	tests/test_entities_input.py tests/test_federation.py tests/test_tracing.py \
+	tests/test_operation_limits.py tests/test_graphql_over_http.py tests/test_fifth_vendor.py
 test: system-packages install-test lint typecheck docs
 	$(BIN)/pytest -q
+	GATEWAY_EXECUTOR=graphql-core $(BIN)/pytest -q $(GATEWAY_GRAPHQL_TESTS)
 
 bench: install-test
 	$(BIN)/python -m benchmarks.run

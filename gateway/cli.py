@@ -103,6 +103,15 @@ def serve(args: argparse.Namespace) -> None:
     _serve(WORKER_APP_FACTORY if workers > 1 else app, gateway, workers=workers)
 
 
+def _send_sandbox_webhooks_here(base_url: str) -> None:
+    """The sandboxes of vendors with webhooks deliver them to this gateway's own endpoint
+    (``<VENDOR>_SANDBOX_WEBHOOK_URL``, unless it is set already)."""
+    from gateway.http.sandboxes import sandbox_webhook_targets
+
+    for name, url in sandbox_webhook_targets(base_url).items():
+        os.environ.setdefault(name, url)
+
+
 def demo(_: argparse.Namespace) -> None:
     from gateway.http.app import create_app
     from gateway.http.sandboxes import sandbox_env, sandbox_mounts
@@ -115,6 +124,7 @@ def demo(_: argparse.Namespace) -> None:
     base = Settings().gateway
     # The gateway reaches its sandboxes over real loopback HTTP on its own port.
     os.environ.update(sandbox_env(f"http://{base.host}:{base.port}"))
+    _send_sandbox_webhooks_here(f"http://{base.host}:{base.port}")
     settings = Settings()
     _start_logging(settings)
     _check_client_auth(settings)

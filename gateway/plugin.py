@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from gateway.core.work import WorkSource
+    from gateway.state.changes import ChangeEvent
     from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import Upstream, UpstreamPolicy
 
@@ -136,6 +137,37 @@ class VendorGraphQL:
     costs: Mapping[tuple[str, str], CostRule] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One verified webhook: the vendor's event id (duplicates are dropped by it) and the
+    change it reports, or None for an event about something the gateway does not serve;
+    ``more``: the changes it also reports (a record's parts named in its event)."""
+
+    event_id: str
+    change: ChangeEvent | None
+    more: tuple[ChangeEvent, ...] = ()
+
+
+class MalformedWebhook(ValueError):
+    """A signed body that is not the vendor's event format."""
+
+
+@dataclass(frozen=True, slots=True)
+class VendorWebhooks:
+    """How a vendor's webhooks are received (for vendors that document them).
+
+    ``secret`` reads the shared secret from the vendor's settings (None: the endpoint is
+    off); ``verify(body, headers, secret)`` checks the signature exactly as the vendor
+    documents it (or, for a vendor that signs nothing, the secret itself), in constant
+    time; ``decode(body)`` turns a verified body into a :class:`WebhookDelivery`, raising
+    :class:`MalformedWebhook` on any other shape.
+    """
+
+    secret: Callable[[Any], bytes | None]
+    verify: Callable[[bytes, Mapping[str, str], bytes], bool]
+    decode: Callable[[bytes], WebhookDelivery]
+
+
 S = TypeVar("S", bound=VendorSettings)
 A = TypeVar("A", bound=VendorAdapter)
 L = TypeVar("L")
@@ -169,6 +201,8 @@ class VendorPlugin(Generic[S, A, L]):
     readiness_probe: Callable[[A], Awaitable[object]] | None = None
     # The vendor's cheapest delta read, polled for changes made outside the gateway.
     change_feed: Callable[[A], ChangeFeed] | None = None
+    # Its webhook receiver, for vendors that document webhooks (POST /webhooks/<vendor>).
+    webhooks: Callable[[], VendorWebhooks] | None = None
 
 
 AnyPlugin = VendorPlugin[Any, Any, Any]

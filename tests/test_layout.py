@@ -52,8 +52,8 @@ LAYERS: list[tuple[str, ...]] = [
 # Inside each vendor package, top to bottom: the same names in every vendor, and the
 # vendor's own helpers (above its models, or below them) where it has them.
 _HELPERS: dict[str, tuple[list[str], list[str]]] = {
-    "invoiced": ([], []),
-    "zoho": (["auth", "wire"], []),
+    "invoiced": (["webhooks"], []),
+    "zoho": (["webhooks", "auth", "wire"], []),
     "readydesk": (["count", "ordering", "scan", "query", "rows"], ["wire"]),
     "fakturoid": (["seen", "auth", "status", "paging"], []),
 }

@@ -34,6 +34,9 @@ pytestmark = pytest.mark.usefixtures("cache_off")
 
 PER_GATEWAY = 5
 
+# Collapsing is the subject: the shared read cache would answer repeated reads.
+pytestmark = pytest.mark.usefixtures("cache_off")
+
 
 class FailsFirst(Gate):
     """A gate whose first call gets a vendor fault (503); later calls pass."""

@@ -23,7 +23,7 @@ import orjson
 from benchmarks.capacity.figures import Step, step_figures, summary
 from benchmarks.capacity.stack import base_env, gateway, make_keys, vendor_calls, vendors
 from benchmarks.capacity.targets import walk
-from benchmarks.peer.procs import Pinned
+from benchmarks.peer.procs import Pinned, free_port
 from benchmarks.scale import redis_server, started
 
 DEFAULT_USERS = "50,100,200,500,1000"
@@ -47,10 +47,12 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> Step:
     keys = make_keys(users, workdir)
     (workdir / "user-keys.json").write_bytes(orjson.dumps(keys.users))
     env = {**base_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    # The gateway's port first: the sandboxes deliver their webhooks to it, as vendors do.
+    port = free_port()
     with (
-        vendors(workdir, args.latency_ms) as vendors_url,
+        vendors(workdir, args.latency_ms, webhooks_to=port) as vendors_url,
         redis_server(workdir) as redis_url,
-        gateway(workdir, vendors_url, redis_url, keys, args.workers, args.settings) as url,
+        gateway(workdir, vendors_url, redis_url, keys, args.workers, args.settings, port) as url,
     ):
         walk(url, keys.writer).save(workdir / "targets.json")
         before, started_at = vendor_calls(vendors_url), time.monotonic()

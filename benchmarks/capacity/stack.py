@@ -24,7 +24,7 @@ from benchmarks.latency import CALLS_PATH
 from benchmarks.peer.contenders import TASK_GATEWAY
 from benchmarks.peer.procs import free_port, wait_until
 from benchmarks.scale import started
-from gateway.http.sandboxes import sandbox_env
+from gateway.http.sandboxes import sandbox_env, sandbox_webhook_targets
 
 # Two workers share their state through Redis, as several processes would.
 QUIET = {"GATEWAY_ACCESS_LOG": "false", "GATEWAY_LOG_LEVEL": "warning"}
@@ -59,12 +59,14 @@ def base_env() -> dict[str, str]:
 
 
 @contextmanager
-def vendors(workdir: Path, latency_ms: float) -> Iterator[str]:
-    """The sandboxes at their documented quotas behind ``latency_ms``; yields their base URL."""
+def vendors(workdir: Path, latency_ms: float, *, webhooks_to: int) -> Iterator[str]:
+    """The sandboxes at their documented quotas behind ``latency_ms``, sending the webhooks
+    their vendors document to the gateway on port ``webhooks_to``; yields their base URL."""
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.latency",
                "--port", str(port), "--latency-ms", f"{latency_ms:g}"]  # fmt: skip
-    env = {**base_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**base_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           **sandbox_webhook_targets(f"http://127.0.0.1:{webhooks_to}")}  # fmt: skip
     with started("vendors", command, env, workdir / "vendors.log") as proc:
         base = f"http://127.0.0.1:{port}"
         wait_until(proc, lambda: _ok(httpx.get, base + CALLS_PATH))
@@ -84,10 +86,10 @@ def gateway(
     keys: Keys,
     workers: int,
     settings: Mapping[str, str],
+    port: int,
 ) -> Iterator[str]:
-    """`task-gateway serve` with client auth on and ``settings`` over the defaults; yields
-    its /graphql URL."""
-    port = free_port()
+    """`task-gateway serve` on ``port`` with client auth on and ``settings`` over the
+    defaults; yields its /graphql URL."""
     env = {**base_env(), **sandbox_env(vendors_url), **QUIET,
            "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
            "GATEWAY_API_KEYS": str(keys.file), "GATEWAY_REDIS_URL": redis_url,

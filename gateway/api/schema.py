@@ -23,6 +23,7 @@ from strawberry.types.field import StrawberryField
 
 from gateway.api.access import ClientAccessExtension, VendorFieldScopes
 from gateway.api.client_schema import client_graphql_schema
+from gateway.api.compiled.executor import CompiledExecutor
 from gateway.api.context import Context
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
@@ -140,17 +141,22 @@ def build_schema(
     traced: bool = False,
     limits: OperationLimits | None = None,
     federation: bool = False,
+    executor: str | None = None,
 ) -> GatewaySchema:
     """The schema for ``plugins``: their root fields after the shared ones; ``traced``
     adds a span per resolver that calls out (gateway.api.tracing); ``limits``: the
     operation limits (default: from the environment's GATEWAY_* settings);
-    ``federation``: the subgraph schema instead of the client one."""
+    ``federation``: the subgraph schema instead of the client one; ``executor``:
+    ``compiled`` or ``graphql-core`` (default: the GATEWAY_EXECUTOR setting)."""
     parts = [(plugin, plugin.graphql()) for plugin in plugins]
     query = _root("Query", [NodeQuery, WorkItemsQuery, *(g.query for _, g in parts if g.query)])
     mutations = [g.mutation for _, g in parts if g.mutation]
     costs = CostTable.build(parts)
     measures = OperationMeasures(costs)
-    limits = limits or OperationLimits.from_settings(GatewaySettings())
+    if limits is None or executor is None:
+        defaults = GatewaySettings()
+        limits = limits or OperationLimits.from_settings(defaults)
+        executor = executor or defaults.executor
     extensions: list[Any] = [
         lambda: DocumentCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
@@ -171,4 +177,5 @@ def build_schema(
         subscription=_root("Subscription", [ChangeSubscription]),
         extensions=extensions,
         scalar_overrides=dict(SCALAR_OVERRIDES),
+        execution_context_class=CompiledExecutor if executor == "compiled" else None,
     )

@@ -126,6 +126,9 @@ class GatewaySettings(BaseSettings):
     # The Apollo Federation v2 subgraph schema (`_entities`, `_service`, `@key`, `@link`)
     # instead of the client schema: only behind a federation router, which composes it.
     federation: bool = False
+    # How queries run: each operation compiled once into a plan (gateway.api.compiled),
+    # or graphql-core's generic executor for every field.
+    executor: Literal["compiled", "graphql-core"] = "compiled"
     # Per client (0: unlimited): HTTP requests, and upstream calls its operations make.
     client_requests_per_minute: int = Field(default=600, ge=0)
     client_upstream_calls_per_minute: int = Field(default=1200, ge=0)

@@ -33,6 +33,7 @@ from gateway.http.observability import Observability
 from gateway.http.pollers import open_pollers
 from gateway.http.readiness import Readiness
 from gateway.http.view import GatewayGraphQL
+from gateway.http.webhooks import webhook_routes
 from gateway.observability.scope import RequestScopes
 from gateway.state.changes import ChangeBus, ChangeRelay, open_change_bus
 from gateway.state.polling import Pollers
@@ -102,6 +103,7 @@ def create_app(
             *_health_routes(adapters, readiness),
             *explorer_routes(),
             *observing.routes(),
+            *webhook_routes(settings, adapters.store, changes),
             *(extra_routes or []),
         ],
         lifespan=_lifespan(adapters, observing, relay, pollers),

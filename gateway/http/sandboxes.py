@@ -35,6 +35,20 @@ def sandbox_env(base_url: str, plugins: Sequence[AnyPlugin] = PLUGINS) -> dict[s
     return variables
 
 
+def sandbox_webhook_targets(
+    gateway_url: str, plugins: Sequence[AnyPlugin] = PLUGINS
+) -> dict[str, str]:
+    """The variables that make the sandboxes of vendors with webhooks deliver them to the
+    gateway at ``gateway_url`` (``<VENDOR>_SANDBOX_WEBHOOK_URL``), as the vendors would."""
+    variables: dict[str, str] = {}
+    for plugin in plugins:
+        if plugin.webhooks is not None:
+            prefix = str(plugin.settings.model_config.get("env_prefix", ""))
+            url = f"{gateway_url}/webhooks/{plugin.vendor.value}"
+            variables[f"{prefix}SANDBOX_WEBHOOK_URL"] = url
+    return variables
+
+
 def create_sandbox_app(plugins: Sequence[AnyPlugin] = PLUGINS) -> Starlette:
     """Every sandbox under its prefix; ``app.state.sandboxes`` maps prefix to emulator."""
     mounts = sandbox_mounts(plugins)

@@ -91,6 +91,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 traced=traced,
                 limits=limits,
                 federation=settings.gateway.federation,
+                executor=settings.gateway.executor,
             ),
             graphql_ide="graphiql" if settings.gateway.graphiql else None,
             allow_queries_via_get=True,

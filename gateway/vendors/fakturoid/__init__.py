@@ -3,6 +3,10 @@
 ``client`` speaks HTTP (token, User-Agent, statuses), ``models`` parses todos,
 ``paging`` walks the 40-todo pages, ``auth`` keeps the bearer token, ``status`` maps
 errors. Nothing here knows GraphQL.
+
+Webhooks: Fakturoid's v3 webhooks carry the webhook's ``auth_header`` value in
+``Authorization``, not a signature [doc], and no todo event is documented [doc]; the gateway
+receives none, and changes made outside it are found by polling.
 """
 
 from __future__ import annotations

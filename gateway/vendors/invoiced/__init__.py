@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gateway.core.work import WorkSource
-    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.plugin import Sandbox, VendorGraphQL, VendorWebhooks
     from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
@@ -48,6 +48,12 @@ def _sandbox() -> Sandbox:
     return sandbox
 
 
+def _webhooks() -> VendorWebhooks:
+    from .webhooks import WEBHOOKS
+
+    return WEBHOOKS
+
+
 def _work_source(adapter: InvoicedAdapter) -> WorkSource:
     return adapter
 
@@ -76,6 +82,7 @@ PLUGIN: VendorPlugin[InvoicedSettings, InvoicedAdapter, InvoicedLoaders] = Vendo
     readiness_probe=_readiness_probe,
     work_source=_work_source,
     change_feed=_change_feed,
+    webhooks=_webhooks,
 )
 
 __all__ = ["INVOICED", "PLUGIN"]

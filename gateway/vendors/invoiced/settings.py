@@ -1,4 +1,5 @@
-"""Invoiced's settings section: ``INVOICED_API_URL`` and ``INVOICED_API_KEY``."""
+"""Invoiced's settings section: ``INVOICED_API_URL``, ``INVOICED_API_KEY`` and
+``INVOICED_WEBHOOK_SECRET``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class InvoicedSettings(VendorSettings):
 
     api_url: str = "https://api.invoiced.com"
     api_key: SecretStr | None = None
+    # The webhook secret (Settings -> Developers -> Webhooks) that signs the events Invoiced
+    # POSTs to /webhooks/invoiced; unset, that endpoint answers 404.
+    webhook_secret: SecretStr | None = None
 
     # Invoiced allows 20 requests in flight per key [seen]; more are answered 429.
     max_connections: int = Field(default=20, ge=1, le=1000)

@@ -3,6 +3,9 @@
 ``wire`` recognises and reads the three output formats, ``models`` turns
 records into typed values, ``query`` turns an invoice query into request
 variables, ``client`` speaks to ``default.aspx``.
+
+Webhooks: ReadyDesk documents none [doc]; changes made outside the gateway are found
+by polling.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ Wire facts (vendor docs and VENDORS.md): the API lives at
 Zoho-oauthtoken <token>`` and ``X-com-zoho-invoice-organizationid``; answers
 are ``{"code", "message", ...}`` envelopes; lists page with ``page``/``per_page``
 and say ``page_context.has_more_page``.
+
+Webhooks: Zoho Invoice sends workflow-rule webhooks whose URL, parameters, headers and body
+the user composes [doc], with no documented signature [doc]: the gateway receives them at
+``POST /webhooks/zoho`` with a shared secret in a custom header (see ``webhooks``), and
+polls for what no workflow rule reports.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gateway.core.work import WorkSource
-    from gateway.plugin import Sandbox, VendorGraphQL
+    from gateway.plugin import Sandbox, VendorGraphQL, VendorWebhooks
     from gateway.state.polling import ChangeFeed
     from gateway.upstream.client import UpstreamPolicy
 
@@ -73,6 +78,12 @@ def _change_feed(adapter: ZohoAdapter) -> ChangeFeed:
     return ZohoChanges(adapter)
 
 
+def _webhooks() -> VendorWebhooks:
+    from .webhooks import WEBHOOKS
+
+    return WEBHOOKS
+
+
 PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     vendor=ZOHO,
     settings=ZohoSettings,
@@ -85,6 +96,7 @@ PLUGIN: VendorPlugin[ZohoSettings, ZohoAdapter, ZohoLoaders] = VendorPlugin(
     oauth=True,
     work_source=_work_source,
     change_feed=_change_feed,
+    webhooks=_webhooks,
 )
 
 __all__ = ["PLUGIN", "ZOHO"]

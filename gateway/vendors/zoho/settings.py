@@ -36,6 +36,10 @@ class ZohoSettings(VendorSettings):
     requests_per_minute: int = Field(default=100, ge=0)
     requests_per_day: int = Field(default=1000, ge=0)
 
+    # The shared secret the workflow webhooks carry in their X-Gateway-Webhook-Token header
+    # (POST /webhooks/zoho); unset, that endpoint answers 404.
+    webhook_secret: SecretStr | None = None
+
     # A client and its refresh token (the gateway renews access tokens), or a static
     # access token (for trying the API: Zoho's expire within the hour).
     # Zoho's per-organization concurrency limit is not published for Invoice; Zoho Books

@@ -37,12 +37,14 @@ def apply(store: Store, write: Apply, change: Change) -> Change:
         _write(store, write, task, change["set"])
         task["id"] = store.new_id()
         store.tasks[task["id"]] = task
+        store.changed("task.created", task)
         return {"type": "task", "id": task["id"], "added": True, "set": change["set"]}
     task_id, fields = change_target(change, "task")
     found = store.tasks.get(task_id) if isinstance(task_id, int) else None
     if found is None:
         raise ChangeError(404, f"no task {task_id}")
     _write(store, write, found, fields)
+    store.changed("task.updated", found)
     return {"type": "task", "id": task_id, "set": fields}
 
 

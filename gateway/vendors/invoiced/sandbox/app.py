@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from gateway.core.sandbox import Clock, Quota, json_response, resolve_quota
 
-from . import admin
+from . import admin, webhooks
 from .store import SANDBOX_USER_ID, ApiError, Store, seed
 
 API_KEY = "sandbox_invoiced_key"
@@ -232,6 +232,7 @@ class _Api:
         _apply(store, task, body, creating=True)
         task["id"] = store.new_id()
         store.tasks[task["id"]] = task
+        store.changed("task.created", task)
         return json_response(task, 201)
 
     async def retrieve_task(self, request: Request) -> Response:
@@ -244,11 +245,13 @@ class _Api:
         _apply(self.store, draft, body, creating=False)  # validate fully before writing
         draft["updated_at"] = int(self.store.clock.now())
         task.update(draft)
+        self.store.changed("task.updated", task)
         return json_response(task)
 
     async def delete_task(self, request: Request) -> Response:
         task = self._find(request)
         del self.store.tasks[task["id"]]
+        self.store.changed("task.deleted", task)
         return Response(status_code=204)
 
     async def list_customers(self, request: Request) -> Response:
@@ -258,11 +261,23 @@ class _Api:
         })  # fmt: skip
 
 
-def create_app(*, clock: Clock | None = None, quotas: Quota = None) -> Starlette:
+def create_app(
+    *,
+    clock: Clock | None = None,
+    quotas: Quota = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> Starlette:
     """A fresh, seeded sandbox. ``quotas`` sets the concurrent requests per key (see
-    ``resolve_quota``): None reads ``INVOICED_SANDBOX_QUOTA``, on at 20 unless set."""
+    ``resolve_quota``): None reads ``INVOICED_SANDBOX_QUOTA``, on at 20 unless set.
+    ``webhook_url`` (else ``INVOICED_SANDBOX_WEBHOOK_URL``) receives a signed event for
+    every task written, signed with ``webhook_secret`` (else
+    ``INVOICED_SANDBOX_WEBHOOK_SECRET``, else the demo's); ``app.state.webhooks``."""
     store = Store(clock or Clock())
     seed(store)
+    sender = webhooks.from_env(store.clock, webhook_url, webhook_secret)
+    if sender is not None:
+        store.on_change = sender.task_changed
     api = _Api(store, resolve_quota(quotas, QUOTA_ENV, MAX_CONCURRENT))
     changes = admin.changes(store, _apply)
     endpoint = api.endpoint
@@ -281,4 +296,5 @@ def create_app(*, clock: Clock | None = None, quotas: Quota = None) -> Starlette
     app.state.store = store
     app.state.changes = changes
     app.state.clock = store.clock
+    app.state.webhooks = sender
     return app

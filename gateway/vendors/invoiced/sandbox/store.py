@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,12 @@ class Store:
     # credential -> requests it has in flight
     in_flight: dict[str, int] = field(default_factory=dict)
     replays: dict[tuple[str, str], tuple[float, Response]] = field(default_factory=dict)
+    # Told of every task written, as an Invoiced event type (the webhook sender), when set.
+    on_change: Callable[[str, dict[str, Any]], None] | None = None
+
+    def changed(self, event_type: str, task: dict[str, Any]) -> None:
+        if self.on_change is not None:
+            self.on_change(event_type, task)
 
     def new_id(self) -> int:
         self.next_id += 1

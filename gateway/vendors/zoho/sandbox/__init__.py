@@ -3,7 +3,9 @@ that hands out OAuth access tokens.
 
 Mounted at `PREFIX`, the API answers under `<base>/zoho/invoice/v3/...` and the
 token endpoint under `<base>/zoho/accounts/oauth/v2/token`, mirroring the split
-between www.zohoapis.com and accounts.zoho.com.
+between www.zohoapis.com and accounts.zoho.com. With ``ZOHO_SANDBOX_WEBHOOK_URL`` set it
+POSTs a project's details there, as a workflow webhook, whenever it writes the project or
+one of its tasks (see ``webhooks``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.routing import Route
 
 from gateway.core.sandbox import Changes, Clock, Quota, resolve_quota
 
-from . import admin, projects, tasks
+from . import admin, projects, tasks, webhooks
 from .auth import api, rate_headers, token
 from .seed import (
     CLIENT_ID,
@@ -83,6 +85,8 @@ def create_app(
     token_ttl: int = 3600,
     quotas: Quota = None,
     daily_quota: Quota = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
 ) -> Starlette:
     """A fresh sandbox with its own freshly seeded store; apps never share data.
 
@@ -90,6 +94,9 @@ def create_app(
     daily one (see ``resolve_quota``): None reads ``ZOHO_SANDBOX_QUOTA`` and
     ``ZOHO_SANDBOX_DAILY_QUOTA``, each on at Zoho's limit unless set. With the
     per-minute quota off and the daily one not set either way, both are off.
+    ``webhook_url`` (else ``ZOHO_SANDBOX_WEBHOOK_URL``) receives a workflow webhook for
+    every project written, carrying ``webhook_secret`` (else
+    ``ZOHO_SANDBOX_WEBHOOK_SECRET``, else the demo's); ``app.state.webhooks``.
     """
     clock = clock or Clock()
     store = seed_store(clock=clock, token_ttl=token_ttl)
@@ -99,6 +106,9 @@ def create_app(
         store.daily_limit = None
     else:
         store.daily_limit = resolve_quota(daily_quota, DAILY_QUOTA_ENV, DEFAULT_DAILY_LIMIT)
+    sender = webhooks.from_env(webhook_url, webhook_secret)
+    if sender is not None:
+        store.on_change = sender.project_changed
     changes = Changes(
         clock, lambda change: admin.apply(store, change), lambda rng: admin.pick(store, rng)
     )
@@ -121,6 +131,7 @@ def create_app(
     app.state.clock = clock
     app.state.store = store
     app.state.changes = changes
+    app.state.webhooks = sender
     return app
 
 
@@ -134,4 +145,6 @@ def env(base_url: str) -> dict[str, str]:
         "ZOHO_CLIENT_ID": CLIENT_ID,
         "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
         "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
+        # What the sandbox's webhooks carry, so the gateway accepts them.
+        "ZOHO_WEBHOOK_SECRET": os.environ.get(webhooks.SECRET_ENV) or webhooks.DEMO_SECRET,
     }

@@ -56,7 +56,7 @@ def apply(store: Store, change: Change) -> Change:
         project, task = _task(store, task_id)
         for name, value in _checked(fields, _TASK_FIELDS).items():
             setattr(task, name, value)
-    project.modified = store.clock.now()
+    store.touch(project)
     return {"type": kind, "id": str(change["id"]), "set": fields}
 
 
@@ -71,7 +71,7 @@ def _add_task(store: Store, change: Change) -> Change:
     for name, value in fields.items():
         setattr(task, name, value)
     project.tasks[task.task_id] = task
-    project.modified = store.clock.now()
+    store.touch(project)
     return {"type": "task", "id": task.task_id, "added": True, "set": change["set"]}
 
 

@@ -99,6 +99,6 @@ async def _set_status(request: Request, store: Store, status: str) -> Response:
     project = find_project(store, request.path_params["project_id"])
     if project.status != status:
         project.status = status
-        project.modified = store.clock.now()
+        store.touch(project)
     # Paths and wording follow Zoho's other "mark as" endpoints. [guess]
     return success(f"The project has been marked as {status}.")

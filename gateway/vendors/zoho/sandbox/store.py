@@ -7,6 +7,7 @@ module decides how each one is spelled on the way out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -130,6 +131,14 @@ class Store:
     rate_windows: dict[str, RateWindow] = field(default_factory=dict)
     daily_windows: dict[str, RateWindow] = field(default_factory=dict)
     next_id: int = 903000000075001
+    # Told of every project written, or whose tasks were (the webhook sender), when set.
+    on_change: Callable[[Project], None] | None = None
+
+    def touch(self, project: Project) -> None:
+        """The project (or one of its tasks) was just written: as Zoho does, it is modified."""
+        project.modified = self.clock.now()
+        if self.on_change is not None:
+            self.on_change(project)
 
     def new_id(self) -> str:
         value = self.next_id

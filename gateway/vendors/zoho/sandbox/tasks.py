@@ -89,7 +89,7 @@ async def add_task(request: Request, store: Store) -> Response:
         budget_hours=_number(body, "budget_hours"),
     )
     project.tasks[task.task_id] = task
-    project.modified = store.clock.now()
+    store.touch(project)
     return success("The task has been added.", 201, task=task_written_json(project, task))
 
 
@@ -136,7 +136,7 @@ async def update_task(request: Request, store: Store) -> Response:
         task.rate = rate or 0
     if "budget_hours" in body:
         task.budget_hours = budget
-    project.modified = store.clock.now()
+    store.touch(project)
     return success("The task information has been updated.", task=task_written_json(project, task))
 
 
@@ -144,5 +144,5 @@ async def delete_task(request: Request, store: Store) -> Response:
     project = find_project(store, request.path_params["project_id"])
     task = _find_task(project, request.path_params["task_id"])
     del project.tasks[task.task_id]
-    project.modified = store.clock.now()
+    store.touch(project)
     return success("The task has been deleted successfully.")
