@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway.state.changes import ChangeEvent
 from gateway.upstream.cache import ReadCache
+from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
 from tests.test_idempotent_writes import CREATE_TASK, total_calls
@@ -198,3 +201,42 @@ async def test_the_gateways_own_quota_refusal_is_stood_in_for(
         assert codes(stood_in) == []
         assert stood_in["data"] == first["data"]
         assert freshness(stood_in) == {"FAKTUROID": {"age": 61, "stale": True}}
+
+
+async def test_after_a_change_the_last_answer_stands_in_for_a_failing_vendor(
+    cached: Gateway, clock: Clock
+) -> None:
+    """A change makes the kept answer superseded: it no longer answers while fresh, but
+    it is still the vendor's last known answer for a call that fails."""
+    first = await cached.execute(TASK_NAMES)
+    event = ChangeEvent(INVOICED, "Task", "some-task", "updated", datetime.now(UTC))
+    await cached.app.state.changes.publish(event)
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    clock.now += 1  # still inside the fresh window
+    cached.inject(unavailable)
+    stood_in = await cached.execute(TASK_NAMES, accounting=True)
+    assert total_calls(stood_in) == 1  # the vendor was asked first
+    assert codes(stood_in) == []
+    assert stood_in["data"] == first["data"]
+    assert freshness(stood_in) == {"INVOICED": {"age": 1, "stale": True}}
+
+
+async def test_one_change_reported_by_several_sources_is_applied_once(
+    cached: Gateway, clock: Clock
+) -> None:
+    """The vendor's webhook, the poller and the mutation itself may each report the same
+    change: the kept reads are fetched again once, not once per report."""
+    await cached.execute(TASK_NAMES)
+    vendor_calls = cached.record("/invoiced")
+    event = ChangeEvent(INVOICED, "Task", "some-task", "updated", datetime.now(UTC))
+    for _ in range(3):
+        await cached.app.state.changes.publish(event)
+        await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+        await cached.execute(TASK_NAMES)
+    assert len(vendor_calls) == 1
+    # Another item's change is applied: it is its own report.
+    other = ChangeEvent(INVOICED, "Task", "another-task", "updated", datetime.now(UTC))
+    await cached.app.state.changes.publish(other)
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    await cached.execute(TASK_NAMES)
+    assert len(vendor_calls) == 2

@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from gateway.adapters import Adapters
 from gateway.auth.api_keys import hash_key
 from gateway.state.changes import ChangeEvent
+from gateway.state.storage.redis_store import KEY_PREFIX
 from gateway.vendors.invoiced.vendor import INVOICED
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 from tests.redis_server import RedisServer, redis_server
@@ -282,3 +284,25 @@ async def _compressed_reads(cached: Gateway) -> None:
     assert codes(first) == codes(second) == []
     assert total_calls(second) == 0
     assert second["data"] == first["data"]
+
+
+async def test_a_change_reported_to_two_gateways_sharing_redis_is_applied_once(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    """However many processes and sources report one change (here each gateway, as a
+    webhook to one and the poller of the other would), the shared entries are
+    invalidated once: one generation bump in Redis."""
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    client = Redis.from_url(redis.url)
+    generation = f"{KEY_PREFIX}cache:{INVOICED.value}:generation"
+    async with gateways(settings) as pair:
+        await pair[0].execute(TASK_NAMES)
+        before = int(await client.get(generation) or 0)
+        event = ChangeEvent(INVOICED, "InvoicedTask", "id", "updated", datetime.now(UTC))
+        for gateway in pair:
+            await gateway.app.state.changes.publish(event)
+            cache = adapters_of(gateway).read_cache
+            assert cache is not None
+            await asyncio.wait_for(cache.settled(), timeout=5)
+        assert int(await client.get(generation) or 0) == before + 1
+    await client.aclose()

@@ -95,7 +95,9 @@ def create_app(
     if adapters.read_cache is not None:
         # A change learnt of any way (a write, a webhook, a poller) drops that vendor's reads.
         read_cache = adapters.read_cache
-        changes.watch(lambda event: read_cache.changed(event.vendor))
+        changes.watch(
+            lambda event, relayed: read_cache.changed(event.vendor, event.id, relayed=relayed)
+        )
     app = GatewayApp(
         graphql=_graphql_entry(settings, adapters, observing, changes),
         front=_front(settings, observing),

@@ -69,14 +69,15 @@ class ChangeBus:
         self.listen: Callable[[], None] | None = None
         # Told of every event, this process's and relayed ones (the read cache drops
         # the vendor's entries): called at once, never awaited.
-        self._watchers: list[Callable[[ChangeEvent], None]] = []
+        self._watchers: list[Callable[[ChangeEvent, bool], None]] = []
 
     @property
     def subscribers(self) -> int:
         return len(self._queues)
 
-    def watch(self, callback: Callable[[ChangeEvent], None]) -> None:
-        """Call ``callback`` with every event published here or relayed from elsewhere."""
+    def watch(self, callback: Callable[[ChangeEvent, bool], None]) -> None:
+        """Call ``callback`` with every event published here or relayed from elsewhere,
+        and whether it was relayed."""
         self._watchers.append(callback)
 
     async def publish(self, event: ChangeEvent) -> None:
@@ -84,9 +85,9 @@ class ChangeBus:
         if self.relay is not None:
             await self.relay(event)
 
-    def deliver(self, event: ChangeEvent) -> None:
+    def deliver(self, event: ChangeEvent, *, relayed: bool = False) -> None:
         for watcher in self._watchers:
-            watcher(event)
+            watcher(event, relayed)
         for queue in self._queues:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
@@ -141,7 +142,7 @@ class ChangeRelay:
             event = ChangeEvent.decode(message["event"])
         except (ValueError, KeyError, TypeError):
             return  # not ours
-        self.bus.deliver(event)
+        self.bus.deliver(event, relayed=True)
 
     async def aclose(self) -> None:
         await self.channel.aclose()

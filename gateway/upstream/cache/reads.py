@@ -101,7 +101,14 @@ class EntryStore(Protocol):
         self, vendor: Vendor, key: str, entry: Entry, generation: int, retain: float
     ) -> None: ...
 
+    # Whether every process reads these same entries (Redis) or its own (memory).
+    shared: bool
+
     async def invalidate(self, vendor: Vendor) -> None: ...
+
+    async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
+        """Invalidate ``vendor`` for a change of ``item``, unless one was applied for it
+        in the last ``window`` seconds."""
 
     async def aclose(self) -> None: ...
 
@@ -120,17 +127,30 @@ class ReadCache:
         # keeps only weak ones), and never cancelled but on close.
         self._refreshing: dict[tuple[Vendor, str], asyncio.Task[None]] = {}
         self._invalidations: set[asyncio.Task[None]] = set()
+        self._fresh: dict[Vendor, float] = {}
 
     def for_vendor(self, vendor: Vendor, freshness: Freshness) -> VendorReadCache:
+        self._fresh[vendor] = freshness.fresh
         return VendorReadCache(self, vendor, freshness)
 
     async def written(self, vendor: Vendor) -> None:
         """A write to ``vendor`` went out (or may have), or it changed: drop its entries."""
         await self.store.invalidate(vendor)
 
-    def changed(self, vendor: Vendor) -> None:
-        """A change event for ``vendor`` (from the bus, which does not wait for this)."""
-        task = asyncio.get_running_loop().create_task(self.written(vendor))
+    def changed(self, vendor: Vendor, item: str, *, relayed: bool = False) -> None:
+        """A change event about ``item`` of ``vendor`` (from the bus, which does not wait).
+
+        Applied once per item within the vendor's fresh window, however many sources
+        report the same change (its webhook, the poller, the mutation itself): each
+        application would have every kept read of the vendor fetched again. A further
+        change of the item inside that window shows once the entries age past it, as
+        without any event; the gateway's own writes invalidate on their own, always.
+        An event relayed from another process was applied there, to shared entries."""
+        if relayed and self.store.shared:
+            return
+        window = self._fresh.get(vendor, 0.0)
+        invalidation = self.store.invalidate_once(vendor, item, window)
+        task = asyncio.get_running_loop().create_task(invalidation)
         self._invalidations.add(task)
         task.add_done_callback(self._invalidations.discard)
 
@@ -210,6 +230,9 @@ class VendorReadCache:
             entry = None  # the vendor's own state; its answer refreshes the entry
         age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
         use = self.freshness.use(age) if entry is not None else Use.NONE
+        if entry is not None and generation is not None and entry.superseded(generation):
+            # The vendor changed since: only its last known answer, if the call fails.
+            use = Use.IF_ERROR if self.freshness.stands_in(age) else Use.NONE
         if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
             if use is Use.REVALIDATE and generation is not None:
                 retain = self.freshness.retained

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -33,18 +34,29 @@ logger = logging.getLogger("gateway.cache")
 HOLD_OFF = 1.0
 
 _LOOKUP = """
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', KEYS[2] .. generation)}
+return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2])}
 """
 _KEEP = """
 if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
-  redis.call('SET', KEYS[2] .. ARGV[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+return 0
+"""
+# A change event invalidates once per item and window, however many sources (a webhook,
+# the poller, each process's relay) report it.
+_INVALIDATE_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('INCR', KEYS[1])
 end
 return 0
 """
 
 
 class RedisEntries:
+    # Every process reads the same entries and generations: a change applied once
+    # (where it was learnt of) holds for all.
+    shared = True
+
     def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._client: Redis = Redis.from_url(
             url,
@@ -54,6 +66,7 @@ class RedisEntries:
         )
         self._lookup = self._client.register_script(_LOOKUP)
         self._keep = self._client.register_script(_KEEP)
+        self._invalidate_once = self._client.register_script(_INVALIDATE_ONCE)
         self._clock = clock
         self._held_off_until = 0.0
         self._warned = False
@@ -64,8 +77,8 @@ class RedisEntries:
 
     @staticmethod
     def _entry_key(vendor: Vendor, key: str) -> str:
-        # The generation is appended by the scripts.
-        return f"{KEY_PREFIX}cache:{vendor.value}:{key}:"
+        # One key per entry: kept under an older generation, it is superseded (see Entry).
+        return f"{KEY_PREFIX}cache:{vendor.value}:{key}"
 
     async def lookup(self, vendor: Vendor, key: str) -> tuple[int | None, Entry | None]:
         keys = [self._generation_key(vendor), self._entry_key(vendor, key)]
@@ -84,7 +97,13 @@ class RedisEntries:
     ) -> None:
         keys = [self._generation_key(vendor), self._entry_key(vendor, key)]
         ms = max(1, int(retain * 1000))
-        await self._call(self._keep, keys, [generation, entry.encode(), ms])
+        kept = replace(entry, generation=generation)
+        await self._call(self._keep, keys, [generation, kept.encode(), ms])
+
+    async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
+        seen = f"{KEY_PREFIX}cache:{vendor.value}:changed:{item}"
+        ms = max(1, int(window * 1000))
+        await self._call(self._invalidate_once, [self._generation_key(vendor), seen], [ms])
 
     async def invalidate(self, vendor: Vendor) -> None:
         if self._available():
