@@ -229,10 +229,7 @@ class VendorReadCache:
         if deciding_a_write.get() or client_wants_fresh(state):
             entry = None  # the vendor's own state; its answer refreshes the entry
         age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
-        use = self.freshness.use(age) if entry is not None else Use.NONE
-        if entry is not None and generation is not None and entry.superseded(generation):
-            # The vendor changed since: only its last known answer, if the call fails.
-            use = Use.IF_ERROR if self.freshness.stands_in(age) else Use.NONE
+        use = self._use(entry, generation, age)
         if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
             if use is Use.REVALIDATE and generation is not None:
                 retain = self.freshness.retained
@@ -241,6 +238,14 @@ class VendorReadCache:
             return entry.response()
         stand_in = entry if entry is not None and use is Use.IF_ERROR else None
         return await self._call(state, key, fetch, generation, stand_in, age)
+
+    def _use(self, entry: Entry | None, generation: int | None, age: float) -> Use:
+        if entry is None:
+            return Use.NONE
+        if generation is not None and entry.superseded(generation):
+            # The vendor changed since: only its last known answer, if the call fails.
+            return Use.IF_ERROR if self.freshness.stands_in(age) else Use.NONE
+        return self.freshness.use(age)
 
     async def _call(
         self,
