@@ -25,6 +25,7 @@ from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 
+from gateway.api.compiled.calls import DirectCall, direct_call
 from gateway.api.compiled.completion import Completer, completer, needs_info, type_checked
 from gateway.api.compiled.run import CompiledField, Run
 
@@ -33,12 +34,15 @@ _PLAIN_FIELD = "_is_default"
 _DEFINITION = "strawberry-definition"
 # Leaf completion never reads its path; an error's path is made where it is caught.
 _UNUSED = Path(None, "", None)
+_NO_ARGUMENTS: dict[str, Any] = {}
 
 
 class FieldPlan:
     __slots__ = (
         "arguments",
         "attribute",
+        "call",
+        "call_info",
         "complete",
         "definition",
         "details",
@@ -72,6 +76,14 @@ class FieldPlan:
         self.attribute = _attribute(definition)
         self.arguments = _static_arguments(executor, self)
         self.needs_info = self.attribute is None or needs_info(definition.type)
+        self.call: DirectCall | None = None
+        if self.attribute is None and not self.typename:
+            self.call = direct_call(executor.schema, definition, node, self.arguments)
+        # The resolve info is built only when the resolver, its extensions or the
+        # completion of its value reads it.
+        self.call_info = self.call is not None and (
+            self.call.takes_info or needs_info(definition.type)
+        )
         # A plain attribute of a scalar or enum type: no info, no path unless it fails,
         # never awaitable; most of a response's fields.
         leaf = is_leaf_type(getattr(definition.type, "of_type", definition.type))
@@ -208,8 +220,7 @@ def execute_field(run: Run, field: FieldPlan, source: Any, parent: Path | None) 
         elif field.typename and run.middleware is None:
             result = field.parent_type.name
         else:
-            info = run.info(field, path)
-            result = run.resolver(field)(source, info, **run.arguments(field))
+            result, info = _resolve(run, field, source, path)
             if run.is_awaitable(result):
                 return _resolved_later(run, field, result, path, info)
         completed = field.complete(run, field, result, path, info)
@@ -219,6 +230,17 @@ def execute_field(run: Run, field: FieldPlan, source: Any, parent: Path | None) 
         run.field_error(raw, field, field.non_null, path)
         return None
     return completed
+
+
+def _resolve(run: Run, field: FieldPlan, source: Any, path: Path) -> tuple[Any, Any]:
+    """The field's resolver called, and the resolve info it was given (or None)."""
+    call = field.call
+    if call is None or run.middleware is not None:
+        info = run.info(field, path)
+        return run.resolver(field)(source, info, **run.arguments(field)), info
+    info = run.info(field, path) if field.call_info else None
+    coerced = _NO_ARGUMENTS if call.converted is not None else run.arguments(field)
+    return call.call(source, info, coerced), info
 
 
 async def _resolved_later(run: Run, field: FieldPlan, result: Any, path: Path, info: Any) -> Any:
