@@ -240,3 +240,37 @@ async def test_one_change_reported_by_several_sources_is_applied_once(
     await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
     await cached.execute(TASK_NAMES)
     assert len(vendor_calls) == 2
+
+
+TASK_BY_ID = "query($id: ID!) { task(id: $id) { name } }"
+TASK_IDS = "{ tasks(first: 2) { nodes { id } } }"
+
+
+async def _reads(gateway: Gateway, *queries: tuple[str, dict[str, Any]]) -> list[int]:
+    """The vendor calls each query costs."""
+    return [
+        total_calls(await gateway.execute(query, variables, accounting=True))
+        for query, variables in queries
+    ]
+
+
+async def test_a_change_of_one_item_leaves_the_other_items_reads_kept(
+    cached: Gateway, clock: Clock
+) -> None:
+    """An item's own read is superseded only by a change of that item; the vendor's
+    lists by any change. A change of task A costs A's read and the list again, not B's."""
+    a, b = [node["id"] for node in (await cached.execute(TASK_IDS))["data"]["tasks"]["nodes"]]
+    reads = [(TASK_BY_ID, {"id": a}), (TASK_BY_ID, {"id": b}), (TASK_IDS, {})]
+    await _reads(cached, *reads)
+    assert await _reads(cached, *reads) == [0, 0, 0]
+
+    await cached.app.state.changes.publish(
+        ChangeEvent(INVOICED, "Task", a, "updated", datetime.now(UTC))
+    )
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    assert await _reads(cached, *reads) == [1, 0, 1]
+
+    # A write of B through the gateway: B's read and the list again, not A's.
+    toggle = "mutation($id: ID!) { toggleTaskCompletion(id: $id) { task { complete } } }"
+    assert codes(await cached.execute(toggle, {"id": b})) == []
+    assert await _reads(cached, *reads) == [0, 1, 1]

@@ -306,3 +306,25 @@ async def test_a_change_reported_to_two_gateways_sharing_redis_is_applied_once(
             await asyncio.wait_for(cache.settled(), timeout=5)
         assert int(await client.get(generation) or 0) == before + 1
     await client.aclose()
+
+
+async def test_a_change_of_one_item_in_one_gateway_leaves_the_others_item_reads_in_redis(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    by_id = "query($id: ID!) { task(id: $id) { name } }"
+    async with gateways(settings) as (reader, other):
+        listed = await reader.execute("{ tasks(first: 2) { nodes { id } } }")
+        a, b = [node["id"] for node in listed["data"]["tasks"]["nodes"]]
+        for task in (a, b):
+            await reader.execute(by_id, {"id": task})
+        change = ChangeEvent(INVOICED, "Task", a, "updated", datetime.now(UTC))
+        await other.app.state.changes.publish(change)
+        cache = adapters_of(other).read_cache
+        assert cache is not None
+        await asyncio.wait_for(cache.settled(), timeout=5)
+        calls = [
+            total_calls(await reader.execute(by_id, {"id": task}, accounting=True))
+            for task in (a, b)
+        ]
+    assert calls == [1, 0]

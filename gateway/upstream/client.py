@@ -176,10 +176,12 @@ class Upstream:
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(
-        self, method: str, url: str, *, grant: bool = False, **kwargs: Any
+        self, method: str, url: str, *, grant: bool = False, item: str | None = None, **kwargs: Any
     ) -> httpx.Response:
         """One call to the vendor. ``grant`` marks a token request: it neither passes
-        through the read cache nor drops it, and no write's outcome hangs on it."""
+        through the read cache nor drops it, and no write's outcome hangs on it. ``item``
+        names the one item the call reads or writes (``Type:id``, as in global ids), so the
+        read cache supersedes no more than a change of it touches."""
         # The request serves the read cache's key, the exchange and (its path only)
         # the accounting.
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
@@ -188,7 +190,7 @@ class Upstream:
             return await self._send(request, path, auth, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
-            return await self.cache.send(request, lambda: self._read(request, path, auth))
+            return await self.cache.send(request, lambda: self._read(request, path, auth), item)
         note_fresh(self.vendor)
         return await self._read(request, path, auth)
 

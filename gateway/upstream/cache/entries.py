@@ -52,9 +52,9 @@ class Entry:
     headers: tuple[tuple[str, str], ...]
     content: bytes
     stored_at: float  # wall-clock seconds (shared by every process)
-    # The vendor's generation it was kept under: once the vendor changed, it only
-    # stands in for a call that fails (it is the vendor's last known answer).
-    generation: int = 0
+    # The generation it was kept under (see ``generation_of``): once what it shows
+    # changed, it only stands in for a call that fails (the vendor's last known answer).
+    generation: str = "0"
 
     @classmethod
     def of(cls, response: httpx.Response, stored_at: float) -> Entry:
@@ -68,7 +68,7 @@ class Entry:
         """A new response of the kept bytes (each caller its own)."""
         return httpx.Response(self.status, headers=list(self.headers), content=self.content)
 
-    def superseded(self, generation: int) -> bool:
+    def superseded(self, generation: str) -> bool:
         return self.generation != generation
 
     def encode(self) -> bytes:
@@ -80,7 +80,16 @@ class Entry:
         head, _, content = data.partition(b"\n")
         status, stored_at, headers, generation = orjson.loads(head)
         headers = tuple((str(k), str(v)) for k, v in headers)
-        return cls(int(status), headers, content, stored_at, int(generation))
+        return cls(int(status), headers, content, stored_at, str(generation))
+
+
+def generation_of(vendor_wide: int, all_items: int, item_generation: int, item: str | None) -> str:
+    """The generation an entry is kept under. A read of the vendor's lists (no ``item``)
+    changes with any change of the vendor; a read of one item only with a change of that
+    item, or of the vendor's items at large (a change that named no item)."""
+    if item is None:
+        return str(vendor_wide)
+    return f"{all_items}:{item_generation}"
 
 
 class MemoryEntries:
@@ -95,32 +104,61 @@ class MemoryEntries:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: OrderedDict[tuple[Vendor, str], Entry] = OrderedDict()
+        # Per vendor: every change; changes that named no item; per item, its changes.
         self._generations: dict[Vendor, int] = {}
+        self._all_items: dict[Vendor, int] = {}
+        self._items: dict[tuple[Vendor, str], int] = {}
         # (vendor, item) -> until when a further change event about it is not applied.
         self._recent: dict[tuple[Vendor, str], float] = {}
 
-    async def lookup(self, vendor: Vendor, key: str) -> tuple[int | None, Entry | None]:
+    def _generation(self, vendor: Vendor, item: str | None) -> str:
+        return generation_of(
+            self._generations.get(vendor, 0),
+            self._all_items.get(vendor, 0),
+            self._items.get((vendor, item), 0) if item is not None else 0,
+            item,
+        )
+
+    async def lookup(
+        self, vendor: Vendor, key: str, item: str | None = None
+    ) -> tuple[str | None, Entry | None]:
         entry = self._entries.get((vendor, key))
         if entry is not None:
             self._entries.move_to_end((vendor, key))
-        return self._generations.get(vendor, 0), entry
+        return self._generation(vendor, item), entry
 
     async def keep(
-        self, vendor: Vendor, key: str, entry: Entry, generation: int, retain: float
+        self,
+        vendor: Vendor,
+        key: str,
+        entry: Entry,
+        generation: str,
+        retain: float,
+        item: str | None = None,
     ) -> None:
-        if generation != self._generations.get(vendor, 0):
-            return  # a write to the vendor happened meanwhile: this answer may predate it
+        if generation != self._generation(vendor, item):
+            return  # a write happened meanwhile: this answer may predate it
         self._entries[(vendor, key)] = replace(entry, generation=generation)
         self._entries.move_to_end((vendor, key))
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def drop(self, vendor: Vendor) -> None:
+    def drop(self, vendor: Vendor, item: str | None = None) -> None:
         # Entries stay, superseded: each may still stand in for a call that fails.
         self._generations[vendor] = self._generations.get(vendor, 0) + 1
+        if item is None:
+            self._all_items[vendor] = self._all_items.get(vendor, 0) + 1
+        else:
+            if len(self._items) > self.max_entries:
+                # Bounded: as if every item of those vendors changed (an item's count
+                # restarts, so the vendors' own count moves on, or old tokens could recur).
+                for known in {vendor, *(each for each, _ in self._items)}:
+                    self._all_items[known] = self._all_items.get(known, 0) + 1
+                self._items.clear()
+            self._items[(vendor, item)] = self._items.get((vendor, item), 0) + 1
 
-    async def invalidate(self, vendor: Vendor) -> None:
-        self.drop(vendor)
+    async def invalidate(self, vendor: Vendor, item: str | None = None) -> None:
+        self.drop(vendor, item)
 
     async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
         now = self.clock()
@@ -129,7 +167,7 @@ class MemoryEntries:
         if len(self._recent) > self.max_entries:
             self._recent = {key: until for key, until in self._recent.items() if until > now}
         self._recent[(vendor, item)] = now + window
-        self.drop(vendor)
+        self.drop(vendor, item)
 
     def __len__(self) -> int:
         return len(self._entries)

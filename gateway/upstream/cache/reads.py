@@ -28,7 +28,8 @@ from typing import Protocol
 
 import httpx
 
-from gateway.core.errors import RateLimited, UpstreamUnavailable
+from gateway.core.errors import BadUserInput, RateLimited, UpstreamUnavailable
+from gateway.core.ids import decode_id
 from gateway.core.types import Vendor
 from gateway.observability.scope import RequestState, current_request
 from gateway.upstream.cache.entries import Entry, entry_key
@@ -91,20 +92,37 @@ def note_fresh(vendor: Vendor) -> None:
         state.reads.note(vendor, age=0.0, fresh_for=0.0, stale=False)
 
 
+def item_of(global_id: str) -> str:
+    """The item a change event names (its global id), as adapters name what they read."""
+    try:
+        decoded = decode_id(global_id)
+    except BadUserInput:
+        return global_id  # not an id of ours: a name of its own, superseding no item read
+    return f"{decoded.type_name}:{decoded.key}"
+
+
 class EntryStore(Protocol):
     """Where entries live: this process's memory, or Redis (see ``entries``, ``redis_entries``).
     ``lookup`` gives the vendor's generation (None: the store cannot answer now)."""
 
-    async def lookup(self, vendor: Vendor, key: str) -> tuple[int | None, Entry | None]: ...
+    async def lookup(
+        self, vendor: Vendor, key: str, item: str | None = None
+    ) -> tuple[str | None, Entry | None]: ...
 
     async def keep(
-        self, vendor: Vendor, key: str, entry: Entry, generation: int, retain: float
+        self,
+        vendor: Vendor,
+        key: str,
+        entry: Entry,
+        generation: str,
+        retain: float,
+        item: str | None = None,
     ) -> None: ...
 
     # Whether every process reads these same entries (Redis) or its own (memory).
     shared: bool
 
-    async def invalidate(self, vendor: Vendor) -> None: ...
+    async def invalidate(self, vendor: Vendor, item: str | None = None) -> None: ...
 
     async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
         """Invalidate ``vendor`` for a change of ``item``, unless one was applied for it
@@ -133,9 +151,10 @@ class ReadCache:
         self._fresh[vendor] = freshness.fresh
         return VendorReadCache(self, vendor, freshness)
 
-    async def written(self, vendor: Vendor) -> None:
-        """A write to ``vendor`` went out (or may have), or it changed: drop its entries."""
-        await self.store.invalidate(vendor)
+    async def written(self, vendor: Vendor, item: str | None = None) -> None:
+        """A write to ``vendor`` (of ``item``, where it names one) went out, or may have:
+        its entries showing what changed are superseded."""
+        await self.store.invalidate(vendor, item)
 
     def changed(self, vendor: Vendor, item: str, *, relayed: bool = False) -> None:
         """A change event about ``item`` of ``vendor`` (from the bus, which does not wait).
@@ -149,7 +168,7 @@ class ReadCache:
         if relayed and self.store.shared:
             return
         window = self._fresh.get(vendor, 0.0)
-        invalidation = self.store.invalidate_once(vendor, item, window)
+        invalidation = self.store.invalidate_once(vendor, item_of(item), window)
         task = asyncio.get_running_loop().create_task(invalidation)
         self._invalidations.add(task)
         task.add_done_callback(self._invalidations.discard)
@@ -159,7 +178,13 @@ class ReadCache:
         await asyncio.gather(*self._refreshing.values(), *self._invalidations)
 
     def refresh_later(
-        self, vendor: Vendor, key: str, fetch: Fetch, generation: int, retain: float
+        self,
+        vendor: Vendor,
+        key: str,
+        fetch: Fetch,
+        generation: str,
+        retain: float,
+        item: str | None,
     ) -> None:
         if (vendor, key) in self._refreshing:
             return  # collapsed: one refresh of an entry at a time
@@ -169,13 +194,19 @@ class ReadCache:
         context.run(current_request.set, None)
         context.run(deciding_a_write.set, False)
         loop = asyncio.get_running_loop()
-        refresh = self._refresh(vendor, key, fetch, generation, retain)
+        refresh = self._refresh(vendor, key, fetch, generation, retain, item)
         task = loop.create_task(refresh, context=context)
         self._refreshing[(vendor, key)] = task
         task.add_done_callback(lambda _: self._refreshing.pop((vendor, key), None))
 
     async def _refresh(
-        self, vendor: Vendor, key: str, fetch: Fetch, generation: int, retain: float
+        self,
+        vendor: Vendor,
+        key: str,
+        fetch: Fetch,
+        generation: str,
+        retain: float,
+        item: str | None,
     ) -> None:
         try:
             response = await fetch()
@@ -183,20 +214,22 @@ class ReadCache:
             # The stale entry stays; nobody waits on this, so it is only logged.
             logger.debug("A background refresh of %s failed: %s", vendor.value, type(exc).__name__)
             return
-        await self.keep(vendor, key, response, generation, retain)
+        await self.keep(vendor, key, response, generation, retain, item)
 
     async def keep(
         self,
         vendor: Vendor,
         key: str,
         response: httpx.Response,
-        generation: int | None,
+        generation: str | None,
         retain: float,
+        item: str | None = None,
     ) -> None:
         """Keep a 2xx answer, unless the store could not say the vendor's generation."""
         if generation is None or not 200 <= response.status_code < 300:
             return
-        await self.store.keep(vendor, key, Entry.of(response, self.clock()), generation, retain)
+        entry = Entry.of(response, self.clock())
+        await self.store.keep(vendor, key, entry, generation, retain, item)
 
     async def aclose(self) -> None:
         for task in self._refreshing.values():
@@ -218,14 +251,19 @@ class VendorReadCache:
     vendor: Vendor
     freshness: Freshness
 
-    async def send(self, request: httpx.Request, fetch: Fetch) -> httpx.Response:
+    async def send(
+        self, request: httpx.Request, fetch: Fetch, item: str | None = None
+    ) -> httpx.Response:
+        """``item`` names the one item (``Type:id``, as in global ids) the call reads or
+        writes: its entry is superseded only by changes of that item (or of no named
+        item), and a write of it supersedes the vendor's lists and that item's reads."""
         if request.method != "GET":
-            return await self._write(fetch)
+            return await self._write(fetch, item)
         state = current_request.get()
         if state is None:
             return await fetch()  # no HTTP request (a background task): straight to the vendor
         key = entry_key(request)
-        generation, entry = await self.cache.store.lookup(self.vendor, key)
+        generation, entry = await self.cache.store.lookup(self.vendor, key, item)
         if deciding_a_write.get() or client_wants_fresh(state):
             entry = None  # the vendor's own state; its answer refreshes the entry
         age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
@@ -233,13 +271,13 @@ class VendorReadCache:
         if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
             if use is Use.REVALIDATE and generation is not None:
                 retain = self.freshness.retained
-                self.cache.refresh_later(self.vendor, key, fetch, generation, retain)
+                self.cache.refresh_later(self.vendor, key, fetch, generation, retain, item)
             self._note(state, age, stale=use is Use.REVALIDATE)
             return entry.response()
         stand_in = entry if entry is not None and use is Use.IF_ERROR else None
-        return await self._call(state, key, fetch, generation, stand_in, age)
+        return await self._call(state, key, fetch, (generation, item), stand_in, age)
 
-    def _use(self, entry: Entry | None, generation: int | None, age: float) -> Use:
+    def _use(self, entry: Entry | None, generation: str | None, age: float) -> Use:
         if entry is None:
             return Use.NONE
         if generation is not None and entry.superseded(generation):
@@ -252,11 +290,12 @@ class VendorReadCache:
         state: RequestState,
         key: str,
         fetch: Fetch,
-        generation: int | None,
+        kept_as: tuple[str | None, str | None],
         stand_in: Entry | None,
         age: float,
     ) -> httpx.Response:
-        """The vendor's answer, kept; or ``stand_in`` if the call fails or is refused."""
+        """The vendor's answer, kept under ``kept_as`` (its generation at the start, and
+        its item); or ``stand_in`` if the call fails or is refused."""
         try:
             response = await fetch()
         except (UpstreamUnavailable, RateLimited):
@@ -267,20 +306,22 @@ class VendorReadCache:
         if stand_in is not None and _failed(response):
             self._note(state, age, stale=True)
             return stand_in.response()
-        await self.cache.keep(self.vendor, key, response, generation, self.freshness.retained)
+        generation, item = kept_as
+        retain = self.freshness.retained
+        await self.cache.keep(self.vendor, key, response, generation, retain, item)
         self._note(state, 0.0, stale=False)
         return response
 
-    async def _write(self, fetch: Fetch) -> httpx.Response:
+    async def _write(self, fetch: Fetch, item: str | None) -> httpx.Response:
         # Before: reads that begin during the write are not kept past it; after: nor
         # are reads that began before it and end after it was sent.
         note_fresh(self.vendor)
-        await self.cache.written(self.vendor)
+        await self.cache.written(self.vendor, item)
         try:
             return await fetch()
         finally:
             # Even a write that failed or timed out may have landed.
-            await asyncio.shield(self.cache.written(self.vendor))
+            await asyncio.shield(self.cache.written(self.vendor, item))
 
     def _note(self, state: RequestState, age: float, *, stale: bool) -> None:
         fresh_for = 0.0 if stale else max(0.0, self.freshness.fresh - age)

@@ -33,20 +33,45 @@ logger = logging.getLogger("gateway.cache")
 # After a failure, seconds before Redis is asked again.
 HOLD_OFF = 1.0
 
-_LOOKUP = """
-return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2])}
+# The generation of an entry (gateway.upstream.cache.entries.generation_of): KEYS[1]
+# the vendor's, or with an item, KEYS[3] (changes naming no item) and KEYS[4] (the item's).
+_GENERATION = """
+local function generation()
+  if #KEYS == 2 then return redis.call('GET', KEYS[1]) or '0' end
+  return (redis.call('GET', KEYS[3]) or '0') .. ':' .. (redis.call('GET', KEYS[4]) or '0')
+end
 """
-_KEEP = """
-if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+_LOOKUP = (
+    _GENERATION
+    + """
+return {generation(), redis.call('GET', KEYS[2])}
+"""
+)
+_KEEP = (
+    _GENERATION
+    + """
+if generation() == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 end
+return 0
+"""
+)
+# KEYS: the vendor's generation, then the item's or the one of changes naming no item.
+# A day: longer than any entry is retained, so a count that expired and restarted can
+# never give an old entry's generation back while that entry still exists.
+_INVALIDATE = """
+redis.call('INCR', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 86400000)
 return 0
 """
 # A change event invalidates once per item and window, however many sources (a webhook,
 # the poller, each process's relay) report it.
 _INVALIDATE_ONCE = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
   redis.call('INCR', KEYS[1])
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], 86400000)
 end
 return 0
 """
@@ -66,6 +91,7 @@ class RedisEntries:
         )
         self._lookup = self._client.register_script(_LOOKUP)
         self._keep = self._client.register_script(_KEEP)
+        self._invalidate = self._client.register_script(_INVALIDATE)
         self._invalidate_once = self._client.register_script(_INVALIDATE_ONCE)
         self._clock = clock
         self._held_off_until = 0.0
@@ -76,13 +102,22 @@ class RedisEntries:
         return f"{KEY_PREFIX}cache:{vendor.value}:generation"
 
     @staticmethod
+    def _item_keys(vendor: Vendor, item: str | None) -> list[str]:
+        """The keys of an entry's generation beyond the vendor's: none for a list read."""
+        if item is None:
+            return []
+        return [f"{KEY_PREFIX}cache:{vendor.value}:all-items", _item_key(vendor, item)]
+
+    @staticmethod
     def _entry_key(vendor: Vendor, key: str) -> str:
         # One key per entry: kept under an older generation, it is superseded (see Entry).
         return f"{KEY_PREFIX}cache:{vendor.value}:{key}"
 
-    async def lookup(self, vendor: Vendor, key: str) -> tuple[int | None, Entry | None]:
+    async def lookup(
+        self, vendor: Vendor, key: str, item: str | None = None
+    ) -> tuple[str | None, Entry | None]:
         keys = [self._generation_key(vendor), self._entry_key(vendor, key)]
-        answer = await self._call(self._lookup, keys, [])
+        answer = await self._call(self._lookup, keys + self._item_keys(vendor, item), [])
         if answer is None:
             return None, None
         generation, data = answer
@@ -90,29 +125,32 @@ class RedisEntries:
             entry = Entry.decode(bytes(data)) if data is not None else None
         except (ValueError, TypeError):
             entry = None  # not an entry this gateway wrote: a miss, overwritten soon
-        return int(generation), entry
+        return _text(generation), entry
 
     async def keep(
-        self, vendor: Vendor, key: str, entry: Entry, generation: int, retain: float
+        self,
+        vendor: Vendor,
+        key: str,
+        entry: Entry,
+        generation: str,
+        retain: float,
+        item: str | None = None,
     ) -> None:
         keys = [self._generation_key(vendor), self._entry_key(vendor, key)]
         ms = max(1, int(retain * 1000))
         kept = replace(entry, generation=generation)
+        keys += self._item_keys(vendor, item)
         await self._call(self._keep, keys, [generation, kept.encode(), ms])
+
+    async def invalidate(self, vendor: Vendor, item: str | None = None) -> None:
+        second = _item_key(vendor, item) if item is not None else self._item_keys(vendor, "")[0]
+        await self._call(self._invalidate, [self._generation_key(vendor), second], [])
 
     async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
         seen = f"{KEY_PREFIX}cache:{vendor.value}:changed:{item}"
         ms = max(1, int(window * 1000))
-        await self._call(self._invalidate_once, [self._generation_key(vendor), seen], [ms])
-
-    async def invalidate(self, vendor: Vendor) -> None:
-        if self._available():
-            try:
-                await self._client.incr(self._generation_key(vendor))
-            except (RedisError, OSError, TimeoutError) as exc:
-                self._failed(exc)
-            else:
-                self._answered()
+        keys = [self._generation_key(vendor), _item_key(vendor, item), seen]
+        await self._call(self._invalidate_once, keys, [ms])
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         if not self._available():
@@ -148,3 +186,11 @@ class RedisEntries:
     async def aclose(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
+
+
+def _item_key(vendor: Vendor, item: str) -> str:
+    return f"{KEY_PREFIX}cache:{vendor.value}:item:{item}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -134,7 +134,7 @@ class InvoicedAdapter:
 
     async def get_task(self, task_id: int) -> InvoicedTask | None:
         try:
-            response = await self._call("GET", f"tasks/{task_id}")
+            response = await self._call("GET", f"tasks/{task_id}", item=f"Task:{task_id}")
         except NotFound:
             return None
         return parse_task(json_body(INVOICED, response))
@@ -251,11 +251,13 @@ class InvoicedAdapter:
         return parse_task(json_body(INVOICED, response))
 
     async def update_task(self, task_id: int, changes: TaskChanges) -> InvoicedTask:
-        response = await self._call("PATCH", f"tasks/{task_id}", json=_body(changes))
+        response = await self._call(
+            "PATCH", f"tasks/{task_id}", json=_body(changes), item=f"Task:{task_id}"
+        )
         return parse_task(json_body(INVOICED, response))
 
     async def delete_task(self, task_id: int) -> None:
-        await self._call("DELETE", f"tasks/{task_id}")
+        await self._call("DELETE", f"tasks/{task_id}", item=f"Task:{task_id}")
 
 
 def work_record(task: InvoicedTask) -> WorkRecord:
