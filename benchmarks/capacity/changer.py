@@ -138,7 +138,11 @@ async def every(seconds: float, until: float, step: Any) -> None:
 
 async def run(targets: Targets, args: argparse.Namespace) -> Changer:
     until = time.time() + args.duration
-    async with httpx.AsyncClient(timeout=30) as client:
+    # A change every 5 s on a connection the server closes after 5 s idle (uvicorn's
+    # keep-alive) races the close and fails now and then with ReadError: connections are
+    # not reused past 2 s, so each change is sent on a connection the server still holds.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         changer = Changer(client, targets, args)
         await asyncio.gather(every(BEHIND_EVERY, until, changer.behind_the_back),
                              every(THROUGH_EVERY, until, changer.through_the_gateway))  # fmt: skip
