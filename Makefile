@@ -45,7 +45,7 @@ tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/
 install: $(VENV)/.installed $(EXPLORER_ASSETS)
 install-test: $(VENV)/.installed-test $(EXPLORER_ASSETS) \
 	tests/federation/node_modules/.package-lock.json tests/http_audit/node_modules/.package-lock.json \
-	tests/clients/node_modules/.package-lock.json
+	tests/clients/node_modules/.package-lock.json benchmarks/peer/node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/task-gateway demo

@@ -20,7 +20,7 @@ from benchmarks.peer.contenders import (
     task_gateway,
     verified,
 )
-from benchmarks.peer.tailcall import TAILCALL, tailcall
+from benchmarks.peer.tailcall import tailcall
 from benchmarks.settings import settings_with
 from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from tests.servers import serve_in_thread
@@ -65,11 +65,9 @@ def test_the_parity_settings_are_read_and_turn_sharing_off() -> None:
     settings = settings_with(TASK_GATEWAY_PARITY)
     assert settings.gateway.cache is False
     assert settings.gateway.collapse_reads is False
-    # The pollers' switch is named ahead of the setting: unknown settings are ignored.
-    assert TASK_GATEWAY_PARITY["GATEWAY_POLL"] == "false"
+    assert settings.gateway.poll is False
 
 
-@pytest.mark.skipif(not TAILCALL.exists(), reason="benchmarks/peer/node_modules is not installed")
 def test_tailcall_and_task_gateway_answer_the_sandboxs_pages(
     upstream: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
