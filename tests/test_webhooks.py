@@ -213,6 +213,17 @@ def with_receiver(sandbox: object, receiver: Receiver) -> WebhookSender:
     return sender
 
 
+def recorded_waits(sender: WebhookSender) -> list[float]:
+    """The sender's pauses between attempts, recorded instead of slept."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    sender.sleep = sleep
+    return waits
+
+
 async def test_the_sandbox_sends_invoiceds_documented_event_without_holding_its_answer() -> None:
     sandbox = create_invoiced_sandbox(webhook_url="http://gateway/webhooks/invoiced")
     receiver = Receiver()
@@ -243,12 +254,7 @@ async def test_the_sandbox_retries_a_failed_delivery_every_hour_as_invoiced_does
     receiver = Receiver(500, 503)
     receiver.release.set()
     sender = with_receiver(sandbox, receiver)
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    sender.sleep = sleep
+    waits = recorded_waits(sender)
     async with sandbox_client(sandbox) as client:
         await admin_change(client)
     await asyncio.wait_for(sender.drained(), 10)

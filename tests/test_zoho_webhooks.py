@@ -18,9 +18,9 @@ from gateway.http.webhooks import MAX_BODY_BYTES
 from gateway.vendors.zoho import ZOHO
 from gateway.vendors.zoho.sandbox import CLIENT_ID, CLIENT_SECRET, ORGANIZATION_ID, REFRESH_TOKEN
 from gateway.vendors.zoho.sandbox import create_app as create_zoho_sandbox
-from gateway.vendors.zoho.sandbox.webhooks import DEMO_SECRET, WebhookSender
+from gateway.vendors.zoho.sandbox.webhooks import DEMO_SECRET
 from tests.test_subscriptions import NODE_CHANGED, open_socket, receive, send, served, subscribed
-from tests.test_webhooks import Receiver, gateway, sandbox_client
+from tests.test_webhooks import Receiver, gateway, recorded_waits, sandbox_client, with_receiver
 
 PROJECT = "903000000072369"
 TASK = "903000000072385"
@@ -182,12 +182,6 @@ async def test_a_zoho_event_about_another_module_is_acknowledged_and_ignored(
         assert gw.events.empty()
 
 
-def receiving(sandbox: Any, receiver: Receiver) -> WebhookSender:
-    sender: WebhookSender = sandbox.state.webhooks
-    sender.transport = httpx.MockTransport(receiver.handle)
-    return sender
-
-
 async def _access_token(client: httpx.AsyncClient) -> str:
     grant = {"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN,
              "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}  # fmt: skip
@@ -199,7 +193,7 @@ async def _access_token(client: httpx.AsyncClient) -> str:
 async def test_zohos_sandbox_sends_the_project_with_the_token_without_holding_its_answer() -> None:
     sandbox = create_zoho_sandbox(webhook_url="http://gateway/webhooks/zoho")
     receiver = Receiver()
-    sender = receiving(sandbox, receiver)
+    sender = with_receiver(sandbox, receiver)
     async with sandbox_client(sandbox) as client:
         headers = {
             "Authorization": f"Zoho-oauthtoken {await _access_token(client)}",
@@ -225,13 +219,8 @@ async def test_zohos_sandbox_retries_a_failed_delivery_with_the_same_body() -> N
     sandbox = create_zoho_sandbox(webhook_url="http://gateway/webhooks/zoho")
     receiver = Receiver(500, 503)
     receiver.release.set()
-    sender = receiving(sandbox, receiver)
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    sender.sleep = sleep
+    sender = with_receiver(sandbox, receiver)
+    waits = recorded_waits(sender)
     async with sandbox_client(sandbox) as client:
         change = {"type": "project", "id": PROJECT, "set": {"description": "Changed"}}
         assert (await client.post("/_admin/changes", json=change)).status_code == 200

@@ -92,13 +92,19 @@ def note_fresh(vendor: Vendor) -> None:
         state.reads.note(vendor, age=0.0, fresh_for=0.0, stale=False)
 
 
+def item_named(type_name: str, key: object) -> str:
+    """How an adapter names the one item a call reads or writes (``Upstream.send(item=)``):
+    the type and key of its global id."""
+    return f"{type_name}:{key}"
+
+
 def item_of(global_id: str) -> str:
     """The item a change event names (its global id), as adapters name what they read."""
     try:
         decoded = decode_id(global_id)
     except BadUserInput:
         return global_id  # not an id of ours: a name of its own, superseding no item read
-    return f"{decoded.type_name}:{decoded.key}"
+    return item_named(decoded.type_name, decoded.key)
 
 
 class EntryStore(Protocol):

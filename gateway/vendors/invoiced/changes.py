@@ -24,10 +24,9 @@ from gateway.state.polling import Cursor, Round, Stamped, newest_first_diff, pag
 
 from .client import InvoicedAdapter
 from .models import InvoicedTask, SortField, TaskQuery
-from .vendor import INVOICED
+from .vendor import INVOICED, TASK_TYPE
 
 PAGE_SIZE = 100
-TYPE_NAME = "Task"  # the GraphQL type a task's global id resolves to
 _NEWEST_CHANGED = TaskQuery(sort=((SortField.UPDATED_AT, SortDirection.DESC),))
 
 
@@ -36,7 +35,7 @@ def _stamp(moment: datetime | None) -> float:
 
 
 def _gid(task_id: int) -> str:
-    return encode_id(INVOICED, TYPE_NAME, task_id)
+    return encode_id(INVOICED, TASK_TYPE, task_id)
 
 
 class InvoicedChanges:
@@ -47,7 +46,7 @@ class InvoicedChanges:
         page = await self.adapter.list_tasks(_NEWEST_CHANGED, offset=0, limit=PAGE_SIZE)
         stamped = [
             Stamped(
-                encode_id(INVOICED, TYPE_NAME, t.id), _stamp(t.updated_at), _stamp(t.created_at)
+                encode_id(INVOICED, TASK_TYPE, t.id), _stamp(t.updated_at), _stamp(t.created_at)
             )
             for t in page.items
             if isinstance(t, InvoicedTask)

@@ -21,13 +21,14 @@ from gateway.state.storage.base import SharedStore
 from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.state.work_snapshots import streamed_batch
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.cache.reads import item_named
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.framing import basic_authorization
 from gateway.upstream.responses import json_body, raise_for_status
 
 from .models import InvoicedTask, TaskChanges, TaskQuery, parse_task
 from .settings import InvoicedSettings
-from .vendor import INVOICED
+from .vendor import INVOICED, TASK_TYPE
 
 MAX_PER_PAGE = 100
 MAX_WORK_PAGES = 20
@@ -134,7 +135,9 @@ class InvoicedAdapter:
 
     async def get_task(self, task_id: int) -> InvoicedTask | None:
         try:
-            response = await self._call("GET", f"tasks/{task_id}", item=f"Task:{task_id}")
+            response = await self._call(
+                "GET", f"tasks/{task_id}", item=item_named(TASK_TYPE, task_id)
+            )
         except NotFound:
             return None
         return parse_task(json_body(INVOICED, response))
@@ -252,12 +255,12 @@ class InvoicedAdapter:
 
     async def update_task(self, task_id: int, changes: TaskChanges) -> InvoicedTask:
         response = await self._call(
-            "PATCH", f"tasks/{task_id}", json=_body(changes), item=f"Task:{task_id}"
+            "PATCH", f"tasks/{task_id}", json=_body(changes), item=item_named(TASK_TYPE, task_id)
         )
         return parse_task(json_body(INVOICED, response))
 
     async def delete_task(self, task_id: int) -> None:
-        await self._call("DELETE", f"tasks/{task_id}", item=f"Task:{task_id}")
+        await self._call("DELETE", f"tasks/{task_id}", item=item_named(TASK_TYPE, task_id))
 
 
 def work_record(task: InvoicedTask) -> WorkRecord:

@@ -6,3 +6,6 @@ from __future__ import annotations
 from gateway.core.types import Vendor
 
 INVOICED = Vendor("invoiced", "Invoiced")
+# The type of a task's global id: what the GraphQL layer encodes, change events name and
+# the read cache's per-item generations key on, so all three agree.
+TASK_TYPE = "Task"

@@ -28,7 +28,7 @@ from gateway.plugin import MalformedWebhook, VendorWebhooks, WebhookDelivery
 from gateway.state.changes import ChangeEvent
 
 from .settings import InvoicedSettings
-from .vendor import INVOICED
+from .vendor import INVOICED, TASK_TYPE
 
 SIGNATURE_HEADER = "X-Invoiced-Signature"
 TASK_EVENT_PREFIX = "task."
@@ -67,7 +67,7 @@ def decode(body: bytes) -> WebhookDelivery:
     if not isinstance(task_id, int) or isinstance(task_id, bool) or task_id < 1:
         raise MalformedWebhook("a task event without a task id")
     kind = _KINDS.get(event_type, "updated")
-    change = ChangeEvent(INVOICED, "Task", encode_id(INVOICED, "Task", task_id), kind, at)
+    change = ChangeEvent(INVOICED, TASK_TYPE, encode_id(INVOICED, TASK_TYPE, task_id), kind, at)
     return WebhookDelivery(str(event_id), change)
 
 

@@ -16,9 +16,9 @@ from gateway.core.ids import GlobalId, encode_id, expect_id
 
 from ..loaders import KEY
 from ..models import InvoicedTask
-from ..vendor import INVOICED
+from ..vendor import INVOICED, TASK_TYPE
 
-TYPE_NAME = "Task"
+TYPE_NAME = TASK_TYPE
 
 
 @strawberry.enum(description="What kind of collection step an Invoiced task is.")
