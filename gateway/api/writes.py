@@ -63,7 +63,7 @@ from gateway.core.types import Vendor
 from gateway.observability.scope import current_request
 from gateway.state.idempotency import IdempotencyStore, Replay, Slot, fingerprint, validate_key
 from gateway.state.storage.item_locks import ItemLocks
-from gateway.upstream.cache.reads import vendor_state
+from gateway.upstream.cache.scope import vendor_state
 
 # Failures that prove the vendor changed nothing, so the attempt is simply forgotten.
 NOT_APPLIED: tuple[type[Exception], ...] = (

@@ -7,7 +7,7 @@ from gateway.adapters import Adapters
 from gateway.config import Settings
 from gateway.state.changes import ChangeBus
 from gateway.state.polling import ChangeFeed, Cursor, Pace, Poller, Pollers, Round
-from gateway.upstream.cache.reads import vendor_state
+from gateway.upstream.cache.scope import vendor_state
 
 
 class FreshFeed:

@@ -24,7 +24,7 @@ from typing import Any
 from gateway.adapters import Adapters
 from gateway.core.errors import GatewayError, RateLimited, UpstreamAuthError
 from gateway.core.types import Vendor
-from gateway.upstream.cache.reads import vendor_state
+from gateway.upstream.cache.scope import vendor_state
 from gateway.upstream.single_flight import SingleFlight
 
 logger = logging.getLogger("gateway.readiness")

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -33,7 +34,9 @@ from gateway.observability.scope import UpstreamCall, current_request
 from gateway.observability.telemetry import telemetry_of
 from gateway.state.storage.base import SharedStore
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.cache.reads import VendorReadCache, note_fresh
+from gateway.upstream.cache.held import Held, HeldOf, Holds
+from gateway.upstream.cache.reads import VendorReadCache
+from gateway.upstream.cache.scope import note_fresh
 from gateway.upstream.collapse import ReadCollapse
 from gateway.upstream.framing import RequestFraming, VendorClient
 from gateway.upstream.transport import UnreadableResponse, vendor_transport
@@ -176,12 +179,20 @@ class Upstream:
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
     async def send(
-        self, method: str, url: str, *, grant: bool = False, item: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        grant: bool = False,
+        item: str | None = None,
+        holds: Holds | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """One call to the vendor. ``grant`` marks a token request: it neither passes
         through the read cache nor drops it, and no write's outcome hangs on it. ``item``
         names the one item the call reads or writes (``Type:id``, as in global ids), so the
-        read cache supersedes no more than a change of it touches."""
+        read cache supersedes no more than a change of it touches. ``holds`` reads the
+        items a list answer shows, which the read cache keeps as their by-id reads'."""
         # The request serves the read cache's key, the exchange and (its path only)
         # the accounting.
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
@@ -190,9 +201,24 @@ class Upstream:
             return await self._send(request, path, auth, grant=True)
         if self.cache is not None:
             # First: a cached read spends no quota and is no call.
-            return await self.cache.send(request, lambda: self._read(request, path, auth), item)
+            fetch = partial(self._read, request, path, auth)
+            held_of = self._held_of(holds, kwargs.get("headers")) if holds else None
+            return await self.cache.send(request, fetch, item, held_of)
         note_fresh(self.vendor)
         return await self._read(request, path, auth)
+
+    def _held_of(self, holds: Holds, headers: Any) -> HeldOf:
+        """``holds`` with each item's by-id read built as the adapter would send it (the
+        same headers as the list's), so its entry is found under that read's key."""
+
+        def held_of(response: httpx.Response) -> list[Held]:
+            build = self.framing.build
+            return [
+                Held(build("GET", each.path, headers=headers)[0], each.item, each.content)
+                for each in holds(response.content)
+            ]
+
+        return held_of
 
     def _read(self, request: httpx.Request, path: str, auth: Any) -> Awaitable[httpx.Response]:
         """The call, shared with an identical read in flight where that is allowed."""

@@ -35,7 +35,7 @@ import httpx
 from gateway.core.types import Vendor
 from gateway.observability.scope import UpstreamCall, current_request
 from gateway.state.storage.shared_flights import SharedAnswer, SharedFlights
-from gateway.upstream.cache.reads import deciding_a_write
+from gateway.upstream.cache.scope import deciding_a_write
 from gateway.upstream.responses import decoded_headers
 from gateway.upstream.single_flight import KeyedSingleFlight
 

@@ -11,6 +11,7 @@ any change event, drops its entries everywhere. See docs/freshness.md.
 from __future__ import annotations
 
 from gateway.upstream.cache.freshness import Freshness
-from gateway.upstream.cache.reads import ReadCache, VendorReadCache, vendor_state
+from gateway.upstream.cache.reads import ReadCache, VendorReadCache
+from gateway.upstream.cache.scope import vendor_state
 
 __all__ = ["Freshness", "ReadCache", "VendorReadCache", "vendor_state"]

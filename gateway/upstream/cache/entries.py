@@ -55,6 +55,8 @@ class Entry:
     # The generation it was kept under (see ``generation_of``): once what it shows
     # changed, it only stands in for a call that fails (the vendor's last known answer).
     generation: str = "0"
+    # Kept from a list answer that showed the item (see ``held``), not read by id.
+    held: bool = False
 
     @classmethod
     def of(cls, response: httpx.Response, stored_at: float) -> Entry:
@@ -72,15 +74,16 @@ class Entry:
         return self.generation != generation
 
     def encode(self) -> bytes:
-        head = orjson.dumps([self.status, self.stored_at, self.headers, self.generation])
-        return head + b"\n" + self.content
+        head = [self.status, self.stored_at, self.headers, self.generation, self.held]
+        return orjson.dumps(head) + b"\n" + self.content
 
     @classmethod
     def decode(cls, data: bytes) -> Entry:
         head, _, content = data.partition(b"\n")
-        status, stored_at, headers, generation = orjson.loads(head)
+        status, stored_at, headers, generation, *held = orjson.loads(head)
         headers = tuple((str(k), str(v)) for k, v in headers)
-        return cls(int(status), headers, content, stored_at, str(generation))
+        held_flag = bool(held and held[0])  # entries kept before it had no such flag
+        return cls(int(status), headers, content, stored_at, str(generation), held_flag)
 
 
 def generation_of(vendor_wide: int, all_items: int, item_generation: int, item: str | None) -> str:
@@ -140,6 +143,17 @@ class MemoryEntries:
             return  # a write happened meanwhile: this answer may predate it
         self._entries[(vendor, key)] = replace(entry, generation=generation)
         self._entries.move_to_end((vendor, key))
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    async def keep_held(
+        self, vendor: Vendor, generation: str, held: list[tuple[str, str, Entry]], retain: float
+    ) -> None:
+        if generation != self._generation(vendor, None):
+            return  # the vendor changed since the list's read began: it may predate that
+        for key, item, entry in held:
+            self._entries[(vendor, key)] = replace(entry, generation=self._generation(vendor, item))
+            self._entries.move_to_end((vendor, key))
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 

@@ -20,91 +20,26 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 
-from gateway.core.errors import BadUserInput, RateLimited, UpstreamUnavailable
-from gateway.core.ids import decode_id
+from gateway.core.errors import RateLimited, UpstreamUnavailable
 from gateway.core.types import Vendor
 from gateway.observability.scope import RequestState, current_request
 from gateway.upstream.cache.entries import Entry, entry_key
 from gateway.upstream.cache.freshness import Freshness, Use
+from gateway.upstream.cache.held import HeldOf, held_entries, refreshes_itself
+from gateway.upstream.cache.items import item_of
+from gateway.upstream.cache.scope import (
+    client_wants_fresh,
+    deciding_a_write,
+    note_fresh,
+)
 
 logger = logging.getLogger("gateway.cache")
-
-# Set while a read decides a write (is the todo open? which tasks exist?): such a
-# read goes to the vendor, never to an entry that may predate a change made
-# outside the gateway, or the write would be decided on a stale state. A context
-# variable, not a field of the request's state: it holds for one write's task only,
-# while the same request's other resolvers may read through the cache concurrently.
-deciding_a_write: ContextVar[bool] = ContextVar("deciding_a_write", default=False)
-
-# What a client sends to have its operation's vendor reads made fresh.
-_FRESH_DIRECTIVES = ("no-cache", "no-store", "max-age=0")
-
-
-@contextmanager
-def vendor_state() -> Iterator[None]:
-    """Reads inside go to the vendor itself (their answers refresh the cache)."""
-    token = deciding_a_write.set(True)
-    try:
-        yield
-    finally:
-        deciding_a_write.reset(token)
-
-
-def client_wants_fresh(state: RequestState) -> bool:
-    control = state.headers.get("cache-control")
-    if not control:
-        return False
-    directives = {part.strip().lower() for part in control.split(",")}
-    return any(directive in directives for directive in _FRESH_DIRECTIVES)
-
-
-def may_answer_from_kept() -> bool:
-    """Whether a read of the current task may be answered from something kept (this
-    cache, or a vendor's own record of what it saw): not when it decides a write, nor
-    when the client asked for fresh reads."""
-    if deciding_a_write.get():
-        return False
-    state = current_request.get()
-    return state is None or not client_wants_fresh(state)
-
-
-def note_kept(vendor: Vendor, *, age: float, fresh_for: float) -> None:
-    """A read of the current request answered from something kept ``age`` seconds,
-    fresh ``fresh_for`` more."""
-    state = current_request.get()
-    if state is not None:
-        state.reads.note(vendor, age=age, fresh_for=fresh_for, stale=False)
-
-
-def note_fresh(vendor: Vendor) -> None:
-    """An uncached call of the current request (a write, or a read of an uncached vendor):
-    its answer is the vendor's own now, kept by no one."""
-    state = current_request.get()
-    if state is not None:
-        state.reads.note(vendor, age=0.0, fresh_for=0.0, stale=False)
-
-
-def item_named(type_name: str, key: object) -> str:
-    """How an adapter names the one item a call reads or writes (``Upstream.send(item=)``):
-    the type and key of its global id."""
-    return f"{type_name}:{key}"
-
-
-def item_of(global_id: str) -> str:
-    """The item a change event names (its global id), as adapters name what they read."""
-    try:
-        decoded = decode_id(global_id)
-    except BadUserInput:
-        return global_id  # not an id of ours: a name of its own, superseding no item read
-    return item_named(decoded.type_name, decoded.key)
 
 
 class EntryStore(Protocol):
@@ -124,6 +59,12 @@ class EntryStore(Protocol):
         retain: float,
         item: str | None = None,
     ) -> None: ...
+
+    async def keep_held(
+        self, vendor: Vendor, generation: str, held: list[tuple[str, str, Entry]], retain: float
+    ) -> None:
+        """Keep ``(key, item, entry)`` each under its item's generation, if the vendor's
+        is still ``generation`` (see ``held``)."""
 
     # Whether every process reads these same entries (Redis) or its own (memory).
     shared: bool
@@ -184,13 +125,7 @@ class ReadCache:
         await asyncio.gather(*self._refreshing.values(), *self._invalidations)
 
     def refresh_later(
-        self,
-        vendor: Vendor,
-        key: str,
-        fetch: Fetch,
-        generation: str,
-        retain: float,
-        item: str | None,
+        self, vendor: Vendor, key: str, fetch: Fetch, generation: str, kept: KeptAs
     ) -> None:
         if (vendor, key) in self._refreshing:
             return  # collapsed: one refresh of an entry at a time
@@ -200,19 +135,13 @@ class ReadCache:
         context.run(current_request.set, None)
         context.run(deciding_a_write.set, False)
         loop = asyncio.get_running_loop()
-        refresh = self._refresh(vendor, key, fetch, generation, retain, item)
+        refresh = self._refresh(vendor, key, fetch, generation, kept)
         task = loop.create_task(refresh, context=context)
         self._refreshing[(vendor, key)] = task
         task.add_done_callback(lambda _: self._refreshing.pop((vendor, key), None))
 
     async def _refresh(
-        self,
-        vendor: Vendor,
-        key: str,
-        fetch: Fetch,
-        generation: str,
-        retain: float,
-        item: str | None,
+        self, vendor: Vendor, key: str, fetch: Fetch, generation: str, kept: KeptAs
     ) -> None:
         try:
             response = await fetch()
@@ -220,7 +149,7 @@ class ReadCache:
             # The stale entry stays; nobody waits on this, so it is only logged.
             logger.debug("A background refresh of %s failed: %s", vendor.value, type(exc).__name__)
             return
-        await self.keep(vendor, key, response, generation, retain, item)
+        await self.keep(vendor, key, response, generation, kept)
 
     async def keep(
         self,
@@ -228,20 +157,34 @@ class ReadCache:
         key: str,
         response: httpx.Response,
         generation: str | None,
-        retain: float,
-        item: str | None = None,
+        kept: KeptAs,
     ) -> None:
-        """Keep a 2xx answer, unless the store could not say the vendor's generation."""
+        """Keep a 2xx answer, and the items it holds, unless the store could not say the
+        vendor's generation."""
         if generation is None or not 200 <= response.status_code < 300:
             return
         entry = Entry.of(response, self.clock())
-        await self.store.keep(vendor, key, entry, generation, retain, item)
+        await self.store.keep(vendor, key, entry, generation, kept.retain, kept.item)
+        if kept.held_of is not None and kept.item is None:
+            held = held_entries(kept.held_of, response, entry.stored_at)
+            if held:
+                await self.store.keep_held(vendor, generation, held, kept.retain)
 
     async def aclose(self) -> None:
         for task in self._refreshing.values():
             task.cancel()
         await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
         await self.store.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAs:
+    """How a read's answer is kept: how long, the one item it reads (if it names one),
+    and the items a list answer holds (see ``held``)."""
+
+    retain: float
+    item: str | None = None
+    held_of: HeldOf | None = None
 
 
 def _failed(response: httpx.Response) -> bool:
@@ -258,11 +201,16 @@ class VendorReadCache:
     freshness: Freshness
 
     async def send(
-        self, request: httpx.Request, fetch: Fetch, item: str | None = None
+        self,
+        request: httpx.Request,
+        fetch: Fetch,
+        item: str | None = None,
+        held_of: HeldOf | None = None,
     ) -> httpx.Response:
         """``item`` names the one item (``Type:id``, as in global ids) the call reads or
         writes: its entry is superseded only by changes of that item (or of no named
-        item), and a write of it supersedes the vendor's lists and that item's reads."""
+        item), and a write of it supersedes the vendor's lists and that item's reads.
+        ``held_of`` gives the items a list answer holds, kept as their by-id reads'."""
         if request.method != "GET":
             return await self._write(fetch, item)
         state = current_request.get()
@@ -274,14 +222,15 @@ class VendorReadCache:
             entry = None  # the vendor's own state; its answer refreshes the entry
         age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
         use = self._use(entry, generation, age)
+        kept = KeptAs(self.freshness.retained, item, held_of)
         if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
-            if use is Use.REVALIDATE and generation is not None:
-                retain = self.freshness.retained
-                self.cache.refresh_later(self.vendor, key, fetch, generation, retain, item)
+            renews = use is Use.REVALIDATE and refreshes_itself(entry, age, self.freshness)
+            if renews and generation is not None:
+                self.cache.refresh_later(self.vendor, key, fetch, generation, kept)
             self._note(state, age, stale=use is Use.REVALIDATE)
             return entry.response()
         stand_in = entry if entry is not None and use is Use.IF_ERROR else None
-        return await self._call(state, key, fetch, (generation, item), stand_in, age)
+        return await self._call(state, key, fetch, (generation, kept), stand_in, age)
 
     def _use(self, entry: Entry | None, generation: str | None, age: float) -> Use:
         if entry is None:
@@ -296,12 +245,12 @@ class VendorReadCache:
         state: RequestState,
         key: str,
         fetch: Fetch,
-        kept_as: tuple[str | None, str | None],
+        kept_as: tuple[str | None, KeptAs],
         stand_in: Entry | None,
         age: float,
     ) -> httpx.Response:
         """The vendor's answer, kept under ``kept_as`` (its generation at the start, and
-        its item); or ``stand_in`` if the call fails or is refused."""
+        how); or ``stand_in`` if the call fails or is refused."""
         try:
             response = await fetch()
         except (UpstreamUnavailable, RateLimited):
@@ -312,9 +261,8 @@ class VendorReadCache:
         if stand_in is not None and _failed(response):
             self._note(state, age, stale=True)
             return stand_in.response()
-        generation, item = kept_as
-        retain = self.freshness.retained
-        await self.cache.keep(self.vendor, key, response, generation, retain, item)
+        generation, kept = kept_as
+        await self.cache.keep(self.vendor, key, response, generation, kept)
         self._note(state, 0.0, stale=False)
         return response
 

@@ -56,6 +56,24 @@ end
 return 0
 """
 )
+# Held items (gateway.upstream.cache.held): KEYS[1] the vendor's generation, KEYS[2]
+# changes naming no item, then each item's; what each item's entry is kept under.
+_ITEM_GENERATIONS = """
+local found = {redis.call('GET', KEYS[1]) or '0'}
+local all_items = redis.call('GET', KEYS[2]) or '0'
+for i = 3, #KEYS do
+  found[#found + 1] = all_items .. ':' .. (redis.call('GET', KEYS[i]) or '0')
+end
+return found
+"""
+# KEYS[1] the vendor's generation, then the entries: kept only if it is still ARGV[1].
+_KEEP_HELD = """
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[2])
+end
+return 0
+"""
 # KEYS: the vendor's generation, then the item's or the one of changes naming no item.
 # A day: longer than any entry is retained, so a count that expired and restarted can
 # never give an old entry's generation back while that entry still exists.
@@ -93,6 +111,8 @@ class RedisEntries:
         self._keep = self._client.register_script(_KEEP)
         self._invalidate = self._client.register_script(_INVALIDATE)
         self._invalidate_once = self._client.register_script(_INVALIDATE_ONCE)
+        self._item_generations = self._client.register_script(_ITEM_GENERATIONS)
+        self._keep_held = self._client.register_script(_KEEP_HELD)
         self._clock = clock
         self._held_off_until = 0.0
         self._warned = False
@@ -106,7 +126,7 @@ class RedisEntries:
         """The keys of an entry's generation beyond the vendor's: none for a list read."""
         if item is None:
             return []
-        return [f"{KEY_PREFIX}cache:{vendor.value}:all-items", _item_key(vendor, item)]
+        return [_all_items_key(vendor), _item_key(vendor, item)]
 
     @staticmethod
     def _entry_key(vendor: Vendor, key: str) -> str:
@@ -142,8 +162,29 @@ class RedisEntries:
         keys += self._item_keys(vendor, item)
         await self._call(self._keep, keys, [generation, kept.encode(), ms])
 
+    async def keep_held(
+        self, vendor: Vendor, generation: str, held: list[tuple[str, str, Entry]], retain: float
+    ) -> None:
+        """Two round trips, the first reading each item's generation: if the vendor's is
+        still ``generation`` at the second, no change happened since the list's read
+        began, so those item generations are the ones its items are current under."""
+        if not held:
+            return
+        items = [_item_key(vendor, item) for _, item, _ in held]
+        keys = [self._generation_key(vendor), _all_items_key(vendor), *items]
+        found = await self._call(self._item_generations, keys, [])
+        if found is None or _text(found[0]) != generation:
+            return
+        entries = [
+            replace(entry, generation=_text(item_generation)).encode()
+            for (_, _, entry), item_generation in zip(held, found[1:], strict=True)
+        ]
+        keys = [self._generation_key(vendor), *(self._entry_key(vendor, k) for k, _, _ in held)]
+        ms = max(1, int(retain * 1000))
+        await self._call(self._keep_held, keys, [generation, ms, *entries])
+
     async def invalidate(self, vendor: Vendor, item: str | None = None) -> None:
-        second = _item_key(vendor, item) if item is not None else self._item_keys(vendor, "")[0]
+        second = _item_key(vendor, item) if item is not None else _all_items_key(vendor)
         await self._call(self._invalidate, [self._generation_key(vendor), second], [])
 
     async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
@@ -186,6 +227,11 @@ class RedisEntries:
     async def aclose(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
+
+
+def _all_items_key(vendor: Vendor) -> str:
+    """The count of the vendor's changes that named no item (every item read is behind)."""
+    return f"{KEY_PREFIX}cache:{vendor.value}:all-items"
 
 
 def _item_key(vendor: Vendor, item: str) -> str:

@@ -26,7 +26,7 @@ from gateway.state.storage import MemoryStore, SharedStore
 from gateway.state.storage.batches import delete_many, get_many, set_many
 from gateway.state.storage.codec import NotSerialisable, decode, encode
 from gateway.state.storage.tokens import credentials_key
-from gateway.upstream.cache.reads import may_answer_from_kept, note_kept
+from gateway.upstream.cache.scope import may_answer_from_kept, note_kept
 
 from .models import FakturoidTodo
 from .paging import PageLoader, find_todos

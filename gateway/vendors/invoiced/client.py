@@ -21,12 +21,12 @@ from gateway.state.storage.base import SharedStore
 from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.state.work_snapshots import streamed_batch
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.cache.reads import item_named
+from gateway.upstream.cache.items import item_named
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 from gateway.upstream.framing import basic_authorization
 from gateway.upstream.responses import json_body, raise_for_status
 
-from .models import InvoicedTask, TaskChanges, TaskQuery, parse_task
+from .models import InvoicedTask, TaskChanges, TaskQuery, held_tasks, parse_task
 from .settings import InvoicedSettings
 from .vendor import INVOICED, TASK_TYPE
 
@@ -162,7 +162,9 @@ class InvoicedAdapter:
         has_next_link = False
         # Invoiced asks for pages to be fetched in order, so no gather here.
         for page in pages:
-            response = await self._call("GET", "tasks", params={**params, "page": page})
+            response = await self._call(
+                "GET", "tasks", params={**params, "page": page}, holds=held_tasks
+            )
             body = json_body(INVOICED, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(INVOICED, "a task list was not a list")
@@ -205,7 +207,9 @@ class InvoicedAdapter:
             params["filter[complete]"] = int(query.completed)
 
         async def read_page(page: int) -> tuple[list[WorkRecord | BadRecord], bool]:
-            response = await self._call("GET", "tasks", params={**params, "page": page})
+            response = await self._call(
+                "GET", "tasks", params={**params, "page": page}, holds=held_tasks
+            )
             body = json_body(INVOICED, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(INVOICED, "a task list was not a list")
@@ -233,7 +237,9 @@ class InvoicedAdapter:
             params["filter[complete]"] = int(query.completed)
         tasks: list[InvoicedTask | BadRecord] = []
         for page in range(1, MAX_WORK_PAGES + 1):
-            response = await self._call("GET", "tasks", params={**params, "page": page})
+            response = await self._call(
+                "GET", "tasks", params={**params, "page": page}, holds=held_tasks
+            )
             body = json_body(INVOICED, response)
             if not isinstance(body, list):
                 raise UpstreamBadResponse(INVOICED, "a task list was not a list")

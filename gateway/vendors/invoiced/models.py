@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from gateway.core.errors import UpstreamBadResponse
 from gateway.core.types import SortDirection
+from gateway.upstream.cache.held import HeldItem
+from gateway.upstream.cache.items import item_named
 
-from .vendor import INVOICED
+from .vendor import INVOICED, TASK_TYPE
 
 
 class Action(enum.Enum):
@@ -133,3 +137,16 @@ def parse_task(data: Any) -> InvoicedTask:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UpstreamBadResponse(INVOICED, "a task had an unexpected shape") from exc
+
+
+def held_tasks(body: bytes) -> list[HeldItem]:
+    """The tasks a ``GET /tasks`` page shows, each as ``GET /tasks/{id}`` answers it:
+    Invoiced lists the same task objects its by-id read returns. [doc]"""
+    rows = orjson.loads(body)
+    if not isinstance(rows, list):
+        return []
+    return [
+        HeldItem(item_named(TASK_TYPE, row["id"]), f"tasks/{row['id']}", orjson.dumps(row))
+        for row in rows
+        if isinstance(row, dict) and type(row.get("id")) is int
+    ]

@@ -38,10 +38,9 @@ from gateway.state.polling import (
 
 from .client import ZohoAdapter
 from .models import ProjectQuery, SortColumn, ZohoProject, ZohoTask
-from .vendor import ZOHO
+from .vendor import PROJECT_TASK_TYPE, PROJECT_TYPE, ZOHO
 
 PAGE_SIZE = 200
-PROJECT, PROJECT_TASK = "Project", "ProjectTask"  # the GraphQL types of the global ids
 _NEWEST_MODIFIED = ProjectQuery(sort_column=SortColumn.UPDATED_AT, descending=True)
 
 
@@ -60,7 +59,7 @@ class ZohoChanges:
     async def read(self, cursor: Cursor | None) -> Round:
         page = await self.adapter.list_projects(_NEWEST_MODIFIED, offset=0, limit=PAGE_SIZE)
         stamped = [
-            Stamped(encode_id(ZOHO, PROJECT, p.id), _stamp(p.updated_at), _stamp(p.created_at))
+            Stamped(encode_id(ZOHO, PROJECT_TYPE, p.id), _stamp(p.updated_at), _stamp(p.created_at))
             for p in page.items
             if isinstance(p, ZohoProject)
         ]
@@ -89,7 +88,7 @@ class ZohoChanges:
         """The project's tasks: global id to digest (none if the project is gone)."""
         listed = await self.adapter.list_project_tasks(project_id)
         return {
-            encode_id(ZOHO, PROJECT_TASK, project_id, task.id): _digest(task)
+            encode_id(ZOHO, PROJECT_TASK_TYPE, project_id, task.id): _digest(task)
             for task in listed or ()
             if isinstance(task, ZohoTask)
         }

@@ -23,6 +23,7 @@ from gateway.state.storage.base import SharedStore
 from gateway.state.storage.tokens import SharedToken, credentials_key
 from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.cache.items import item_named
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
 from .auth import RefreshGrant, StaticToken, TokenSource, refreshing_token
@@ -41,8 +42,8 @@ from .models import (
     written_fields,
 )
 from .settings import ZohoSettings
-from .vendor import ZOHO
-from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code
+from .vendor import PROJECT_TASK_TYPE, ZOHO
+from .wire import CODE_NOT_AUTHORIZED, checked, envelope_code, held_tasks
 
 ORG_HEADER = "X-com-zoho-invoice-organizationid"
 MAX_PER_PAGE = 200
@@ -246,6 +247,7 @@ class ZohoAdapter:
                     f"projects/{project_id}/tasks",
                     what="project",
                     params={"page": page, "per_page": MAX_PER_PAGE},
+                    holds=held_tasks(project_id),
                 )
             except NotFound:
                 return None
@@ -307,7 +309,10 @@ class ZohoAdapter:
     async def get_task(self, project_id: str, task_id: str) -> ZohoTask | None:
         try:
             body = await self._call(
-                "GET", f"projects/{project_id}/tasks/{task_id}", what="project task"
+                "GET",
+                f"projects/{project_id}/tasks/{task_id}",
+                what="project task",
+                item=_task_item(project_id, task_id),
             )
         except NotFound:
             return None
@@ -341,6 +346,7 @@ class ZohoAdapter:
             f"projects/{project_id}/tasks/{task_id}",
             what="project task",
             json=task_body(changes),
+            item=_task_item(project_id, task_id),
         )
         data = body.get("task")
         written = written_fields(changes)
@@ -354,7 +360,17 @@ class ZohoAdapter:
         return task
 
     async def delete_task(self, project_id: str, task_id: str) -> None:
-        await self._call("DELETE", f"projects/{project_id}/tasks/{task_id}", what="project task")
+        await self._call(
+            "DELETE",
+            f"projects/{project_id}/tasks/{task_id}",
+            what="project task",
+            item=_task_item(project_id, task_id),
+        )
+
+
+def _task_item(project_id: str, task_id: str) -> str:
+    """How a task is named to the read cache: as its global id names it."""
+    return item_named(PROJECT_TASK_TYPE, f"{project_id}/{task_id}")
 
 
 def work_record(task: ZohoTask) -> WorkRecord:

@@ -46,10 +46,9 @@ from gateway.plugin import MalformedWebhook, VendorWebhooks, WebhookDelivery
 from gateway.state.changes import ChangeEvent
 
 from .settings import ZohoSettings
-from .vendor import ZOHO
+from .vendor import PROJECT_TASK_TYPE, PROJECT_TYPE, ZOHO
 
 TOKEN_HEADER = "X-Gateway-Webhook-Token"
-PROJECT, PROJECT_TASK = "Project", "ProjectTask"  # the GraphQL types of the global ids
 ZOHO_TIME = "%Y-%m-%dT%H:%M:%S%z"  # "2026-03-10T10:25:31+0530"
 _NAMES_OURS = ("project", "task", "project_id", "task_id")
 
@@ -128,15 +127,17 @@ def _task_changes(project_id: str, tasks: object, kind: str, at: datetime) -> li
         return []
     listed = [task["task_id"] for task in tasks if isinstance(task, dict) and "task_id" in task]
     return [
-        ChangeEvent(ZOHO, PROJECT_TASK, encode_id(ZOHO, PROJECT_TASK, project_id, task), kind, at)
-        for task in map(_usable_id, listed)
+        ChangeEvent(ZOHO, PROJECT_TASK_TYPE, task_id, kind, at)
+        for task_id in (
+            encode_id(ZOHO, PROJECT_TASK_TYPE, project_id, task) for task in map(_usable_id, listed)
+        )
     ]
 
 
 def _project_delivery(body: bytes, project: dict[str, Any]) -> WebhookDelivery:
     project_id = _usable_id(project.get("project_id"))
     kind, at = _kind_and_time(project)
-    change = ChangeEvent(ZOHO, PROJECT, encode_id(ZOHO, PROJECT, project_id), kind, at)
+    change = ChangeEvent(ZOHO, PROJECT_TYPE, encode_id(ZOHO, PROJECT_TYPE, project_id), kind, at)
     # The tasks a project carries changed, if at all, with the project: never "created".
     tasks = _task_changes(project_id, project.get("tasks"), "updated", at)
     event_id = f"project:{project_id}:{hashlib.sha256(body).hexdigest()}"
@@ -147,9 +148,9 @@ def _task_delivery(body: bytes, payload: dict[str, Any], task: dict[str, Any]) -
     task_id = _usable_id(task.get("task_id"))
     project_id = _usable_id(task.get("project_id", payload.get("project_id")))
     kind, at = _kind_and_time(task)
-    global_id = encode_id(ZOHO, PROJECT_TASK, project_id, task_id)
+    global_id = encode_id(ZOHO, PROJECT_TASK_TYPE, project_id, task_id)
     event_id = f"task:{task_id}:{hashlib.sha256(body).hexdigest()}"
-    return WebhookDelivery(event_id, ChangeEvent(ZOHO, PROJECT_TASK, global_id, kind, at))
+    return WebhookDelivery(event_id, ChangeEvent(ZOHO, PROJECT_TASK_TYPE, global_id, kind, at))
 
 
 def decode(body: bytes) -> WebhookDelivery:

@@ -9,9 +9,11 @@ malformed auth header; 45 call limit reached (HTTP 429).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import httpx
+import orjson
 
 from gateway.core.errors import (
     NotFound,
@@ -22,9 +24,11 @@ from gateway.core.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.upstream.cache.held import HeldItem
+from gateway.upstream.cache.items import item_named
 from gateway.upstream.responses import raise_for_status, retry_after_seconds
 
-from .vendor import ZOHO
+from .vendor import PROJECT_TASK_TYPE, ZOHO
 
 CODE_SUCCESS = 0
 CODE_NO_AUTHTOKEN = 14
@@ -113,3 +117,26 @@ def _raise_for_code(code: int, status: int, response: httpx.Response, *, what: s
     # A 200 with a non-zero code is still a refusal; Zoho does that for some
     # validation failures.
     raise UpstreamRejected(ZOHO, f"the request was refused (code {code})", status=status)
+
+
+def held_tasks(project_id: str) -> Callable[[bytes], list[HeldItem]]:
+    """The tasks a page of ``GET /projects/{id}/tasks`` shows, each as ``GET
+    /projects/{id}/tasks/{task_id}`` answers it: the list's task objects are the ones
+    the single-task read returns under ``task``, in the same envelope. [doc]"""
+
+    def held(body: bytes) -> list[HeldItem]:
+        data = orjson.loads(body)
+        rows = data.get("tasks") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or data.get("code") != CODE_SUCCESS:
+            return []
+        return [
+            HeldItem(
+                item_named(PROJECT_TASK_TYPE, f"{project_id}/{row['task_id']}"),
+                f"projects/{project_id}/tasks/{row['task_id']}",
+                orjson.dumps({"code": CODE_SUCCESS, "message": "success", "task": row}),
+            )
+            for row in rows
+            if isinstance(row, dict) and isinstance(row.get("task_id"), str) and row["task_id"]
+        ]
+
+    return held

@@ -22,10 +22,7 @@ from gateway.core.types import Page
 
 from ..loaders import KEY
 from ..models import ZohoProject, ZohoTask
-from ..vendor import ZOHO
-
-PROJECT = "Project"
-PROJECT_TASK = "ProjectTask"
+from ..vendor import PROJECT_TASK_TYPE, PROJECT_TYPE, ZOHO
 
 
 @strawberry.enum(description="Whether a Zoho project takes new time entries.")
@@ -48,12 +45,12 @@ def _zoho_number(global_id: GlobalId, value: str) -> str:
 
 
 def project_key(raw_id: str) -> str:
-    global_id = expect_id(raw_id, ZOHO, PROJECT)
+    global_id = expect_id(raw_id, ZOHO, PROJECT_TYPE)
     return _zoho_number(global_id, global_id.key)
 
 
 def task_key(raw_id: str) -> tuple[str, str]:
-    global_id = expect_id(raw_id, ZOHO, PROJECT_TASK)
+    global_id = expect_id(raw_id, ZOHO, PROJECT_TASK_TYPE)
     project_id, task_id = global_id.parts(2)
     return _zoho_number(global_id, project_id), _zoho_number(global_id, task_id)
 
@@ -122,7 +119,7 @@ class Project(Node):
     @classmethod
     def from_model(cls, project: ZohoProject) -> Project:
         return cls(
-            id=strawberry.ID(encode_id(ZOHO, PROJECT, project.id)),
+            id=strawberry.ID(encode_id(ZOHO, PROJECT_TYPE, project.id)),
             zoho_id=project.id,
             name=project.name,
             code=project.code,
@@ -160,7 +157,7 @@ class Project(Node):
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> Project | None:
-        return await load_project(info.context, expect_id(id, ZOHO, PROJECT))
+        return await load_project(info.context, expect_id(id, ZOHO, PROJECT_TYPE))
 
 
 @strawberry.federation.type(
@@ -203,7 +200,7 @@ class ProjectTask(WorkItem):
     @classmethod
     def from_model(cls, task: ZohoTask) -> ProjectTask:
         return cls(
-            id=strawberry.ID(encode_id(ZOHO, PROJECT_TASK, task.project_id, task.id)),
+            id=strawberry.ID(encode_id(ZOHO, PROJECT_TASK_TYPE, task.project_id, task.id)),
             title=task.name,
             vendor=vendor_enum(ZOHO),
             completed=False,
@@ -238,7 +235,7 @@ class ProjectTask(WorkItem):
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> ProjectTask | None:
-        return await load_task(info.context, expect_id(id, ZOHO, PROJECT_TASK))
+        return await load_task(info.context, expect_id(id, ZOHO, PROJECT_TASK_TYPE))
 
 
 async def project_tasks(context: Context, project_id: str) -> list[ZohoTask | BadRecord]:
@@ -252,14 +249,14 @@ async def project_tasks(context: Context, project_id: str) -> list[ZohoTask | Ba
     return tasks
 
 
-@node_resolver(PROJECT, ZOHO)
+@node_resolver(PROJECT_TYPE, ZOHO)
 async def load_project(context: Context, global_id: GlobalId) -> Project | None:
     key = _zoho_number(global_id, global_id.key)
     project = await context.loaders.of(KEY).project.load(key)
     return Project.from_model(project) if project else None
 
 
-@node_resolver(PROJECT_TASK, ZOHO)
+@node_resolver(PROJECT_TASK_TYPE, ZOHO)
 async def load_task(context: Context, global_id: GlobalId) -> ProjectTask | None:
     project_id, task_id = global_id.parts(2)
     key = (_zoho_number(global_id, project_id), _zoho_number(global_id, task_id))
