@@ -201,3 +201,32 @@ async def test_one_gateways_list_answers_anothers_by_id_reads_through_redis(
         await asyncio.wait_for(read_cache_of(lister).settled(), timeout=5)
         calls = [total_calls(await by_id(reader, task)) for task in tasks]
     assert calls == [1, 0, 0]
+
+
+async def test_a_list_read_before_another_gateways_change_holds_nothing_in_redis(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    async with gateways(settings) as (lister, changer):
+        inner = lister.transport.inner
+        listed, release = asyncio.Event(), asyncio.Event()
+
+        class HeldListRead(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                answer = await inner.handle_async_request(request)
+                if request.url.path.endswith("/tasks") and not listed.is_set():
+                    listed.set()
+                    await release.wait()
+                return answer
+
+        lister.transport.inner = HeldListRead()
+        reading = asyncio.ensure_future(task_ids(lister))
+        await asyncio.wait_for(listed.wait(), timeout=5)
+        await changer.app.state.changes.publish(
+            ChangeEvent(INVOICED, "Task", "other-task", "updated", datetime.now(UTC))
+        )
+        await asyncio.wait_for(read_cache_of(changer).settled(), timeout=5)
+        release.set()
+        a, b, _ = await asyncio.wait_for(reading, timeout=5)
+        calls = [total_calls(await by_id(lister, task)) for task in (a, b)]
+    assert calls == [1, 1]
