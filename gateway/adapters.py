@@ -14,16 +14,26 @@ import httpx
 
 from gateway.core.errors import VendorNotConfigured
 from gateway.core.ratelimit import RateLimiter
+from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
+from gateway.core.windows import share
 from gateway.core.work import WorkSource
 from gateway.observability.refusals import CredentialWarnings
-from gateway.plugin import AnyPlugin, PluginSettings, VendorAdapter, VendorKey, VendorPlugin
+from gateway.plugin import (
+    AnyPlugin,
+    PluginSettings,
+    VendorAdapter,
+    VendorKey,
+    VendorPlugin,
+    VendorSettings,
+)
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.quota_windows import shared_window_limiter
 from gateway.state.storage.rate_budget import shared_rate_limiter
 from gateway.state.storage.shared_flights import SharedFlights
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache import Freshness
+from gateway.upstream.cache.pace import RefreshPace, refresh_quotas
 from gateway.upstream.cache.setup import open_read_cache
 from gateway.upstream.client import OutboundBudget, UpstreamPolicy
 from gateway.upstream.collapse import ReadCollapse
@@ -82,6 +92,7 @@ class Adapters:
                             section.cache_stale_while_revalidate,
                             section.cache_stale_if_error,
                         ),
+                        self._refresh_pace(plugin.vendor, section, settings.gateway),
                     )
                 if settings.gateway.collapse_reads:
                     adapter.upstream.collapse = ReadCollapse(
@@ -92,6 +103,14 @@ class Adapters:
                         wait=adapter.upstream.timeout + 1.0,
                     )
                 self._adapters[plugin.vendor] = adapter
+
+    def _refresh_pace(
+        self, vendor: Vendor, section: VendorSettings, gateway: GatewaySettings
+    ) -> RefreshPace | None:
+        """The vendor's bucket of refreshes only age calls for, if a quota of it is long."""
+        shares = share(section.outbound_quotas, gateway.quota_reserve)
+        quotas = refresh_quotas(shares, gateway.quota_burst)
+        return RefreshPace(self.limiter, f"refresh:{vendor.value}", quotas) if quotas else None
 
     @property
     def configured(self) -> list[Vendor]:

@@ -135,6 +135,9 @@ class GatewaySettings(BaseSettings):
     # The part of each vendor quota left to the account's other users (the vendor's own
     # UI, other integrations): the gateway uses at most (1 - reserve) of every window.
     quota_reserve: float = Field(default=0.2, ge=0, lt=1)
+    # Of a vendor quota longer than an hour (Zoho's day), the share that refreshes only age
+    # calls for may spend at once; the rest is spread over its period (1: not paced).
+    quota_burst: float = Field(default=0.2, ge=0, le=1)
 
     @model_validator(mode="after")
     def _no_credentials_for_every_origin(self) -> GatewaySettings:

@@ -33,6 +33,7 @@ from gateway.upstream.cache.entries import Entry, entry_key
 from gateway.upstream.cache.freshness import Freshness, Use
 from gateway.upstream.cache.held import HeldOf, held_entries, refreshes_itself
 from gateway.upstream.cache.items import item_of
+from gateway.upstream.cache.pace import RefreshPace
 from gateway.upstream.cache.scope import (
     client_wants_fresh,
     deciding_a_write,
@@ -94,9 +95,14 @@ class ReadCache:
         self._invalidations: set[asyncio.Task[None]] = set()
         self._fresh: dict[Vendor, float] = {}
 
-    def for_vendor(self, vendor: Vendor, freshness: Freshness) -> VendorReadCache:
+    def for_vendor(
+        self, vendor: Vendor, freshness: Freshness, pace: RefreshPace | None = None
+    ) -> VendorReadCache:
         self._fresh[vendor] = freshness.fresh
-        return VendorReadCache(self, vendor, freshness)
+        return VendorReadCache(self, vendor, freshness, pace)
+
+    def refreshing(self, vendor: Vendor, key: str) -> bool:
+        return (vendor, key) in self._refreshing
 
     async def written(self, vendor: Vendor, item: str | None = None) -> None:
         """A write to ``vendor`` (of ``item``, where it names one) went out, or may have:
@@ -199,6 +205,8 @@ class VendorReadCache:
     cache: ReadCache
     vendor: Vendor
     freshness: Freshness
+    # Refreshes that only age calls for, paced to the vendor's daily quota (see ``pace``).
+    pace: RefreshPace | None = None
 
     async def send(
         self,
@@ -222,15 +230,40 @@ class VendorReadCache:
             entry = None  # the vendor's own state; its answer refreshes the entry
         age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
         use = self._use(entry, generation, age)
-        kept = KeptAs(self.freshness.retained, item, held_of)
-        if entry is not None and use in (Use.FRESH, Use.REVALIDATE):
+        kept_as = (generation, KeptAs(self.freshness.retained, item, held_of))
+        if entry is None or use is Use.NONE:
+            return await self._call(state, key, fetch, kept_as, None, age)
+        return await self._with_entry(state, key, fetch, kept_as, (entry, use, age))
+
+    async def _with_entry(
+        self,
+        state: RequestState,
+        key: str,
+        fetch: Fetch,
+        kept_as: tuple[str | None, KeptAs],
+        found: tuple[Entry, Use, float],
+    ) -> httpx.Response:
+        """The answer to a read with an entry of ``found``'s use and age."""
+        entry, use, age = found
+        generation, kept = kept_as
+        if use in (Use.FRESH, Use.REVALIDATE):
             renews = use is Use.REVALIDATE and refreshes_itself(entry, age, self.freshness)
-            if renews and generation is not None:
+            if renews and generation is not None and await self._paced(key):
                 self.cache.refresh_later(self.vendor, key, fetch, generation, kept)
             self._note(state, age, stale=use is Use.REVALIDATE)
             return entry.response()
-        stand_in = entry if entry is not None and use is Use.IF_ERROR else None
-        return await self._call(state, key, fetch, (generation, kept), stand_in, age)
+        # Only its age calls for a read past the revalidate window of an entry no change
+        # superseded: made within the vendor's daily pace, or answered as it is.
+        if not entry.superseded(generation or entry.generation) and not await self._paced(key):
+            self._note(state, age, stale=True)
+            return entry.response()
+        return await self._call(state, key, fetch, kept_as, entry, age)
+
+    async def _paced(self, key: str) -> bool:
+        """Whether a refresh of ``key`` that only its age calls for may be made now."""
+        if self.pace is None or self.cache.refreshing(self.vendor, key):
+            return True  # not paced, or collapsed into the refresh under way
+        return await self.pace.allows()
 
     def _use(self, entry: Entry | None, generation: str | None, age: float) -> Use:
         if entry is None:
