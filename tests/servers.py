@@ -41,6 +41,33 @@ def serve_in_thread(app: ASGIApp, *, lifespan: Literal["on", "off"] = "off") -> 
         thread.join(timeout=10)
 
 
+@asynccontextmanager
+async def serve_in_loop(app: ASGIApp) -> AsyncIterator[str]:
+    """``app`` served on a free loopback port in the test's own event loop, so the test
+    can reach the app's loop-bound state (its change bus) directly; no lifespan."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    started = asyncio.ensure_future(_started(server))
+    done, _ = await asyncio.wait({serving, started}, timeout=10, return_when="FIRST_COMPLETED")
+    if started not in done:
+        started.cancel()
+        raise RuntimeError("the test server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+
+
+async def _started(server: uvicorn.Server) -> None:
+    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, no event
+        await asyncio.sleep(0.01)
+
+
 @dataclass
 class SlowVendor:
     """An HTTP/1.1 server on loopback answering every request with ``answer`` as JSON

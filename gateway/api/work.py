@@ -56,6 +56,12 @@ class WorkItem(Node):
         description="Where the item (or the object it concerns) opens in the vendor's web app."
     )
 
+    def search_text(self) -> str:
+        """What `search` looks in besides the title: the text the vendor's work source
+        puts in its records (``WorkRecord.text``), so an item read by id matches the
+        filter as it would in `workItems`."""
+        return ""
+
 
 WorkItemFactory = Callable[[Any], WorkItem]
 _work_item_types: dict[Vendor, WorkItemFactory] = {}
@@ -165,6 +171,11 @@ def _work_query(
         due_after=criteria.due_after,
         search=criteria.search.strip() or None if criteria.search else None,
     )
+
+
+def filter_query(filter: WorkItemFilter | None) -> WorkQuery:
+    """``filter`` checked as `workItems` checks it (the same errors), in the default order."""
+    return _work_query(None, None, filter)
 
 
 @strawberry.type

@@ -105,6 +105,9 @@ class Todo(WorkItem):
         "object whose values are strings, e.g. `amount`, `currency`, `variable_symbol`."
     )
 
+    def search_text(self) -> str:
+        return self.text
+
     @classmethod
     def from_model(cls, todo: FakturoidTodo) -> Todo:
         return cls(

@@ -197,6 +197,9 @@ class ProjectTask(WorkItem):
     status: str | None = strawberry.field(description="Zoho's task status, e.g. `active`.")
     is_billable: bool | None
 
+    def search_text(self) -> str:
+        return self.description or ""
+
     @classmethod
     def from_model(cls, task: ZohoTask) -> ProjectTask:
         return cls(
