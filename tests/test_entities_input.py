@@ -84,9 +84,6 @@ async def test_malformed_representation_is_bad_input_at_its_own_index(
     assert error["extensions"]["field"] == "representations"
 
 
-# The vendor's own calls are counted: with the read cache on, the task list that found
-# the valid id holds that task, and its by-id read costs no call.
-@pytest.mark.usefixtures("cache_off")
 async def test_every_malformed_representation_in_one_list(gateway: Gateway) -> None:
     task_id, _ = await valid_ids(gateway)
     representations = [*MALFORMED.values(), {"__typename": "Task", "id": task_id}]
