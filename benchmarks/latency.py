@@ -8,8 +8,10 @@ spends in the sandbox, as a vendor counts calls in flight on its side.
 
 The delay can change while the server runs, so one upstream (and its data) serves every
 latency a benchmark measures: ``POST /_bench/latency?ms=200`` sets it; both it and ``GET``
-answer the delay and the vendor calls answered so far, so a benchmark can tell how many
-upstream calls each request cost; ``GET /_bench/calls`` answers them by vendor and status
+answer the delay, the vendor calls answered so far and the seconds they took, from the
+wrapper's first to its last byte (the vendor's answer time: the delay and the sandbox's
+own), so a benchmark can tell how many upstream calls each request cost and how long a
+vendor connection was held for each; ``GET /_bench/calls`` answers them by vendor and status
 (``{"zoho 200": 41, "zoho 429": 2}``), for the capacity benchmark's quota figures.
 Admin calls (``/_admin/``) and ``/_bench/`` are the benchmark's own traffic: neither
 delayed nor counted.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from collections import Counter
 
 import httpx
@@ -40,6 +43,8 @@ class Delayed:
         self.app = app
         self.latency_ms = latency_ms
         self.calls = 0
+        # Seconds the answered calls took here, delay and sandbox together.
+        self.call_seconds = 0.0
         # "<vendor> <status>" -> calls, e.g. "zoho 200", "zoho 429".
         self.by_status: Counter[str] = Counter()
 
@@ -55,6 +60,7 @@ class Delayed:
             await _json(send, 200, dict(self.by_status))
             return
         self.calls += 1
+        started = time.perf_counter()
         half = self.latency_ms / 2000
         status = 0
 
@@ -73,6 +79,7 @@ class Delayed:
         finally:
             vendor = path.strip("/").split("/", 1)[0]
             self.by_status[f"{vendor} {status}"] += 1
+            self.call_seconds += time.perf_counter() - started
 
     async def _latency(self, scope: Scope, send: Send) -> None:
         if scope["method"] == "POST":
@@ -88,7 +95,8 @@ class Delayed:
                 await _json(send, 400, {"error": "ms must not be negative"})
                 return
             self.latency_ms = wanted
-        await _json(send, 200, {"ms": self.latency_ms, "calls": self.calls})
+        answer = {"ms": self.latency_ms, "calls": self.calls, "seconds": self.call_seconds}
+        await _json(send, 200, answer)
 
 
 async def _json(send: Send, status: int, body: object) -> None:
@@ -105,10 +113,16 @@ def set_latency(base_url: str, latency_ms: float) -> None:
 
 def vendor_calls(base_url: str) -> int:
     """Vendor calls the server at ``base_url`` has answered so far."""
+    return vendor_answers(base_url)[0]
+
+
+def vendor_answers(base_url: str) -> tuple[int, float]:
+    """Vendor calls the server at ``base_url`` has answered so far, and the seconds they
+    took there."""
     response = httpx.get(f"{base_url}{LATENCY_PATH}", timeout=10)
     response.raise_for_status()
-    calls: int = response.json()["calls"]
-    return calls
+    body = response.json()
+    return int(body["calls"]), float(body["seconds"])
 
 
 def main() -> None:

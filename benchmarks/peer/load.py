@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.latency import vendor_calls
+from benchmarks.latency import vendor_answers
 from benchmarks.peer.contenders import NODE_BIN, Contender
 from benchmarks.peer.procs import Pinned, end
 
@@ -43,6 +43,8 @@ class Run:
     # Calls the upstream answered during the run: one a request when nothing is shared
     # between requests (the warm-up and autocannon's last answers blur it a little).
     upstream_calls: int = 0
+    # Seconds those calls took at the upstream, delay and sandbox together.
+    upstream_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -56,6 +58,11 @@ class Run:
     @property
     def calls_per_request(self) -> float:
         return self.upstream_calls / self.requests
+
+    @property
+    def vendor_answer_ms(self) -> float:
+        """How long the vendor took to answer a call on average (0: no calls)."""
+        return self.upstream_seconds / self.upstream_calls * 1000 if self.upstream_calls else 0.0
 
     @property
     def client_bound(self) -> float:
@@ -84,14 +91,15 @@ def measure(
 ) -> Run:
     """One run; with ``latency_ms``, failed answers are counted rather than fatal: a
     gateway that keeps more calls in flight than the vendor allows gets refusals."""
-    calls_before = vendor_calls(upstream_url)
+    calls_before, seconds_before = vendor_answers(upstream_url)
     gateway_before, upstream_before = contender.process.cpu_seconds(), upstream.cpu_seconds()
     children_before = _children_cpu()
     result = _autocannon(contender, connections, seconds, cpu, workdir)
     gateway_cpu = contender.process.cpu_seconds() - gateway_before
     loadgen_cpu = _children_cpu() - children_before
     upstream_cpu = upstream.cpu_seconds() - upstream_before
-    calls = vendor_calls(upstream_url) - calls_before
+    calls_after, seconds_after = vendor_answers(upstream_url)
+    calls = calls_after - calls_before
     for gone in (contender.process, upstream):
         if not gone.alive():
             raise SystemExit(f"{gone.name} exited during the run:\n{gone.log_tail()}")
@@ -119,6 +127,7 @@ def measure(
         other_busy=(upstream_cpu + loadgen_cpu) / result["duration"],
         failed=sum(failures.values()),
         upstream_calls=calls,
+        upstream_seconds=seconds_after - seconds_before,
     )
 
 
