@@ -22,6 +22,7 @@ from gateway.http.app import create_app
 from gateway.http.sandboxes import create_sandbox_app, sandbox_env
 from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
+from tests.redis_server import RedisServer, redis_server
 
 SANDBOX_BASE = "http://sandbox"
 
@@ -154,6 +155,13 @@ async def running_gateway(
 async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
     async with running_gateway(settings) as running:
         yield running
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server of the test's own, for what gateway processes share."""
+    with redis_server(tmp_path) as server:
+        yield server
 
 
 def codes(body: dict[str, Any]) -> list[str]:

@@ -7,8 +7,7 @@ Time past the bound is the index's injected clock, moved on, never a sleep.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from gateway.vendors.fakturoid import FAKTUROID, PLUGIN
 from gateway.vendors.fakturoid.client import FakturoidAdapter
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.harness import gateway_with
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_fakturoid import fakturoid_count, store
 from tests.test_sandbox_changes import admin
 from tests.test_shared_state import gateways
@@ -148,12 +147,6 @@ async def test_a_toggle_decides_on_the_vendors_state_not_the_index(fakturoid: Ga
     # Read from Fakturoid, found completed already: no toggle (which would reopen it).
     assert [request.method for request in sent] == ["GET"]
     assert store(fakturoid).todos[todo["fakturoidId"]].completed_at is not None
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 async def test_two_processes_share_the_index_through_redis(

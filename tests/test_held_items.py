@@ -10,9 +10,8 @@ nothing; with Redis, one process's list serves another's by-id reads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,13 +19,12 @@ import pytest
 
 from gateway.core.ids import decode_id
 from gateway.state.changes import ChangeEvent
-from gateway.upstream.cache import ReadCache
 from gateway.upstream.cache.entries import Entry
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.harness import gateway_with
-from tests.redis_server import RedisServer, redis_server
-from tests.test_freshness import FRESH, REVALIDATE, Clock, freshness
+from tests.redis_server import RedisServer
+from tests.test_freshness import FRESH, REVALIDATE, Clock, freshness, read_cache_of
 from tests.test_idempotent_writes import total_calls
 from tests.test_shared_state import gateways
 
@@ -43,21 +41,17 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 @pytest.fixture
 async def cached(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+    """A gateway with its read cache on (the default)."""
     async with gateway_with(monkeypatch) as gateway:
         yield gateway
 
 
 @pytest.fixture
 def clock(cached: Gateway) -> Clock:
+    """The read cache's clock, moved on by hand."""
     clock = Clock()
     read_cache_of(cached).clock = clock
     return clock
-
-
-def read_cache_of(gateway: Gateway) -> ReadCache:
-    cache: ReadCache | None = gateway.app.state.adapters.read_cache
-    assert cache is not None
-    return cache
 
 
 async def task_ids(gateway: Gateway) -> list[str]:
@@ -117,20 +111,26 @@ async def test_a_change_of_one_task_supersedes_its_held_read_not_the_others(
     assert [total_calls(await by_id(cached, task)) for task in (a, b)] == [1, 0]
 
 
-async def test_a_list_read_that_began_before_a_change_holds_nothing(cached: Gateway) -> None:
-    inner = cached.transport.inner
+def hold_first_list_read(gateway: Gateway) -> tuple[asyncio.Event, asyncio.Event]:
+    """The first task list the vendor answers reaches ``gateway`` only once ``release``
+    (the second event) is set; ``listed`` (the first) is set when the vendor answered."""
+    inner = gateway.transport.inner
     listed, release = asyncio.Event(), asyncio.Event()
 
     class HeldListRead(httpx.AsyncBaseTransport):
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             answer = await inner.handle_async_request(request)
             if request.url.path.endswith("/tasks") and not listed.is_set():
-                # The vendor has answered the list; the answer arrives after the change.
                 listed.set()
                 await release.wait()
             return answer
 
-    cached.transport.inner = HeldListRead()
+    gateway.transport.inner = HeldListRead()
+    return listed, release
+
+
+async def test_a_list_read_that_began_before_a_change_holds_nothing(cached: Gateway) -> None:
+    listed, release = hold_first_list_read(cached)
     reading = asyncio.ensure_future(task_ids(cached))
     await asyncio.wait_for(listed.wait(), timeout=5)
     # A change of some other task: the list's answer may predate it, so none is kept.
@@ -180,12 +180,6 @@ def test_an_entry_kept_before_held_entries_existed_decodes_as_read_by_id() -> No
     assert Entry.decode(held.encode()) == held
 
 
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
-
-
 async def test_one_gateways_list_answers_anothers_by_id_reads_through_redis(
     monkeypatch: pytest.MonkeyPatch, redis: RedisServer
 ) -> None:
@@ -208,18 +202,7 @@ async def test_a_list_read_before_another_gateways_change_holds_nothing_in_redis
 ) -> None:
     settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
     async with gateways(settings) as (lister, changer):
-        inner = lister.transport.inner
-        listed, release = asyncio.Event(), asyncio.Event()
-
-        class HeldListRead(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-                answer = await inner.handle_async_request(request)
-                if request.url.path.endswith("/tasks") and not listed.is_set():
-                    listed.set()
-                    await release.wait()
-                return answer
-
-        lister.transport.inner = HeldListRead()
+        listed, release = hold_first_list_read(lister)
         reading = asyncio.ensure_future(task_ids(lister))
         await asyncio.wait_for(listed.wait(), timeout=5)
         await changer.app.state.changes.publish(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from gateway.state.changes import ChangeEvent
 from gateway.state.storage.redis_store import KEY_PREFIX
 from gateway.vendors.invoiced.vendor import INVOICED
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_idempotent_writes import CREATE_TASK, total_calls
 from tests.test_shared_state import NEW_TASK, gateways
 
@@ -199,12 +198,6 @@ async def test_a_get_answer_with_errors_is_not_kept(cached: Gateway) -> None:
     assert codes(failed.json()) == ["UPSTREAM_UNAVAILABLE"]
     assert failed.headers["cache-control"] == "no-store"
     assert "etag" not in failed.headers
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 def adapters_of(gateway: Gateway) -> Adapters:

@@ -8,8 +8,6 @@ breaker opened by one makes the other fail fast without calling the vendor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +18,7 @@ from gateway.config import Settings
 from gateway.upstream import breaker
 from gateway.upstream.breaker import SYNC_INTERVAL
 from tests.conftest import Gateway, codes, gateway_settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_breaker import VendorCalls
 from tests.test_shared_state import gateways
 
@@ -29,12 +27,6 @@ pytestmark = pytest.mark.usefixtures("cache_off")
 
 TODOS = "{ todos(first: 1) { nodes { id } } }"
 TASKS = "{ tasks(first: 1) { nodes { id } } }"
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 async def post(gateway: Gateway, query: str, api_key: str) -> httpx.Response:

@@ -10,9 +10,8 @@ process, so the reads overlap for sure rather than by the scheduler's luck.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from gateway.http.sandboxes import create_sandbox_app
 from gateway.state.storage.redis_store import KEY_PREFIX
 from gateway.vendors.invoiced import PLUGIN as INVOICED
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_collapsed_reads import FIRST_PAGE, Gate
 
 # Collapsing is the subject: the shared read cache would answer the reads instead.
@@ -44,12 +43,6 @@ class FailsFirst(Gate):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.failing = not self.held
         return await super().handle_async_request(request)
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 @asynccontextmanager

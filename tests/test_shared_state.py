@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from gateway.http.app import create_app
 from gateway.http.sandboxes import create_sandbox_app
 from gateway.vendors.zoho import ZOHO
 from tests.conftest import FaultyTransport, Gateway, codes, gateway_settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_idempotent_writes import (
     CREATE_PROJECT_TASK,
     CREATE_TASK,
@@ -34,12 +33,6 @@ from tests.test_idempotent_writes import (
 BOTH_OAUTH_VENDORS = "{ projects(first: 2) { nodes { id } } todos(first: 2) { nodes { id } } }"
 ZOHO_GRANT, FAKTUROID_GRANT = "/oauth/v2/token", "/oauth/token"
 NEW_TASK = {"name": "Chase", "action": "PHONE", "dueDate": "2026-12-01T09:00:00Z"}
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 @asynccontextmanager

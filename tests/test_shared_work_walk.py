@@ -9,8 +9,6 @@ other already read, and the cursor still resumes in the right place.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from gateway.state.storage.codec import decode, encode
 from gateway.state.storage.memory import MemoryStore
 from gateway.state.storage.work_snapshots import KeptRead, SharedWorkSnapshots
 from tests.conftest import Gateway, codes, gateway_settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.test_shared_state import gateways
 from tests.test_work_walk import (
     PAGE,
@@ -37,12 +35,6 @@ pytestmark = pytest.mark.usefixtures("cache_off")
 
 SORTS = [{"field": "DUE_AT"}, {"field": "CREATED_AT", "descending": True}, {"field": "TITLE"}]
 TOGGLE_TODO = "mutation($id: ID!) { toggleTodoCompletion(id: $id) { todo { completed } } }"
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 async def alternating_walk(
