@@ -21,12 +21,14 @@ from gateway.core.work import WorkSource
 from gateway.observability.refusals import CredentialWarnings
 from gateway.plugin import (
     AnyPlugin,
+    ChangeAware,
     PluginSettings,
     VendorAdapter,
     VendorKey,
     VendorPlugin,
     VendorSettings,
 )
+from gateway.state.changes import ChangeEvent
 from gateway.state.storage import SharedStore, open_store
 from gateway.state.storage.quota_windows import shared_window_limiter
 from gateway.state.storage.rate_budget import shared_rate_limiter
@@ -152,6 +154,13 @@ class Adapters:
         """The configured vendors' circuit breakers (read by /metrics at scrape time)."""
         breakers = (adapter.upstream.breaker for adapter in self._adapters.values())
         return [breaker for breaker in breakers if breaker is not None]
+
+    def item_changed(self, event: ChangeEvent, relayed: bool) -> None:
+        """A change event (from the bus): to the adapter of its vendor, if it keeps
+        something of its own the change makes stale."""
+        adapter = self._adapters.get(event.vendor)
+        if isinstance(adapter, ChangeAware):
+            adapter.item_changed(event, relayed)
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():

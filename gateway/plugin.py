@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
@@ -97,6 +97,14 @@ class VendorAdapter(Protocol):
     def upstream(self) -> Upstream: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeAware(Protocol):
+    """An adapter that keeps something of its own a change event makes stale (beyond the
+    read cache, which every change event reaches): told of each event, without waiting."""
+
+    def item_changed(self, event: ChangeEvent, relayed: bool) -> None: ...
 
 
 class Sandbox(Protocol):

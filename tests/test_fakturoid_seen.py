@@ -6,13 +6,16 @@ Time past the bound is the index's injected clock, moved on, never a sleep.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from gateway.core.ids import encode_id
+from gateway.state.changes import ChangeEvent
 from gateway.vendors.fakturoid import FAKTUROID, PLUGIN
 from gateway.vendors.fakturoid.client import FakturoidAdapter
 from tests.conftest import Gateway, codes, gateway_settings
@@ -103,6 +106,27 @@ async def test_a_change_behind_the_gateways_back_shows_once_past_the_bound(
     assert todo_of(await by_id(fakturoid, todo["fakturoidId"]))["completed"] is False
     later(fakturoid, MAX_AGE + 1)
     assert todo_of(await by_id(fakturoid, todo["fakturoidId"]))["completed"] is True
+
+
+async def test_a_change_event_about_a_todo_drops_it_from_the_index(fakturoid: Gateway) -> None:
+    """The poller (or a toggle through another process) reports a change: the next by-id
+    read scans for the todo instead of answering what the list page showed before."""
+    todo = next(t for t in await listed(fakturoid) if not t["completed"])
+    change = {"type": "todo", "id": todo["fakturoidId"], "set": {"completed": True}}
+    await admin(fakturoid, "/fakturoid", change)
+    global_id = encode_id(FAKTUROID, "Todo", todo["fakturoidId"])
+    event = ChangeEvent(FAKTUROID, "Todo", global_id, "updated", datetime.now(UTC))
+    await fakturoid.app.state.changes.publish(event)
+    await asyncio.wait_for(adapter(fakturoid).seen.settled(), timeout=5)
+    answer = await by_id(fakturoid, todo["fakturoidId"])
+    assert todo_of(answer)["completed"] is True
+    assert fakturoid_count(answer) == 1  # a scan of page 1
+    # Another todo's entry stays: it still costs nothing.
+    others = [t["fakturoidId"] for t in await listed(fakturoid)]
+    other = next(each for each in others if each != todo["fakturoidId"])
+    await fakturoid.app.state.changes.publish(event)
+    await asyncio.wait_for(adapter(fakturoid).seen.settled(), timeout=5)
+    assert fakturoid_count(await by_id(fakturoid, other)) == 0
 
 
 async def test_a_todo_the_scan_no_longer_finds_is_forgotten(fakturoid: Gateway) -> None:

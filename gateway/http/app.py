@@ -92,6 +92,8 @@ def create_app(
     )
     changes, relay = open_change_bus(settings.gateway)
     pollers = open_pollers(settings, adapters, changes)
+    # Adapters that keep something of their own (Fakturoid's by-id index) drop it too.
+    changes.watch(adapters.item_changed)
     if adapters.read_cache is not None:
         # A change learnt of any way (a write, a webhook, a poller) drops that vendor's reads.
         read_cache = adapters.read_cache

@@ -18,10 +18,9 @@ from gateway.state.polling import CREATED, Cursor, Round, versions_diff
 
 from .client import FakturoidAdapter
 from .models import FakturoidTodo
-from .vendor import FAKTUROID
+from .vendor import FAKTUROID, TODO_TYPE
 
 MAX_PAGES = 50
-TYPE_NAME = "Todo"  # the GraphQL type a todo's global id resolves to
 
 
 class FakturoidChanges:
@@ -30,7 +29,7 @@ class FakturoidChanges:
 
     async def read(self, cursor: Cursor | None) -> Round:
         todos, pages, complete = await self._sweep()
-        seen = {encode_id(FAKTUROID, TYPE_NAME, t.id): _completion(t) for t in todos}
+        seen = {encode_id(FAKTUROID, TODO_TYPE, t.id): _completion(t) for t in todos}
         newest = max((t.created_at.timestamp() for t in todos), default=0.0)
         before: dict[str, str] = (cursor or {}).get("seen", {})
         changes = versions_diff(before, seen, complete=complete)

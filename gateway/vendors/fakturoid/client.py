@@ -20,6 +20,7 @@ import httpx
 from gateway.core.errors import UpstreamMisconfigured
 from gateway.core.records import BadRecord, bad, good
 from gateway.core.work import WorkBatch, WorkQuery, WorkRecord, WorkSort
+from gateway.state.changes import ChangeEvent
 from gateway.state.storage.base import SharedStore
 from gateway.state.storage.tokens import SharedToken, credentials_key
 from gateway.state.storage.work_snapshots import work_snapshots
@@ -114,7 +115,14 @@ class FakturoidAdapter:
         )
         return cls(settings, client, breaker=policy.breaker(FAKTUROID), store=policy.store)
 
+    def item_changed(self, event: ChangeEvent, relayed: bool) -> None:
+        """A todo's change (gateway.plugin.ChangeAware): its by-id index entry is dropped
+        (where the index is shared, the process that learnt of it did so already)."""
+        if not (relayed and self.seen.shared):
+            self.seen.changed(event)
+
     async def aclose(self) -> None:
+        await self.seen.settled()
         await self.upstream.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

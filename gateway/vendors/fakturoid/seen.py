@@ -9,6 +9,10 @@ within ``FAKTUROID_BY_ID_MAX_AGE`` seconds is answered from there. Older or unkn
 ids are scanned for, which records them afresh; an id a whole scan did not find is
 forgotten (deleted, or beyond the scan's reach).
 
+A change event about a todo (the gateway's own toggle, the poller's finding, relayed
+from another process) drops it from here, so its next by-id read scans for it afresh
+rather than answer what a list page showed before the change.
+
 Never used to decide a write (``gateway.upstream.cache.reads.vendor_state``): a
 toggle reads the vendor's own state. A page served from the read cache
 (``GATEWAY_CACHE``) is recorded as seen when it is read, so with the cache on a todo
@@ -17,11 +21,15 @@ may be up to the cache's TTL older than this bound.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import decode_id
 from gateway.core.records import BadRecord, good
+from gateway.state.changes import ChangeEvent
 from gateway.state.storage import MemoryStore, SharedStore
 from gateway.state.storage.batches import delete_many, get_many, set_many
 from gateway.state.storage.codec import NotSerialisable, decode, encode
@@ -30,7 +38,7 @@ from gateway.upstream.cache.scope import may_answer_from_kept, note_kept
 
 from .models import FakturoidTodo
 from .paging import PageLoader, find_todos
-from .vendor import FAKTUROID
+from .vendor import FAKTUROID, TODO_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +63,17 @@ class SeenTodos:
         self.max_age, self.clock = max_age, clock
         # Scoped by account (hashed): gateways for two accounts may share one Redis.
         self._prefix = credentials_key(FAKTUROID.value, *identity).replace("token:", "seen:", 1)
+        # Forgettings a change event started (strong references: the loop keeps weak ones).
+        self._forgetting: set[asyncio.Task[None]] = set()
 
     @property
     def on(self) -> bool:
         return self.max_age > 0
+
+    @property
+    def shared(self) -> bool:
+        """Whether every process reads this same index (Redis), not one of its own."""
+        return not isinstance(self.store, MemoryStore)
 
     async def saw(self, todos: Iterable[FakturoidTodo | BadRecord]) -> None:
         """``todos`` were just read from Fakturoid."""
@@ -94,6 +109,22 @@ class SeenTodos:
         """``ids`` are no longer on Fakturoid's list (or out of a scan's reach)."""
         if self.on:
             await delete_many(self.store, [self._key(todo_id) for todo_id in ids])
+
+    def changed(self, event: ChangeEvent) -> None:
+        """A change event (which does not wait): the todo it names is forgotten."""
+        if not self.on or event.vendor != FAKTUROID or event.type_name != TODO_TYPE:
+            return
+        try:
+            todo_id = int(decode_id(event.id).key)
+        except (BadUserInput, ValueError):
+            return  # not a todo id of ours
+        task = asyncio.get_running_loop().create_task(self.forget([todo_id]))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def settled(self) -> None:
+        """Returns once the forgettings change events started are done."""
+        await asyncio.gather(*self._forgetting)
 
     def _key(self, todo_id: int) -> str:
         return f"{self._prefix}:{todo_id}"

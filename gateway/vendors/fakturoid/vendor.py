@@ -6,3 +6,6 @@ from __future__ import annotations
 from gateway.core.types import Vendor
 
 FAKTUROID = Vendor("fakturoid", "Fakturoid")
+
+# The type of a todo's global id: what the GraphQL layer encodes and change events name.
+TODO_TYPE = "Todo"

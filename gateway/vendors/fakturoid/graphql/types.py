@@ -17,9 +17,9 @@ from gateway.core.ids import GlobalId, encode_id, expect_id
 from ..loaders import KEY
 from ..models import PAGE_SIZE, FakturoidTodo, RelatedObject
 from ..paging import MAX_SCAN_PAGES
-from ..vendor import FAKTUROID
+from ..vendor import FAKTUROID, TODO_TYPE
 
-TYPE_NAME = "Todo"
+TYPE_NAME = TODO_TYPE
 SCAN_LIMIT = MAX_SCAN_PAGES * PAGE_SIZE
 
 HOW_A_TODO_IS_FOUND = (
