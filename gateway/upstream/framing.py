@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from gateway.upstream.transport import VendorTransport
+
 # The keyword arguments of build_request that a framed request takes as they are.
 _FRAMED = frozenset({"params", "headers", "content", "data", "json"})
 # The methods httpx gives a Content-Length even with no body.
@@ -118,6 +120,13 @@ class VendorClient(httpx.AsyncClient):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._jar: httpx.Cookies = _NoCookies()
+        transport = kwargs.get("transport")
+        # The production transport, which a call may go through directly when the
+        # client adds nothing to it (gateway.upstream.client); none behind a proxy
+        # taken from the environment.
+        self.direct = transport if isinstance(transport, VendorTransport) else None
+        if self._mounts:
+            self.direct = None
 
     @property
     def cookies(self) -> httpx.Cookies:
