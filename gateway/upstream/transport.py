@@ -72,7 +72,13 @@ class VendorTransport(AiohttpTransport):
         )
         # Content-Type comes from httpx or not at all: aiohttp's default for a
         # POST without one (application/octet-stream) is a type no vendor documents.
-        return aiohttp.ClientSession(connector=connector, skip_auto_headers=("Content-Type",))
+        # No cookie jar: a cookie one vendor answer set would ride on every later call,
+        # made for any client (gateway.upstream.framing.VendorClient keeps none either).
+        return aiohttp.ClientSession(
+            connector=connector,
+            skip_auto_headers=("Content-Type",),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         failure: httpx.TransportError
