@@ -9,6 +9,7 @@ method does not carry (a chunked ``0`` on a GET) shows up as a request of its ow
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -352,3 +353,30 @@ async def test_keep_alive_requests_stay_in_step(monkeypatch: pytest.MonkeyPatch)
     assert first.request_line == second.request_line
     assert first.request_line.startswith("GET /readydesk/API/default.aspx?action=get_invoices")
     assert first.body == second.body == b""
+
+
+async def test_a_vendors_cookies_never_ride_on_later_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The gateway calls a vendor with the same credentials for every client: a cookie
+    # one answer sets must not go out with the next call, whoever it is made for.
+    async def sets_a_cookie(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Total-Count: 0\r\n"
+            b"Set-Cookie: session=first-client; Path=/\r\nContent-Length: 2\r\n\r\n[]"
+        )
+        await writer.drain()
+        writer.close()
+
+    async with raw_vendor(create_sandbox_app()) as vendor:
+        vendor.fault = sets_a_cookie
+        # A host name: cookies are kept for names, not for IP addresses.
+        url = vendor.url.replace("127.0.0.1", "localhost")
+        settings = gateway_settings(monkeypatch, **sandbox_env(url))
+        async with served_gateway(settings) as client:
+            for _ in range(2):
+                body = await graphql(client, "{ tasks(first: 2) { nodes { id } } }")
+                assert "errors" not in body, body
+    calls = [received for received in vendor.received if "/invoiced/" in received.target]
+    assert len(calls) == 2
+    assert [received.header("Cookie") for received in calls] == [None, None]

@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.extensions import FieldExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
@@ -96,45 +97,47 @@ class VendorFieldScopes:
         return scoped
 
 
-class ClientAccessExtension(SchemaExtension):
-    def __init__(self, measures: OperationMeasures) -> None:
-        self.measures = measures
+def with_introspection_rule(context: ExecutionContext) -> None:
+    """graphql-core's rule refusing introspection, for a client it is off for."""
+    client = context.context
+    if isinstance(client, Context) and not client.access.introspection:
+        # A fixed rule class: the rules tuple stays a stable validation-cache key.
+        context.validation_rules = (*context.validation_rules, NoSchemaIntrospectionCustomRule)
 
-    def on_operation(self) -> Any:
-        context = self.execution_context
-        client = context.context
-        if isinstance(client, Context) and not client.access.introspection:
-            # A fixed rule class: the rules tuple stays a stable validation-cache key.
-            context.validation_rules = (
-                *context.validation_rules,
-                NoSchemaIntrospectionCustomRule,
-            )
-        yield
 
-    async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        client = context.context
-        budget = client.access.calls if isinstance(client, Context) else None
-        if budget is None or not isinstance(client, Context):
-            yield
-            return
-        key = client.access.principal.key
-        reserved = 0
-        if context.graphql_document is not None and not context.result:
-            estimate = self.measures.estimated_calls(context)
-            wait = await budget.limiter.acquire(key, budget.quotas, estimate) if estimate else None
-            if wait is None:
-                reserved = estimate
-            else:
-                refusal = ClientBudgetSpent(
-                    f"This operation could make up to {estimate} upstream calls, more than "
-                    f"this client's budget ({budget.quotas[0].describe()}) has left; "
-                    "retry later or ask for less.",
-                    retry_after=retry_after(wait),
-                )
-                error = GraphQLError(refusal.message, original_error=refusal)
-                context.result = GraphQLExecutionResult(data=None, errors=[error])
-        yield
-        made = client.state.calls.made
-        if made != reserved:
-            await budget.limiter.adjust(key, budget.quotas, made - reserved)
+async def reserve_calls(context: ExecutionContext, measures: OperationMeasures) -> int | None:
+    """Before execution: the operation's estimate taken from the client's budget, or a
+    refusal set as the result (which makes strawberry skip execution). What was taken,
+    or None when the client has no budget."""
+    client = context.context
+    budget = client.access.calls if isinstance(client, Context) else None
+    if budget is None or not isinstance(client, Context):
+        return None
+    if context.graphql_document is None or context.result:
+        return 0
+    estimate = measures.estimated_calls(context)
+    key = client.access.principal.key
+    wait = await budget.limiter.acquire(key, budget.quotas, estimate) if estimate else None
+    if wait is None:
+        return estimate
+    refusal = ClientBudgetSpent(
+        f"This operation could make up to {estimate} upstream calls, more than "
+        f"this client's budget ({budget.quotas[0].describe()}) has left; "
+        "retry later or ask for less.",
+        retry_after=retry_after(wait),
+    )
+    error = GraphQLError(refusal.message, original_error=refusal)
+    context.result = GraphQLExecutionResult(data=None, errors=[error])
+    return 0
+
+
+async def settle_calls(context: ExecutionContext, reserved: int | None) -> None:
+    """After execution: the client's budget corrected to the calls really made."""
+    client = context.context
+    if reserved is None or not isinstance(client, Context):
+        return
+    budget = client.access.calls
+    assert budget is not None
+    made = client.state.calls.made
+    if made != reserved:
+        await budget.limiter.adjust(client.access.principal.key, budget.quotas, made - reserved)

@@ -4,20 +4,29 @@ All are checked before execution, so a refused operation costs no upstream
 call; all but the budget before validation too, so a refused document costs
 no more than its parse and one linear walk. The limits come from
 ``GatewaySettings`` of the app whose schema this is (each app builds its own);
-each extension is built per operation by a factory.
+gateway.api.operation applies them to each operation:
+
+- tokens: strawberry's MaxTokensLimiter is just the parser's ``max_tokens``
+  option, set the same way;
+- field selections, depth and aliases of the document with every fragment
+  expanded (gateway.api.expansion), right after parsing, so validation and
+  execution, which walk that expansion, run only for a document within them
+  (strawberry's QueryDepthLimiter and MaxAliasesLimiter, which this replaces,
+  walk it as validation rules, once per spread: exponential time);
+- the upstream-call budget: estimated when execution starts, after parsing and
+  validation, so the document is valid and its variables are at hand; a refusal
+  is set as the result, which makes strawberry skip execution.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.api.cost import CostTable, estimate_upstream_calls
@@ -45,60 +54,25 @@ class OperationLimits:
         )
 
 
-class OperationLimitsExtension(SchemaExtension):
-    """Every operation limit in one extension: each extension costs a context
-    manager per hook per request, a few per cent of a small query's CPU.
-
-    - tokens: strawberry's MaxTokensLimiter is just the parser's ``max_tokens``
-      option, set here the same way;
-    - field selections, depth and aliases of the document with every fragment
-      expanded (gateway.api.expansion), right after parsing, so validation and
-      execution, which walk that expansion, run only for a document within them
-      (strawberry's QueryDepthLimiter and MaxAliasesLimiter, which this replaces,
-      walk it as validation rules, once per spread: exponential time);
-    - the upstream-call budget: estimated when execution starts, after parsing
-      and validation, so the document is valid and its variables are at hand; a
-      refusal is set as the result, which makes strawberry skip execution.
-    """
-
-    def __init__(self, limits: OperationLimits, measures: OperationMeasures) -> None:
-        self.limits = limits
-        self.measures = measures
-
-    def on_operation(self) -> Iterator[None]:
-        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        # After parsing (ParserCache's, or strawberry's own) and before the
-        # validation hooks: ValidationCache validates in its on_validate, first.
-        document = self.execution_context.graphql_document
-        if document is not None:
-            refusal = size_refusal(self.limits, self.measures.size(document))
-            if refusal is not None:
-                raise refusal
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None and not context.result:
-            self._check_budget()
-        yield
-
-    def _check_budget(self) -> None:
-        context = self.execution_context
-        maximum = self.limits.max_upstream_calls
-        actual = self.measures.estimated_calls(context)
-        if actual > maximum:
-            refusal = OperationTooComplex(
-                f"The operation could make up to {actual} upstream calls; "
-                f"at most {maximum} are allowed. Ask for fewer or smaller pages.",
-                limit="upstreamCalls",
-                maximum=maximum,
-                actual=actual,
-            )
-            error = GraphQLError(refusal.message, original_error=refusal)
-            context.result = GraphQLExecutionResult(data=None, errors=[error])
+def budget_refusal(
+    limits: OperationLimits, measures: OperationMeasures, context: ExecutionContext
+) -> GraphQLExecutionResult | None:
+    """The refusal of a (parsed, valid) operation that could make more upstream calls
+    than ``GATEWAY_MAX_UPSTREAM_CALLS``, as the result that makes strawberry skip
+    execution; None when it is within the limit."""
+    maximum = limits.max_upstream_calls
+    actual = measures.estimated_calls(context)
+    if actual <= maximum:
+        return None
+    refusal = OperationTooComplex(
+        f"The operation could make up to {actual} upstream calls; "
+        f"at most {maximum} are allowed. Ask for fewer or smaller pages.",
+        limit="upstreamCalls",
+        maximum=maximum,
+        actual=actual,
+    )
+    error = GraphQLError(refusal.message, original_error=refusal)
+    return GraphQLExecutionResult(data=None, errors=[error])
 
 
 def size_refusal(limits: OperationLimits, size: DocumentSize) -> OperationTooComplex | None:
@@ -184,14 +158,3 @@ def _estimate_key(
     except TypeError:
         return None  # variables that JSON cannot hold are estimated afresh
     return (query, operation, encoded)
-
-
-def limit_extensions(
-    limits: OperationLimits, measures: OperationMeasures
-) -> list[Callable[[], SchemaExtension]]:
-    """The factory for a schema: the limits of the app it is built for."""
-
-    def extension() -> SchemaExtension:
-        return OperationLimitsExtension(limits, measures)
-
-    return [extension]

@@ -7,33 +7,27 @@ error, so a client never gets the answer to an operation it did not choose.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import OperationDefinitionNode
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gateway.core.errors import BadRequest
 
 
-class RequireOperationName(SchemaExtension):
+def require_operation_name(context: ExecutionContext) -> None:
     """Refuses a document of several operations sent without ``operationName``
-    (HTTP 400 ``BAD_REQUEST``), right after parsing and before validation."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
-        document = context.graphql_document
-        # The name the client sent: the public ``operation_name`` falls back to the first.
-        provided: str | None = getattr(context, "_provided_operation_name", None)
-        if document is None or provided is not None:
-            return
-        names = [
-            definition.name.value if definition.name else "(anonymous)"
-            for definition in document.definitions
-            if isinstance(definition, OperationDefinitionNode)
-        ]
-        if len(names) > 1:
-            raise BadRequest(
-                f"The document has {len(names)} operations ({', '.join(names)}): "
-                "say which one to run with `operationName`."
-            )
+    (HTTP 400 ``BAD_REQUEST``); run right after parsing and before validation."""
+    document = context.graphql_document
+    # The name the client sent: the public ``operation_name`` falls back to the first.
+    provided: str | None = getattr(context, "_provided_operation_name", None)
+    if document is None or provided is not None:
+        return
+    names = [
+        definition.name.value if definition.name else "(anonymous)"
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    if len(names) > 1:
+        raise BadRequest(
+            f"The document has {len(names)} operations ({', '.join(names)}): "
+            "say which one to run with `operationName`."
+        )

@@ -7,29 +7,28 @@ nothing changes it afterwards; nothing here is built at import time."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLUnionType
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema import FederationAny
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
+from strawberry.types.graphql import OperationType
 
-from gateway.api.access import ClientAccessExtension, VendorFieldScopes
+from gateway.api.access import VendorFieldScopes
 from gateway.api.client_schema import client_graphql_schema
 from gateway.api.compiled.executor import CompiledExecutor
 from gateway.api.context import Context
 from gateway.api.cost import CostTable
 from gateway.api.entities import resolve_entities
-from gateway.api.limits import OperationLimits, OperationMeasures, limit_extensions
+from gateway.api.limits import OperationLimits, OperationMeasures
 from gateway.api.node import NodeQuery
-from gateway.api.operation_choice import RequireOperationName
+from gateway.api.operation import OperationRules, run_operation
 from gateway.api.scalars import SCALAR_OVERRIDES
 from gateway.api.subscriptions import ChangeSubscription, PublishChange
 from gateway.api.work import WorkItemsQuery
@@ -38,32 +37,64 @@ from gateway.plugin import AnyPlugin
 from gateway.registry import PLUGINS
 
 
-class DocumentCache(ParserCache):
-    """Strawberry's parse cache, but a document that does not parse is left to
-    strawberry's own parse step, which reports it (``GRAPHQL_PARSE_FAILED``): raised
-    from this hook, the error escapes the streaming path that subscriptions take over
-    WebSocket and SSE, and the client hears nothing of why."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        # A document that does not parse is parsed again, and reported, by the step
-        # that follows this hook.
-        with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        yield
-
-
 class GatewaySchema(strawberry.Schema):
     """What both schemas share: costs, vendor scopes, quiet errors, the request's state."""
 
-    def __init__(self, *, costs: CostTable, scopes: VendorFieldScopes, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        costs: CostTable,
+        scopes: VendorFieldScopes,
+        rules: Callable[[], OperationRules],
+        **options: Any,
+    ) -> None:
         # What each field costs upstream, for the call budget (gateway.api.limits).
         self.costs = costs
         # Read while the schema is built (get_fields), so set before it is.
         self._scopes = scopes
         super().__init__(**options)
+        # The gateway's rules are all that hooks into an operation: it runs without
+        # strawberry's extension machinery (gateway.api.operation).
+        lean = list(self.extensions) == [rules] and not self.directives
+        self._lean_rules = rules if lean else None
+
+    @property
+    def lean(self) -> bool:
+        """Whether a query or mutation runs without strawberry's extension machinery."""
+        return self._lean_rules is not None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        rules = self._lean_rules
+        if rules is None:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        return await run_operation(
+            self,
+            rules(),
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
         return self._scopes.fields(type_definition)
@@ -157,13 +188,11 @@ def build_schema(
         defaults = GatewaySettings()
         limits = limits or OperationLimits.from_settings(defaults)
         executor = executor or defaults.executor
-    extensions: list[Any] = [
-        lambda: DocumentCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        RequireOperationName,
-        *limit_extensions(limits, measures),
-        lambda: ClientAccessExtension(measures),
-    ]
+
+    def rules() -> OperationRules:
+        return OperationRules(limits, measures)
+
+    extensions: list[Any] = [rules]
     if traced:
         from gateway.api.tracing import ResolverSpans  # imports OpenTelemetry
 
@@ -176,6 +205,7 @@ def build_schema(
         mutation=_mutation_root(mutations) if mutations else None,
         subscription=_root("Subscription", [ChangeSubscription]),
         extensions=extensions,
+        rules=rules,
         scalar_overrides=dict(SCALAR_OVERRIDES),
         execution_context_class=CompiledExecutor if executor == "compiled" else None,
     )

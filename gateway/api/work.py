@@ -38,9 +38,14 @@ else:
     )
 
 
+# Looked up once per item of every list.
+_VENDOR_ENUMS: dict[Vendor, VendorEnum] = {v: VendorEnum[v.value.upper()] for v in VENDORS}
+
+
 def vendor_enum(vendor: Vendor) -> VendorEnum:
     """``vendor`` as a value of the GraphQL `Vendor` enum."""
-    return VendorEnum[vendor.value.upper()]
+    found = _VENDOR_ENUMS.get(vendor)
+    return found if found is not None else VendorEnum[vendor.value.upper()]
 
 
 @strawberry.interface(description="Something someone must act on, from any vendor.")

@@ -54,7 +54,10 @@ def numeric_key(value: str, type_name: str, maximum: int = INT64_MAX) -> str:
 
 
 def encode_id(vendor: Vendor, type_name: str, *key: object) -> str:
-    return GlobalId(vendor, type_name, "/".join(str(part) for part in key)).encode()
+    # GlobalId(...).encode() without the object: every item of every list is named so.
+    joined = str(key[0]) if len(key) == 1 else "/".join(str(part) for part in key)
+    raw = f"{vendor.value}:{type_name}:{joined}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def decode_id(value: str) -> GlobalId:

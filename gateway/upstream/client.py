@@ -175,6 +175,11 @@ class Upstream:
         self.collapse: ReadCollapse | None = None
         # The read timeout is the configured upstream timeout (see create_client).
         self.timeout = client.timeout.read or DEFAULT_TIMEOUT
+        # The production transport, called directly when the client would add nothing
+        # to a call: no auth flow, no event hooks (their own, or one per call).
+        hooked = any(client.event_hooks.values())
+        direct = client.direct if isinstance(client, VendorClient) else None
+        self._direct = direct if client.auth is None and not hooked else None
         # Strong references: the loop keeps only weak ones to running tasks.
         self._exchanges: set[asyncio.Task[httpx.Response]] = set()
 
@@ -287,12 +292,10 @@ class Upstream:
         deadline = asyncio.get_running_loop().time() + self.timeout
         healthy = False
         try:
-            response = await self.client.send(request, auth=auth, stream=True)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await response.aread()
-            finally:
-                await response.aclose()
+            if self._direct is not None and (auth is None or auth is httpx.USE_CLIENT_DEFAULT):
+                response = await self._direct.exchange(request, deadline)
+            else:
+                response = await self._through_client(request, auth, deadline)
             # A 4xx or 429 is the vendor answering; only its own failures count.
             healthy = response.status_code < 500
             return response
@@ -311,6 +314,17 @@ class Upstream:
             if self.breaker is not None:
                 self.breaker.record(healthy=healthy, probe=probe)
                 await self.breaker.share()
+
+    async def _through_client(
+        self, request: httpx.Request, auth: Any, deadline: float
+    ) -> httpx.Response:
+        response = await self.client.send(request, auth=auth, stream=True)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _exchange_done(self, exchange: asyncio.Task[httpx.Response]) -> None:
         self._exchanges.discard(exchange)

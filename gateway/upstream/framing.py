@@ -25,10 +25,15 @@ from typing import Any
 
 import httpx
 
+from gateway.upstream.transport import VendorTransport
+
 # The keyword arguments of build_request that a framed request takes as they are.
 _FRAMED = frozenset({"params", "headers", "content", "data", "json"})
 # The methods httpx gives a Content-Length even with no body.
 _BODIED = frozenset({"POST", "PUT", "PATCH"})
+# Parsed URLs kept per vendor: a vendor is called at a few paths and the pages of a
+# few queries, and httpx.URL is immutable; past this many the cache starts over.
+URL_CACHE_SIZE = 1024
 
 
 class RequestFraming:
@@ -46,6 +51,7 @@ class RequestFraming:
         self.bodiless = httpx.Headers([self.host, *self.headers.raw])
         self.timeout = client.timeout.as_dict()
         self.plain = not client.params and not client.cookies
+        self._urls: dict[tuple[str, Any], httpx.URL] = {}
 
     def build(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Request, str]:
         """The request, and the path ``url`` names (what accounting records: never the
@@ -54,25 +60,20 @@ class RequestFraming:
         if base is None or not self._frames(url, kwargs):
             target = httpx.URL(url)
             return self.client.build_request(method, target, **kwargs), target.path
-        text = base + url.lstrip("/")
-        params = kwargs.pop("params", None)
-        if params:
-            text += "?" + str(httpx.QueryParams(params))
+        target = self._target(base, url, kwargs.pop("params", None))
         headers = kwargs.pop("headers", None)
         extensions = {"timeout": self.timeout}
         if kwargs or method in _BODIED:
             merged = self.headers.copy() if headers else self.headers
             if headers:
                 merged.update(headers)
-            request = httpx.Request(
-                method, httpx.URL(text), headers=merged, extensions=extensions, **kwargs
-            )
+            request = httpx.Request(method, target, headers=merged, extensions=extensions, **kwargs)
         else:
             # No body: the request is made from its parts, its headers as httpx would
             # frame them, known in advance.
             request = httpx.Request(
                 method,
-                httpx.URL(text),
+                target,
                 headers=self._bodiless(headers) if headers else self.bodiless,
                 stream=httpx.ByteStream(b""),
                 extensions=extensions,
@@ -80,6 +81,18 @@ class RequestFraming:
             request.read()
         # No query or fragment in it: the path as given, decoded as httpx would.
         return request, url if "%" not in url else httpx.URL(url).path
+
+    def _target(self, base: str, url: str, params: Any) -> httpx.URL:
+        """The URL of ``url`` under ``base`` with ``params``, parsed once per vendor."""
+        key = (url, _params_key(params))
+        if key[1] is None:
+            return httpx.URL(_joined(base, url, params))
+        target = self._urls.get(key)
+        if target is None:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            target = self._urls[key] = httpx.URL(_joined(base, url, params))
+        return target
 
     def _bodiless(self, headers: Any) -> httpx.Headers:
         merged = self.headers.copy()
@@ -92,10 +105,32 @@ class RequestFraming:
             self.plain
             and isinstance(url, str)
             # A relative path: no scheme, host, query or fragment of its own.
-            and not any(mark in url for mark in ":?#")
+            and ":" not in url
+            and "?" not in url
+            and "#" not in url
             and not url.startswith("//")
             and kwargs.keys() <= _FRAMED
         )
+
+
+def _joined(base: str, url: str, params: Any) -> str:
+    text = base + url.lstrip("/")
+    return text + "?" + str(httpx.QueryParams(params)) if params else text
+
+
+def _params_key(params: Any) -> tuple[Any, ...] | None:
+    """``params`` as a cache key, or None when they cannot be one. Each value's type is
+    part of it: ``True`` and ``1`` are equal, but httpx writes them differently."""
+    if not params:
+        return ()
+    if not isinstance(params, dict):
+        return None
+    key = tuple((name, type(value), value) for name, value in params.items())
+    try:
+        hash(key)
+    except TypeError:  # a list of values, say
+        return None
+    return key
 
 
 def basic_authorization(username: str, password: str) -> str:
@@ -118,6 +153,13 @@ class VendorClient(httpx.AsyncClient):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._jar: httpx.Cookies = _NoCookies()
+        transport = kwargs.get("transport")
+        # The production transport, which a call may go through directly when the
+        # client adds nothing to it (gateway.upstream.client); none behind a proxy
+        # taken from the environment.
+        self.direct = transport if isinstance(transport, VendorTransport) else None
+        if self._mounts:
+            self.direct = None
 
     @property
     def cookies(self) -> httpx.Cookies:

@@ -92,10 +92,21 @@ class TaskChanges:
     complete: bool | None = None
 
 
+# Instants read, by their unix seconds: every list reads the same tasks' stamps again.
+_TIMES: dict[int, datetime] = {}
+_TIMES_KEPT = 4096
+
+
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    seconds = int(value)
+    found = _TIMES.get(seconds)
+    if found is None:
+        if len(_TIMES) >= _TIMES_KEPT:
+            _TIMES.clear()
+        found = _TIMES[seconds] = datetime.fromtimestamp(seconds, tz=UTC)
+    return found
 
 
 def _int(value: Any) -> int | None:
@@ -108,11 +119,12 @@ def _customer_url(customer_id: Any) -> str | None:
     return None if customer_id is None else f"https://app.invoiced.com/customers/{customer_id}"
 
 
+# Wire names to actions, looked up without the enum's call machinery (once per task).
+_ACTIONS = {action.value: action for action in Action}
+
+
 def _action(value: str) -> Action | None:
-    try:
-        return Action(value)
-    except ValueError:
-        return None
+    return _ACTIONS.get(value)
 
 
 def parse_task(data: Any) -> InvoicedTask:
