@@ -21,6 +21,7 @@ import pytest
 from gateway.core.errors import UpstreamUnavailable
 from gateway.core.ids import encode_id
 from gateway.http.app import create_app
+from gateway.upstream.breaker import BreakerState, CircuitBreaker
 from gateway.upstream.client import Upstream, create_client
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import codes, gateway_settings
@@ -63,6 +64,49 @@ async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: Slow
         # Generous guard: the abandoned calls drain in at most 20 x 1.5 s on 3
         # connections; a wedged pool would never answer at all.
         assert time.monotonic() - started < 9
+    finally:
+        await upstream.aclose()
+
+
+async def test_callers_cancelled_on_the_production_transport_abandon_their_calls(
+    vendor: SlowVendor,
+) -> None:
+    # aiohttp's pool straight from the caller's task: a cancelled caller's call ends
+    # with it, giving back its connection or its place in the queue.
+    upstream = Upstream(INVOICED, create_client(vendor.url, timeout=5, max_connections=3))
+    try:
+        callers = [asyncio.ensure_future(upstream.send("GET", "tasks/7")) for _ in range(60)]
+        await asyncio.wait_for(vendor.received(3), timeout=10)
+        for caller in callers:
+            caller.cancel()
+        await asyncio.gather(*callers, return_exceptions=True)
+
+        vendor.delay = 0
+        response = await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert response.json() == TASK
+        # The 57 queued calls never reached the vendor, and the next one went first.
+        assert vendor.requests == 4
+    finally:
+        await upstream.aclose()
+
+
+async def test_an_abandoned_probe_leaves_the_breaker_to_the_next_call(vendor: SlowVendor) -> None:
+    clock = [0.0]
+    breaker = CircuitBreaker(INVOICED, failures=1, cooldown=30.0, clock=lambda: clock[0])
+    upstream = Upstream(INVOICED, create_client(vendor.url, timeout=5), breaker=breaker)
+    try:
+        breaker.record(healthy=False, probe=False)
+        clock[0] = 31.0  # half-open: the next call is the probe
+        probe = asyncio.ensure_future(upstream.send("GET", "tasks/7"))
+        await asyncio.wait_for(vendor.received(1), timeout=10)
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
+
+        # Neither a failure (open again) nor a probe still in flight (refused).
+        vendor.delay = 0
+        response = await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert response.json() == TASK
+        assert breaker.state is BreakerState.CLOSED
     finally:
         await upstream.aclose()
 
