@@ -11,6 +11,7 @@ HTTP server that answers slowly, then quickly, and a real httpx pool in front.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -109,6 +110,30 @@ async def test_an_abandoned_probe_leaves_the_breaker_to_the_next_call(vendor: Sl
         assert breaker.state is BreakerState.CLOSED
     finally:
         await upstream.aclose()
+
+
+async def test_a_body_trickling_on_the_production_transport_is_cut_off_at_the_deadline() -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            for _ in range(1000):  # 50 s of body, were it allowed
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    # Each byte comes well within the read timeout; only the deadline ends the call.
+    upstream = Upstream(INVOICED, create_client(url, timeout=0.5))
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert "timed out" in str(caught.value)
+    finally:
+        await upstream.aclose()
+        server.close()
 
 
 async def test_calls_past_the_deadline_leave_the_vendor_reachable(

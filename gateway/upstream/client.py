@@ -307,7 +307,7 @@ class Upstream:
     ) -> httpx.Response:
         """The call in a task of its own, never cancelled from outside."""
         deadline = asyncio.get_running_loop().time() + self.timeout
-        call = partial(self._through_client, auth=auth)
+        call = partial(self._through_client, deadline=deadline, auth=auth)
         # The task gets a copy of the context, the request's state included.
         exchange = asyncio.ensure_future(self._exchange(request, deadline, probe, call))
         self._exchanges.add(exchange)
@@ -324,12 +324,12 @@ class Upstream:
         request: httpx.Request,
         deadline: float,
         probe: bool,
-        call: Callable[[httpx.Request, float], Awaitable[httpx.Response]],
+        call: Callable[[httpx.Request], Awaitable[httpx.Response]],
     ) -> httpx.Response:
         healthy = False
         abandoned = False
         try:
-            response = await call(request, deadline)
+            response = await call(request)
             # A 4xx or 429 is the vendor answering; only its own failures count.
             healthy = response.status_code < 500
             return response
@@ -357,7 +357,7 @@ class Upstream:
                     await self.breaker.share()
 
     async def _through_client(
-        self, request: httpx.Request, deadline: float, *, auth: Any
+        self, request: httpx.Request, *, deadline: float, auth: Any
     ) -> httpx.Response:
         response = await self.client.send(request, auth=auth, stream=True)
         try:
