@@ -3,6 +3,7 @@ own ``run`` does: the same status, headers and bytes, errors and refusals includ
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import httpx
@@ -98,3 +99,22 @@ async def test_the_common_requests_take_the_plain_run(
     other = {**GET_HEADERS, "Content-Type": "application/graphql"}
     await gateway.client.post("/graphql", content=b"{ __typename }", headers=other)
     assert taken == [True, True, False, False]
+
+
+async def test_a_request_leaves_nothing_for_the_cyclic_collector(gateway: Gateway) -> None:
+    # Reference cycles through the request, its context or the compiled executor would keep each
+    # request's whole graph until the collector runs (CPU per request, docs/benchmarks.md).
+    await gateway.client.post("/graphql", json={"query": TASKS})
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        await gateway.client.post("/graphql", json={"query": TASKS})
+        gc.collect()
+        ours = ("gateway.", "graphql.", "strawberry.", "starlette.")
+        left = {
+            type(kept).__qualname__ for kept in gc.garbage if type(kept).__module__.startswith(ours)
+        }
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == set()

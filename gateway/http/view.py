@@ -141,6 +141,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         finally:
             if telemetry is not None:
                 telemetry.operation_finished(state)
+            # The execution context holds the Context, which holds the state: without this
+            # the request's whole graph would wait for the cyclic collector.
+            state.execution = None
+            # As does the request, through its state, and the Context, through the request.
+            scope.get("state", {}).pop("context", None)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, state: RequestState
