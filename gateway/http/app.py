@@ -9,7 +9,6 @@ id and telemetry scope, CORS, the error boundary, the HTTP guard; then the route
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -186,25 +185,13 @@ def _health_routes(adapters: Adapters, readiness: Readiness) -> list[BaseRoute]:
     ]
 
 
-# Young objects are collected after 10,000 allocations rather than Python's 700. Each
-# request leaves cyclic garbage (graphql-core's executor refers to itself through its
-# resolve-info helpers), and at the default the collector ran every few requests: about
-# 80 µs of CPU per request in benchmarks.cpu, about 40 at this threshold (gc callbacks).
-YOUNG_COLLECTION_THRESHOLD = 10_000
-
-
 def _lifespan(
     adapters: Adapters, observing: Observability, relay: ChangeRelay | None, pollers: Pollers
 ) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        collection = gc.get_threshold()
-        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *collection[1:])
         pollers.start()
-        try:
-            yield
-        finally:
-            gc.set_threshold(*collection)
+        yield
         await pollers.aclose()
         await adapters.aclose()
         if relay is not None:
