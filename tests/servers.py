@@ -80,6 +80,12 @@ class SlowVendor:
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
     # The most connections open at once.
     peak: int = 0
+    arrivals: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def received(self, count: int) -> None:
+        """Returns once ``count`` requests have arrived in all."""
+        async with self.arrivals:
+            await self.arrivals.wait_for(lambda: self.requests >= count)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handler = asyncio.current_task()
@@ -96,6 +102,8 @@ class SlowVendor:
                         length = int(value)
                 await reader.readexactly(length)
                 self.requests += 1
+                async with self.arrivals:
+                    self.arrivals.notify_all()
                 await asyncio.sleep(self.delay)
                 body = json.dumps(self.answer).encode()
                 writer.write(

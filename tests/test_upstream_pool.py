@@ -11,6 +11,7 @@ HTTP server that answers slowly, then quickly, and a real httpx pool in front.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ import pytest
 from gateway.core.errors import UpstreamUnavailable
 from gateway.core.ids import encode_id
 from gateway.http.app import create_app
+from gateway.upstream.breaker import BreakerState, CircuitBreaker
 from gateway.upstream.client import Upstream, create_client
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import codes, gateway_settings
@@ -65,6 +67,73 @@ async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: Slow
         assert time.monotonic() - started < 9
     finally:
         await upstream.aclose()
+
+
+async def test_callers_cancelled_on_the_production_transport_abandon_their_calls(
+    vendor: SlowVendor,
+) -> None:
+    # aiohttp's pool straight from the caller's task: a cancelled caller's call ends
+    # with it, giving back its connection or its place in the queue.
+    upstream = Upstream(INVOICED, create_client(vendor.url, timeout=5, max_connections=3))
+    try:
+        callers = [asyncio.ensure_future(upstream.send("GET", "tasks/7")) for _ in range(60)]
+        await asyncio.wait_for(vendor.received(3), timeout=10)
+        for caller in callers:
+            caller.cancel()
+        await asyncio.gather(*callers, return_exceptions=True)
+
+        vendor.delay = 0
+        response = await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert response.json() == TASK
+        # The 57 queued calls never reached the vendor, and the next one went first.
+        assert vendor.requests == 4
+    finally:
+        await upstream.aclose()
+
+
+async def test_an_abandoned_probe_leaves_the_breaker_to_the_next_call(vendor: SlowVendor) -> None:
+    clock = [0.0]
+    breaker = CircuitBreaker(INVOICED, failures=1, cooldown=30.0, clock=lambda: clock[0])
+    upstream = Upstream(INVOICED, create_client(vendor.url, timeout=5), breaker=breaker)
+    try:
+        breaker.record(healthy=False, probe=False)
+        clock[0] = 31.0  # half-open: the next call is the probe
+        probe = asyncio.ensure_future(upstream.send("GET", "tasks/7"))
+        await asyncio.wait_for(vendor.received(1), timeout=10)
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
+
+        # Neither a failure (open again) nor a probe still in flight (refused).
+        vendor.delay = 0
+        response = await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert response.json() == TASK
+        assert breaker.state is BreakerState.CLOSED
+    finally:
+        await upstream.aclose()
+
+
+async def test_a_body_trickling_on_the_production_transport_is_cut_off_at_the_deadline() -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            for _ in range(1000):  # 50 s of body, were it allowed
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    # Each byte comes well within the read timeout; only the deadline ends the call.
+    upstream = Upstream(INVOICED, create_client(url, timeout=0.5))
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await asyncio.wait_for(upstream.send("GET", "tasks/7"), timeout=10)
+        assert "timed out" in str(caught.value)
+    finally:
+        await upstream.aclose()
+        server.close()
 
 
 async def test_calls_past_the_deadline_leave_the_vendor_reachable(

@@ -107,6 +107,8 @@ def is_explorer_page(method: str, parameters: Iterable[str], accept: str | None)
 def is_explorer_page_request(scope: Scope) -> bool:
     """:func:`is_explorer_page` for an ASGI request, its parameters parsed as Starlette
     (and so strawberry) parses them."""
+    if scope["method"] != "GET":
+        return False  # before parsing anything: most operations are POSTs
     parameters = QueryParams(scope.get("query_string", b""))
     accept = request_state(scope).headers.get("accept")
     return is_explorer_page(scope["method"], parameters.keys(), accept)

@@ -46,6 +46,7 @@ from gateway.http.media_types import (
 )
 from gateway.http.observability import outcome_of
 from gateway.http.persisted import PersistedQueries, load_manifest
+from gateway.http.plain_run import is_plain, plain_run
 from gateway.http.sockets import SocketClients, TextFrames, socket_context
 from gateway.http.sse import (
     GRAPHQL_SSE_PROTOCOL,
@@ -140,6 +141,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         finally:
             if telemetry is not None:
                 telemetry.operation_finished(state)
+            # The execution context holds the Context, which holds the state: without this
+            # the request's whole graph would wait for the cyclic collector.
+            state.execution = None
+            # As does the request, through its state, and the Context, through the request.
+            scope.get("state", {}).pop("context", None)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, state: RequestState
@@ -150,6 +156,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
             # credentials: whatever it says is a page is never run as an operation.
             if is_explorer_page_request(scope):
                 response = await self._explorer_page(request)
+            elif is_plain(self, scope, state.headers):
+                response = await plain_run(self, request, state)
             else:
                 response = await self.run(request)
         except HTTPException as exc:
@@ -199,6 +207,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request_adapter)
         # Never a batch: parse_json and parse_query_params accept only a JSON object.
         assert isinstance(data, GraphQLRequestData)
+        return self.resolve_request(data)
+
+    def resolve_request(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        """The operation a request names, its persisted document looked up."""
         return self.persisted.resolve(_checked(data))
 
     async def get_sub_response(self, request: Any) -> Response:

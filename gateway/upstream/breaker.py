@@ -97,7 +97,7 @@ class CircuitBreaker:
         """Let a call through, or raise UpstreamUnavailable at once.
 
         Returns whether the call is the half-open probe; the caller must report
-        its outcome with :meth:`record` either way.
+        its outcome with :meth:`record` either way (or :meth:`abandon` it).
         """
         state = self.state
         if state is BreakerState.CLOSED:
@@ -155,6 +155,12 @@ class CircuitBreaker:
             "not called: it failed repeatedly and is being given time to recover",
             retryAfter=retry_after,
         )
+
+    def abandon(self, *, probe: bool) -> None:
+        """An admitted call whose caller stopped waiting before any outcome: no verdict
+        on the vendor, and a probe's place goes to the next call."""
+        if probe:
+            self._probing = False
 
     def record(self, *, healthy: bool, probe: bool) -> None:
         """The outcome of an admitted call: ``healthy`` unless it was the vendor's fault."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version as package_version
@@ -139,20 +139,26 @@ class Upstream:
     """One vendor's pooled HTTP client, with a deadline, a circuit breaker,
     accounting and failure mapping.
 
-    Nothing ever cancels an httpx call from outside. httpcore 1.0.9 leaks a
-    pool slot for good when a request is cancelled while it waits for a
-    connection the pool has just opened for it (encode/httpcore#1093); enough
-    of them and the vendor is unreachable until restart. So each call runs in
-    a task of its own that callers only wait for:
+    Whatever the transport, a caller that stops waiting (cancelled: client gone,
+    operation time limit; or its deadline passed) never leaks a pool slot or hangs
+    a later call, and the body is read under the overall deadline, so a vendor
+    trickling bytes cannot hold a call past it.
 
-    - a caller that is cancelled (client gone, operation time limit) or whose
-      deadline passes stops waiting; the task carries on and ends on its own;
-    - httpx's own timeouts bound the pool wait, connect, write and each read,
-      so the task ends within those;
-    - the body is read under the overall deadline: by then the request holds
-      its connection, and httpcore closes a connection whose body read is
-      cancelled (under a shield) and gives its slot back, so a vendor
-      trickling bytes cannot hold a call past the deadline.
+    - Calls on the production transport straight to aiohttp's session (no per-call
+      auth) run in the caller's own task, under the deadline, and are cancelled with
+      it. aiohttp gives back what a cancelled call holds at every point: its place in
+      the pool's queue, the slot of a connection being opened, and a connection
+      mid-request or mid-body, which it closes rather than pools. An abandoned call
+      neither goes on to the vendor nor counts for the breaker (a half-open probe is
+      released); one cut off by the deadline counts as the vendor's failure.
+    - Every other call (per-call auth, a transport injected into the client, which may
+      be httpcore's) runs in a task of its own that callers only wait for: httpcore
+      1.0.9 leaks a pool slot for good when a request is cancelled while it waits for
+      a connection the pool has just opened for it (encode/httpcore#1093). The task
+      carries on and ends on its own: httpx's timeouts bound the pool wait, connect,
+      write and each read; the body is read under the deadline, and httpcore closes a
+      connection whose body read is cancelled (under a shield) and gives its slot
+      back.
     """
 
     def __init__(
@@ -253,24 +259,19 @@ class Upstream:
         failure = "error"
         # Only the path is ever recorded or logged: some vendors put keys in the query.
         span = telemetry.upstream_span(self.vendor, method, path) if telemetry else None
-        # The task gets a copy of the context, the request's state included.
-        exchange = asyncio.ensure_future(self._exchange(request, auth, probe))
-        self._exchanges.add(exchange)
-        exchange.add_done_callback(self._exchange_done)
         try:
-            # asyncio.wait never cancels what it waits for, whether it times out
-            # or the caller is cancelled.
-            done, _ = await asyncio.wait({exchange}, timeout=self.timeout)
-            if not done:
-                failure = "timeout"
-                raise UpstreamUnavailable(self.vendor, "the request timed out")
-            try:
-                response = exchange.result()
-            except GatewayError as exc:
-                failure = _failure_label(exc)
-                raise
+            if self._direct is not None and (auth is None or auth is httpx.USE_CLIENT_DEFAULT):
+                response = await self._direct_exchange(request, probe)
+            else:
+                response = await self._exchange_in_task(request, auth, probe)
             status = response.status_code
             return response
+        except _TimedOut:
+            failure = "timeout"
+            raise UpstreamUnavailable(self.vendor, "the request timed out") from None
+        except GatewayError as exc:
+            failure = _failure_label(exc)
+            raise
         finally:
             seconds = time.perf_counter() - started
             elapsed = seconds * 1000
@@ -288,17 +289,54 @@ class Upstream:
                 "%s %s %s -> %s in %.1f ms", self.vendor.value, method, path, status, elapsed
             )
 
-    async def _exchange(self, request: httpx.Request, auth: Any, probe: bool) -> httpx.Response:
+    async def _direct_exchange(self, request: httpx.Request, probe: bool) -> httpx.Response:
+        """The call in the caller's task, cancelled with it (see the class docstring)."""
+        assert self._direct is not None
         deadline = asyncio.get_running_loop().time() + self.timeout
-        healthy = False
+        limit = asyncio.timeout_at(deadline)
         try:
-            if self._direct is not None and (auth is None or auth is httpx.USE_CLIENT_DEFAULT):
-                response = await self._direct.exchange(request, deadline)
-            else:
-                response = await self._through_client(request, auth, deadline)
+            async with limit:
+                return await self._exchange(request, deadline, probe, self._direct.exchange)
+        except TimeoutError:
+            if limit.expired():
+                raise _TimedOut from None
+            raise
+
+    async def _exchange_in_task(
+        self, request: httpx.Request, auth: Any, probe: bool
+    ) -> httpx.Response:
+        """The call in a task of its own, never cancelled from outside."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        call = partial(self._through_client, deadline=deadline, auth=auth)
+        # The task gets a copy of the context, the request's state included.
+        exchange = asyncio.ensure_future(self._exchange(request, deadline, probe, call))
+        self._exchanges.add(exchange)
+        exchange.add_done_callback(self._exchange_done)
+        # asyncio.wait never cancels what it waits for, whether it times out or the
+        # caller is cancelled.
+        done, _ = await asyncio.wait({exchange}, timeout=self.timeout)
+        if not done:
+            raise _TimedOut
+        return exchange.result()
+
+    async def _exchange(
+        self,
+        request: httpx.Request,
+        deadline: float,
+        probe: bool,
+        call: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    ) -> httpx.Response:
+        healthy = False
+        abandoned = False
+        try:
+            response = await call(request)
             # A 4xx or 429 is the vendor answering; only its own failures count.
             healthy = response.status_code < 500
             return response
+        except asyncio.CancelledError:
+            # Cut off by the deadline: the vendor's failure; by the caller: no verdict.
+            abandoned = asyncio.get_running_loop().time() < deadline
+            raise
         except (httpx.TimeoutException, TimeoutError) as exc:
             raise UpstreamUnavailable(self.vendor, "the request timed out") from exc
         except httpx.DecodingError as exc:
@@ -312,11 +350,14 @@ class Upstream:
             raise UpstreamUnavailable(self.vendor, "the service could not be reached") from exc
         finally:
             if self.breaker is not None:
-                self.breaker.record(healthy=healthy, probe=probe)
-                await self.breaker.share()
+                if abandoned:
+                    self.breaker.abandon(probe=probe)
+                else:
+                    self.breaker.record(healthy=healthy, probe=probe)
+                    await self.breaker.share()
 
     async def _through_client(
-        self, request: httpx.Request, auth: Any, deadline: float
+        self, request: httpx.Request, *, deadline: float, auth: Any
     ) -> httpx.Response:
         response = await self.client.send(request, auth=auth, stream=True)
         try:
@@ -338,6 +379,10 @@ class Upstream:
             exchange.cancel()
         await asyncio.gather(*self._exchanges, return_exceptions=True)
         await self.client.aclose()
+
+
+class _TimedOut(Exception):
+    """The call's deadline passed before it ended."""
 
 
 # Metric labels of statuses, made once rather than per call.

@@ -4,7 +4,7 @@ else on graphql-core's own machinery, unchanged."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import ExecutionResult, GraphQLError
 from graphql.pyutils import AwaitableOrValue
@@ -13,6 +13,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from gateway.api.compiled.plan import plan_cache
 from gateway.api.compiled.run import Run
 from gateway.api.compiled.selection import execute_fields
+
+T = TypeVar("T")
 
 
 class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -27,12 +29,21 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             return self.finish(self.build_response(None))
         if self.is_awaitable(data):
             return self._awaited(data)
-        return self.finish(self.build_response(data))
+        return self._released(self.finish(self.build_response(data)))
 
     async def _awaited(self, data: Any) -> ExecutionResult:
         try:
             completed = await data
         except GraphQLError as error:
             self.collected_errors.add(error, None)
-            return self.build_response(None)  # type: ignore[return-value]
-        return self.build_response(completed)  # type: ignore[return-value]
+            return self._released(self.build_response(None))  # type: ignore[return-value]
+        return self._released(self.build_response(completed))  # type: ignore[return-value]
+
+    def _released(self, result: T) -> T:
+        """``result``, the executor's reference to itself dropped when nothing of the run
+        goes on in the background: graphql-core's resolve-info helpers are its own bound
+        methods, so every executor (and the request's context and loaders, which it
+        holds) would otherwise wait for the cyclic collector."""
+        if not self.background_futures and not self.pending_incremental_futures:
+            del self.async_helpers
+        return result
