@@ -19,6 +19,8 @@ import pytest
 
 from gateway.state.changes import ChangeEvent
 from gateway.upstream.cache import ReadCache
+from gateway.upstream.cache.entries import MemoryEntries
+from gateway.upstream.cache.reads import ECHO_WINDOW
 from gateway.vendors.invoiced import INVOICED
 from tests.conftest import Gateway, codes
 from tests.harness import gateway_with
@@ -237,6 +239,29 @@ async def test_one_change_reported_by_several_sources_is_applied_once(
     # Another item's change is applied: it is its own report.
     other = ChangeEvent(INVOICED, "Task", "another-task", "updated", datetime.now(UTC))
     await cached.app.state.changes.publish(other)
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    await cached.execute(TASK_NAMES)
+    assert len(vendor_calls) == 2
+
+
+async def test_a_second_change_of_an_item_after_the_echo_window_is_applied(
+    cached: Gateway, clock: Clock
+) -> None:
+    """Reports of one change arrive within moments; a report of the same item some
+    seconds later, still inside the fresh window, is another change: the kept reads are
+    fetched again at once rather than when they age past the fresh window."""
+    store = read_cache_of(cached).store
+    assert isinstance(store, MemoryEntries)
+    store.clock = clock  # when a change of an item was last applied
+    await cached.execute(TASK_NAMES)
+    vendor_calls = cached.record("/invoiced")
+    event = ChangeEvent(INVOICED, "Task", "some-task", "updated", datetime.now(UTC))
+    await cached.app.state.changes.publish(event)
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    await cached.execute(TASK_NAMES)
+    assert len(vendor_calls) == 1
+    clock.now += ECHO_WINDOW + 1  # still inside Invoiced's fresh window (10 s)
+    await cached.app.state.changes.publish(event)
     await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
     await cached.execute(TASK_NAMES)
     assert len(vendor_calls) == 2

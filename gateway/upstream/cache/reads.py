@@ -81,6 +81,10 @@ class EntryStore(Protocol):
 
 Fetch = Callable[[], Awaitable[httpx.Response]]
 
+# Seconds in which reports of one change of an item are taken as one: a mutation's own
+# event, the vendor's webhook for it and the relays arrive within about a second.
+ECHO_WINDOW = 5.0
+
 
 class ReadCache:
     """The gateway's cached vendor reads, in ``store``; ``clock`` is wall-clock seconds
@@ -112,15 +116,19 @@ class ReadCache:
     def changed(self, vendor: Vendor, item: str, *, relayed: bool = False) -> None:
         """A change event about ``item`` of ``vendor`` (from the bus, which does not wait).
 
-        Applied once per item within the vendor's fresh window, however many sources
-        report the same change (its webhook, the poller, the mutation itself): each
-        application would have every kept read of the vendor fetched again. A further
-        change of the item inside that window shows once the entries age past it, as
-        without any event; the gateway's own writes invalidate on their own, always.
-        An event relayed from another process was applied there, to shared entries."""
+        Applied once per item within :data:`ECHO_WINDOW` (or the vendor's fresh window,
+        if shorter), however many sources report the same change (the mutation itself,
+        the vendor's webhook for it, each process's relay, all within moments of each
+        other): each application would have every kept read of the vendor fetched again.
+        A further change of the item after that is applied as it is reported; a poller
+        that reports a change the webhook already did, later than that, has the reads
+        fetched once more. The window is short because a second change of the item
+        inside it shows only once the entries age past their fresh window; the
+        gateway's own writes invalidate on their own, always. An event relayed from
+        another process was applied there, to shared entries."""
         if relayed and self.store.shared:
             return
-        window = self._fresh.get(vendor, 0.0)
+        window = min(self._fresh.get(vendor, 0.0), ECHO_WINDOW)
         invalidation = self.store.invalidate_once(vendor, item_of(item), window)
         task = asyncio.get_running_loop().create_task(invalidation)
         self._invalidations.add(task)
