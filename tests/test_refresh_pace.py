@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -31,6 +32,7 @@ FRESH, REVALIDATE, IF_ERROR = 30.0, 90.0, 1800.0
 BURST = 3  # floor(16 x 0.2)
 
 
+@asynccontextmanager
 async def paced_gateway(
     monkeypatch: pytest.MonkeyPatch, burst: str
 ) -> AsyncIterator[tuple[Gateway, Clock]]:
@@ -44,7 +46,7 @@ async def paced_gateway(
 
 @pytest.fixture
 async def paced(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Gateway, Clock]]:
-    async for running in paced_gateway(monkeypatch, "0.2"):
+    async with paced_gateway(monkeypatch, "0.2") as running:
         yield running
 
 
@@ -93,7 +95,7 @@ async def test_refreshes_of_aged_reads_stop_at_the_burst_and_answer_stale(
 
 
 async def test_a_burst_of_one_does_not_pace(monkeypatch: pytest.MonkeyPatch) -> None:
-    async for gateway, clock in paced_gateway(monkeypatch, "1"):
+    async with paced_gateway(monkeypatch, "1") as (gateway, clock):
         await gateway.execute(PROJECTS)
         calls = gateway.record("/zoho")
         for _ in range(BURST + 2):

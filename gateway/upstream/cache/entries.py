@@ -143,8 +143,7 @@ class MemoryEntries:
             return  # a write happened meanwhile: this answer may predate it
         self._entries[(vendor, key)] = replace(entry, generation=generation)
         self._entries.move_to_end((vendor, key))
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._trim()
 
     async def keep_held(
         self, vendor: Vendor, generation: str, held: list[tuple[str, str, Entry]], retain: float
@@ -154,6 +153,9 @@ class MemoryEntries:
         for key, item, entry in held:
             self._entries[(vendor, key)] = replace(entry, generation=self._generation(vendor, item))
             self._entries.move_to_end((vendor, key))
+        self._trim()
+
+    def _trim(self) -> None:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 

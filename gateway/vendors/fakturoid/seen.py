@@ -112,7 +112,7 @@ class SeenTodos:
 
     def changed(self, event: ChangeEvent) -> None:
         """A change event (which does not wait): the todo it names is forgotten."""
-        if not self.on or event.vendor != FAKTUROID or event.type_name != TODO_TYPE:
+        if not self.on or event.type_name != TODO_TYPE:
             return
         try:
             todo_id = int(decode_id(event.id).key)
