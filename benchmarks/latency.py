@@ -34,6 +34,15 @@ from gateway.http.sandboxes import create_sandbox_app
 
 LATENCY_PATH = "/_bench/latency"
 CALLS_PATH = "/_bench/calls"
+ROUTES_PATH = "/_bench/routes"
+
+
+def route_of(method: str, path: str) -> str:
+    """``"<vendor> <METHOD> <path>"`` with each path segment holding a digit as ``{id}``:
+    which kind of read or write a call was, not which item."""
+    segments = ["{id}" if any(c.isdigit() for c in part) else part
+                for part in path.strip("/").split("/")]  # fmt: skip
+    return f"{segments[0]} {method} /{'/'.join(segments[1:])}"
 
 
 class Delayed:
@@ -47,6 +56,8 @@ class Delayed:
         self.call_seconds = 0.0
         # "<vendor> <status>" -> calls, e.g. "zoho 200", "zoho 429".
         self.by_status: Counter[str] = Counter()
+        # route_of(...) -> calls: where a vendor's calls go.
+        self.by_route: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -58,6 +69,9 @@ class Delayed:
             return
         if path == CALLS_PATH:
             await _json(send, 200, dict(self.by_status))
+            return
+        if path == ROUTES_PATH:
+            await _json(send, 200, dict(self.by_route))
             return
         self.calls += 1
         started = time.perf_counter()
@@ -79,6 +93,7 @@ class Delayed:
         finally:
             vendor = path.strip("/").split("/", 1)[0]
             self.by_status[f"{vendor} {status}"] += 1
+            self.by_route[route_of(scope["method"], path)] += 1
             self.call_seconds += time.perf_counter() - started
 
     async def _latency(self, scope: Scope, send: Send) -> None:

@@ -22,7 +22,7 @@ def test_a_tiny_run_prints_a_row_and_counts_the_calls_at_the_sandboxes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["--users", "3", "--duration", "6", "--workers", "1", "--latency-ms", "0",
-            "--subscribers", "0.34"]  # fmt: skip
+            "--subscribers", "0.34", "--routes"]  # fmt: skip
     [step] = main(argv)
     printed = capsys.readouterr().out
     assert ROW.search(printed), printed
@@ -32,3 +32,7 @@ def test_a_tiny_run_prints_a_row_and_counts_the_calls_at_the_sandboxes(
     assert step.calls > 0
     assert all(re.fullmatch(r"[a-z]+ \d{3}", key) for key in step.vendor_calls)
     assert "largest N with no errors: " in printed
+    # --routes: the same calls by route, each printed a minute.
+    assert sum(step.routes.values()) == step.calls
+    assert all(re.fullmatch(r"[a-z]+ [A-Z]+ /\S*", route) for route in step.routes)
+    assert re.search(r"^ +\d+\.\d/min  [a-z]+ [A-Z]+ /", printed, re.MULTILINE), printed

@@ -10,7 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.latency import LATENCY_PATH, Delayed, set_latency, vendor_answers, vendor_calls
+from benchmarks.latency import (
+    LATENCY_PATH,
+    ROUTES_PATH,
+    Delayed,
+    set_latency,
+    vendor_answers,
+    vendor_calls,
+)
 from benchmarks.peer.contenders import (
     SMALL,
     TASK_GATEWAY_PARITY,
@@ -56,8 +63,14 @@ def test_the_delay_changes_no_byte_and_counts_only_vendor_calls(
     assert undelayed.content == delayed.content == direct.content
     assert undelayed.headers["link"] == delayed.headers["link"]
     assert vendor_calls(base) == 2
+    # By route, ids folded: which kind of call, not which item.
+    httpx.get(f"{url}/7", auth=(invoiced["INVOICED_API_KEY"], ""))
+    assert httpx.get(f"{base}{ROUTES_PATH}").json() == {
+        "invoiced GET /tasks": 2,
+        "invoiced GET /tasks/{id}": 1,
+    }
     answered = httpx.get(f"{base}{LATENCY_PATH}").json()
-    assert (answered["ms"], answered["calls"]) == (1, 2)
+    assert (answered["ms"], answered["calls"]) == (1, 3)
     # The vendor's answer times are counted (how long each call held its connection).
     assert vendor_answers(base)[1] > 0
     for wrong in ("-1", "soon"):

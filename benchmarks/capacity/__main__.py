@@ -16,12 +16,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 
 from benchmarks.capacity.figures import Step, step_figures, summary
-from benchmarks.capacity.stack import base_env, gateway, make_keys, vendor_calls, vendors
+from benchmarks.capacity.stack import (
+    base_env,
+    gateway,
+    make_keys,
+    vendor_calls,
+    vendor_routes,
+    vendors,
+)
 from benchmarks.capacity.targets import walk
 from benchmarks.peer.procs import Pinned, free_port
 from benchmarks.scale import redis_server, started
@@ -56,6 +64,7 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> Step:
     ):
         walk(url, keys.writer).save(workdir / "targets.json")
         before, started_at = vendor_calls(vendors_url), time.monotonic()
+        routes_before = vendor_routes(vendors_url)
         common = ["--url", url, "--targets", str(workdir / "targets.json"),
                   "--duration", f"{args.duration:g}"]  # fmt: skip
         load = [sys.executable, "-m", "benchmarks.capacity.users", *common,
@@ -71,9 +80,11 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> Step:
             _wait(changer_process, args.duration + 120)
             _wait(users_process, args.duration + 120)
         calls, seconds = vendor_calls(vendors_url) - before, time.monotonic() - started_at
+        routes = vendor_routes(vendors_url) - routes_before
     seen = orjson.loads((workdir / "seen.json").read_bytes())
     changes = orjson.loads((workdir / "changes.json").read_bytes())
-    return step_figures(users, seconds, seen, changes, Counter(calls))
+    figures = step_figures(users, seconds, seen, changes, Counter(calls))
+    return replace(figures, routes=routes) if args.routes else figures
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -90,6 +101,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=80.0, help="vendor latency (80)")
     parser.add_argument("--subscribers", type=float, default=0.1,
                         help="share of users holding a subscription (0.1)")  # fmt: skip
+    parser.add_argument("--routes", action="store_true",
+                        help="print each step's vendor calls a minute by route")  # fmt: skip
     parser.add_argument(
         "--setting",
         action="append",

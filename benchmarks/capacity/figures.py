@@ -49,6 +49,8 @@ class Step:
     staleness: dict[str, Staleness] = field(default_factory=dict)
     subscribed: int = 0
     failed_changes: Counter[str] = field(default_factory=Counter)  # by reason
+    # "<vendor> <METHOD> <path>" -> calls, when asked for (--routes).
+    routes: Counter[str] = field(default_factory=Counter)
 
     @property
     def calls(self) -> int:
@@ -75,12 +77,16 @@ class Step:
             by_vendor[key.split()[0]] += calls
         each = ", ".join(f"{vendor} {calls * 60 / self.seconds:.0f}"
                          for vendor, calls in sorted(by_vendor.items()))  # fmt: skip
+        routes = "".join(
+            f"\n          {calls * 60 / self.seconds:6.1f}/min  {route}"
+            for route, calls in self.routes.most_common()
+        )
         return (
             f"N={self.users:<5} {self.requests} requests  {latency}  errors: {errors}\n"
             f"        vendor calls {self.calls_per_minute:.0f}/min ({each}; "
             f"{self.calls_per_minute / self.users:.2f}/user-min, {refused} refused with 429)\n"
             f"        staleness p50/p95 ({self.subscribed} subscribers; changes failed: "
-            f"{_counts(self.failed_changes)}):{stale}"
+            f"{_counts(self.failed_changes)}):{stale}{routes}"
         )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks.latency import CALLS_PATH
+from benchmarks.latency import CALLS_PATH, ROUTES_PATH
 from benchmarks.peer.contenders import TASK_GATEWAY
 from benchmarks.peer.procs import free_port, wait_until
 from benchmarks.scale import started
@@ -71,6 +71,12 @@ def vendors(workdir: Path, latency_ms: float, *, webhooks_to: int) -> Iterator[s
         base = f"http://127.0.0.1:{port}"
         wait_until(proc, lambda: _ok(httpx.get, base + CALLS_PATH))
         yield base
+
+
+def vendor_routes(base: str) -> Counter[str]:
+    """Calls the sandboxes have answered so far, by ``"<vendor> <METHOD> <path>"`` with
+    ids as ``{id}`` (see ``benchmarks.latency.route_of``)."""
+    return Counter(httpx.get(base + ROUTES_PATH, timeout=10).json())
 
 
 def vendor_calls(base: str) -> Counter[str]:
