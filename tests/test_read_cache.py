@@ -20,13 +20,17 @@ from redis.asyncio import Redis
 
 from gateway.adapters import Adapters
 from gateway.auth.api_keys import hash_key
+from gateway.core.ids import encode_id
 from gateway.state.changes import ChangeEvent
 from gateway.state.storage.redis_store import KEY_PREFIX
+from gateway.upstream.cache.items import item_of
 from gateway.vendors.invoiced.vendor import INVOICED
+from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes, gateway_settings, running_gateway
 from tests.redis_server import RedisServer
 from tests.test_idempotent_writes import CREATE_TASK, total_calls
 from tests.test_shared_state import NEW_TASK, gateways
+from tests.test_zoho_webhooks import PROJECT, project_event, with_token
 
 EVERY_VENDOR = """{ tasks(first: 3) { nodes { invoicedId name } }
   projects(first: 2) { nodes { zohoId } } todos(first: 2) { nodes { fakturoidId } }
@@ -298,6 +302,32 @@ async def test_a_change_reported_to_two_gateways_sharing_redis_is_applied_once(
             assert cache is not None
             await asyncio.wait_for(cache.settled(), timeout=5)
         assert int(await client.get(generation) or 0) == before + 1
+    await client.aclose()
+
+
+async def test_a_webhook_naming_a_projects_tasks_moves_the_vendors_generation_once(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    """Zoho's project webhook names every task of the project: one change, applied as one
+    (the vendor's reads superseded once, each named item's own reads too), so readers
+    between the events do not fetch lists that the next event supersedes."""
+    settings = gateway_settings(monkeypatch, GATEWAY_REDIS_URL=redis.url)
+    client = Redis.from_url(redis.url)
+    prefix = f"{KEY_PREFIX}cache:{ZOHO.value}"
+    tasks = ["903000000072385", "903000000072386", "903000000072387"]
+    body = project_event(tasks=[{"task_id": task, "task_name": "Task"} for task in tasks])
+    named = [encode_id(ZOHO, "Project", PROJECT)]
+    named += [encode_id(ZOHO, "ProjectTask", PROJECT, task) for task in tasks]
+    async with gateways(settings) as (receiver, _):
+        before = int(await client.get(f"{prefix}:generation") or 0)
+        answer = await receiver.client.post("/webhooks/zoho", content=body, headers=with_token())
+        assert answer.status_code == 204
+        cache = adapters_of(receiver).read_cache
+        assert cache is not None
+        await asyncio.wait_for(cache.settled(), timeout=5)
+        assert int(await client.get(f"{prefix}:generation") or 0) == before + 1
+        moved = [await client.get(f"{prefix}:item:{item_of(each)}") for each in named]
+    assert moved == [b"1"] * 4
     await client.aclose()
 
 

@@ -86,8 +86,7 @@ def webhook_routes(settings: Settings, store: SharedStore, changes: ChangeBus) -
             return _answer(400, "Not an event this endpoint understands.")
         key = SEEN_KEY.format(vendor=vendor, event=delivery.event_id)
         if delivery.change is not None and await store.add(key, b"1", ttl=SEEN_FOR):
-            for change in (delivery.change, *delivery.more):
-                await changes.publish(change)
+            await changes.publish_all((delivery.change, *delivery.more))
         return Response(status_code=204)
 
     return [Route(WEBHOOK_PATH, receive, methods=["POST"])]

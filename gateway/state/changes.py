@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +65,7 @@ class ChangeBus:
         self.total = total
         self._queues: dict[asyncio.Queue[ChangeEvent], str] = {}
         # Set by ChangeRelay: send to the other processes, and hear theirs.
-        self.relay: Callable[[ChangeEvent], Awaitable[None]] | None = None
+        self.relay: Callable[[Sequence[ChangeEvent]], Awaitable[None]] | None = None
         self.listen: Callable[[], None] | None = None
         # Told of every event, this process's and relayed ones (the read cache drops
         # the vendor's entries): called at once, never awaited.
@@ -81,9 +81,16 @@ class ChangeBus:
         self._watchers.append(callback)
 
     async def publish(self, event: ChangeEvent) -> None:
-        self.deliver(event)
-        if self.relay is not None:
-            await self.relay(event)
+        await self.publish_all((event,))
+
+    async def publish_all(self, events: Sequence[ChangeEvent]) -> None:
+        """``events``, learnt of together (one webhook delivery, one poll), delivered here
+        all at once before any is relayed: watchers hear them in one turn of the loop, and
+        the read cache applies them as one change."""
+        for event in events:
+            self.deliver(event)
+        if self.relay is not None and events:
+            await self.relay(events)
 
     def deliver(self, event: ChangeEvent, *, relayed: bool = False) -> None:
         for watcher in self._watchers:
@@ -134,15 +141,18 @@ class ChangeRelay:
     def subscribed(self) -> asyncio.Event:
         return self.channel.subscribed
 
-    async def publish(self, event: ChangeEvent) -> None:
-        await self.channel.publish({"event": event.encode()})
+    async def publish(self, events: Sequence[ChangeEvent]) -> None:
+        # One message for what was learnt together: the other processes deliver it in
+        # one turn of their loops too.
+        await self.channel.publish({"events": [event.encode() for event in events]})
 
     def _received(self, message: dict[str, Any]) -> None:
         try:
-            event = ChangeEvent.decode(message["event"])
+            events = [ChangeEvent.decode(each) for each in message["events"]]
         except (ValueError, KeyError, TypeError):
             return  # not ours
-        self.bus.deliver(event, relayed=True)
+        for event in events:
+            self.bus.deliver(event, relayed=True)
 
     async def aclose(self) -> None:
         await self.channel.aclose()

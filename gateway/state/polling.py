@@ -206,9 +206,12 @@ class Poller:
         if cursor is None:
             return round_.calls  # the baseline: what was there already is no change
         now = datetime.now(UTC)
-        for gid, kind in round_.changes:
-            type_name = decode_id(gid).type_name
-            await self.bus.publish(ChangeEvent(self.vendor, type_name, gid, kind, now))
+        await self.bus.publish_all(
+            [
+                ChangeEvent(self.vendor, decode_id(gid).type_name, gid, kind, now)
+                for gid, kind in round_.changes
+            ]
+        )
         return round_.calls
 
     async def _hold(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import httpx
@@ -159,31 +159,34 @@ class MemoryEntries:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def drop(self, vendor: Vendor, item: str | None = None) -> None:
+    def drop(self, vendor: Vendor, *items: str) -> None:
+        """Supersede ``vendor``'s entries: those of ``items``, or of every item if none
+        is named; the vendor's own generation moves once."""
         # Entries stay, superseded: each may still stand in for a call that fails.
         self._generations[vendor] = self._generations.get(vendor, 0) + 1
-        if item is None:
+        if not items:
             self._all_items[vendor] = self._all_items.get(vendor, 0) + 1
-        else:
-            if len(self._items) > self.max_entries:
-                # Bounded: as if every item of those vendors changed (an item's count
-                # restarts, so the vendors' own count moves on, or old tokens could recur).
-                for known in {vendor, *(each for each, _ in self._items)}:
-                    self._all_items[known] = self._all_items.get(known, 0) + 1
-                self._items.clear()
+        if len(self._items) + len(items) > self.max_entries:
+            # Bounded: as if every item of those vendors changed (an item's count
+            # restarts, so the vendors' own count moves on, or old tokens could recur).
+            for known in {vendor, *(each for each, _ in self._items)}:
+                self._all_items[known] = self._all_items.get(known, 0) + 1
+            self._items.clear()
+        for item in items:
             self._items[(vendor, item)] = self._items.get((vendor, item), 0) + 1
 
     async def invalidate(self, vendor: Vendor, item: str | None = None) -> None:
-        self.drop(vendor, item)
+        self.drop(vendor, *(() if item is None else (item,)))
 
-    async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
+    async def invalidate_once(self, vendor: Vendor, items: Sequence[str], window: float) -> None:
         now = self.clock()
-        if self._recent.get((vendor, item), 0.0) > now:
-            return
         if len(self._recent) > self.max_entries:
             self._recent = {key: until for key, until in self._recent.items() if until > now}
-        self._recent[(vendor, item)] = now + window
-        self.drop(vendor, item)
+        applied = [item for item in items if self._recent.get((vendor, item), 0.0) <= now]
+        for item in applied:
+            self._recent[(vendor, item)] = now + window
+        if applied:
+            self.drop(vendor, *applied)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -20,7 +20,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,9 +72,9 @@ class EntryStore(Protocol):
 
     async def invalidate(self, vendor: Vendor, item: str | None = None) -> None: ...
 
-    async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
-        """Invalidate ``vendor`` for a change of ``item``, unless one was applied for it
-        in the last ``window`` seconds."""
+    async def invalidate_once(self, vendor: Vendor, items: Sequence[str], window: float) -> None:
+        """Invalidate ``vendor`` once for changes of ``items``: each item not applied for
+        in the last ``window`` seconds, and the vendor's reads if any was."""
 
     async def aclose(self) -> None: ...
 
@@ -97,6 +97,8 @@ class ReadCache:
         # keeps only weak ones), and never cancelled but on close.
         self._refreshing: dict[tuple[Vendor, str], asyncio.Task[None]] = {}
         self._invalidations: set[asyncio.Task[None]] = set()
+        # Items reported changed whose invalidation has not gone to the store yet.
+        self._pending: dict[Vendor, dict[str, None]] = {}
         self._fresh: dict[Vendor, float] = {}
 
     def for_vendor(
@@ -128,11 +130,22 @@ class ReadCache:
         another process was applied there, to shared entries."""
         if relayed and self.store.shared:
             return
-        window = min(self._fresh.get(vendor, 0.0), ECHO_WINDOW)
-        invalidation = self.store.invalidate_once(vendor, item_of(item), window)
-        task = asyncio.get_running_loop().create_task(invalidation)
+        pending = self._pending.get(vendor)
+        if pending is not None:
+            pending[item_of(item)] = None
+            return
+        self._pending[vendor] = {item_of(item): None}
+        task = asyncio.get_running_loop().create_task(self._invalidate(vendor))
         self._invalidations.add(task)
         task.add_done_callback(self._invalidations.discard)
+
+    async def _invalidate(self, vendor: Vendor) -> None:
+        # Every event reported before this task runs goes in one store call: a webhook
+        # naming each task of a project moves the vendor's generation once, so readers in
+        # between do not fetch lists the next event supersedes.
+        items = list(self._pending.pop(vendor))
+        window = min(self._fresh.get(vendor, 0.0), ECHO_WINDOW)
+        await self.store.invalidate_once(vendor, items, window)
 
     async def settled(self) -> None:
         """Returns once the background refreshes and invalidations under way are done."""

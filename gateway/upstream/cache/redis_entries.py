@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -83,14 +83,21 @@ redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], 86400000)
 return 0
 """
-# A change event invalidates once per item and window, however many sources (a webhook,
-# the poller, each process's relay) report it.
+# Change events invalidate once per item and window, however many sources (a webhook,
+# the poller, each process's relay) report them. KEYS: the vendor's generation, then
+# each item's generation and its "applied" mark in pairs; the vendor's generation moves
+# once for them all, so reads between one event and the next are not spent on entries
+# the next supersedes.
 _INVALIDATE_ONCE = """
-if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('INCR', KEYS[1])
-  redis.call('INCR', KEYS[2])
-  redis.call('PEXPIRE', KEYS[2], 86400000)
+local applied = false
+for i = 2, #KEYS, 2 do
+  if redis.call('SET', KEYS[i + 1], '1', 'NX', 'PX', ARGV[1]) then
+    redis.call('INCR', KEYS[i])
+    redis.call('PEXPIRE', KEYS[i], 86400000)
+    applied = true
+  end
 end
+if applied then redis.call('INCR', KEYS[1]) end
 return 0
 """
 
@@ -187,10 +194,11 @@ class RedisEntries:
         second = _item_key(vendor, item) if item is not None else _all_items_key(vendor)
         await self._call(self._invalidate, [self._generation_key(vendor), second], [])
 
-    async def invalidate_once(self, vendor: Vendor, item: str, window: float) -> None:
-        seen = f"{KEY_PREFIX}cache:{vendor.value}:changed:{item}"
+    async def invalidate_once(self, vendor: Vendor, items: Sequence[str], window: float) -> None:
         ms = max(1, int(window * 1000))
-        keys = [self._generation_key(vendor), _item_key(vendor, item), seen]
+        keys = [self._generation_key(vendor)]
+        for item in items:
+            keys += [_item_key(vendor, item), f"{KEY_PREFIX}cache:{vendor.value}:changed:{item}"]
         await self._call(self._invalidate_once, keys, [ms])
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
