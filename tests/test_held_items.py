@@ -17,16 +17,18 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.core.ids import decode_id
+from gateway.core.ids import decode_id, encode_id
 from gateway.state.changes import ChangeEvent
 from gateway.upstream.cache.entries import Entry
 from gateway.vendors.invoiced import INVOICED
+from gateway.vendors.zoho import ZOHO
 from tests.conftest import Gateway, codes, gateway_settings
 from tests.harness import gateway_with
 from tests.redis_server import RedisServer
 from tests.test_freshness import FRESH, REVALIDATE, Clock, freshness, read_cache_of
 from tests.test_idempotent_writes import total_calls
 from tests.test_shared_state import gateways
+from tests.test_zoho_webhooks import PROJECT
 
 TASK_FIELDS = """id title completed dueAt completedAt url invoicedId name action customerId
   userId dueDate complete completedDate completedByUserId createdAt updatedAt"""
@@ -98,6 +100,63 @@ async def test_a_project_task_a_list_showed_is_read_by_id_without_a_call(
         assert total_calls(fresh) >= 1
         assert codes(held) == codes(fresh) == []
         assert held["data"] == fresh["data"]
+
+
+def project_tasks(gateway: Gateway, count: int = 3) -> list[str]:
+    """Global ids of the first tasks of Zoho's first project, from the sandbox's own data
+    (no read through the gateway, so nothing is kept yet)."""
+    tasks = gateway.sandbox_app("/zoho").state.store.projects[PROJECT].tasks
+    return [encode_id(ZOHO, "ProjectTask", PROJECT, task) for task in list(tasks)[:count]]
+
+
+async def zoho_reads(
+    gateway: Gateway, tasks: list[str], answers: list[dict[str, Any]] | None = None
+) -> list[list[str]]:
+    """Each task read by id in turn (its answer added to ``answers``): the Zoho API paths
+    each read called, its token's grant aside."""
+    calls = []
+    for task in tasks:
+        sent = gateway.record("/zoho/invoice")
+        answer = await gateway.execute(PROJECT_TASK_BY_ID, {"id": task})
+        assert codes(answer) == []
+        if answers is not None:
+            answers.append(answer)
+        calls.append([request.url.path.split("/v3/", 1)[1] for request in sent])
+    return calls
+
+
+async def test_a_projects_tasks_read_by_id_cost_one_call_for_the_project(cached: Gateway) -> None:
+    tasks = project_tasks(cached)
+    held: list[dict[str, Any]] = []
+    # The first read reads the project's task list in place of the task; it answers the rest.
+    project_list = f"projects/{PROJECT}/tasks"
+    assert await zoho_reads(cached, tasks, held) == [[project_list], [], []]
+    for task, answer in zip(tasks, held, strict=True):
+        sent = cached.record("/zoho/invoice")
+        fresh = await cached.execute(PROJECT_TASK_BY_ID, {"id": task}, headers=NO_CACHE)
+        # A client that wants it fresh gets the task's own read.
+        task_path = f"{project_list}/{decode_id(task).key.rsplit('/', 1)[-1]}"
+        assert [request.url.path.split("/v3/", 1)[1] for request in sent] == [task_path]
+        assert codes(answer) == codes(fresh) == []
+        assert answer["data"] == fresh["data"]
+
+
+async def test_a_project_change_naming_every_task_costs_one_call_to_read_them_again(
+    cached: Gateway,
+) -> None:
+    """Zoho's project webhook names the project and each of its tasks: their next reads
+    cost one call, the project's list, not one per task."""
+    tasks = project_tasks(cached)
+    assert await zoho_reads(cached, tasks) == [[f"projects/{PROJECT}/tasks"], [], []]
+    now = datetime.now(UTC)
+    named = [encode_id(ZOHO, "Project", PROJECT), *tasks]
+    events = [ChangeEvent(ZOHO, decode_id(each).type_name, each, "updated", now) for each in named]
+    await cached.app.state.changes.publish_all(events)
+    await asyncio.wait_for(read_cache_of(cached).settled(), timeout=5)
+    again = [
+        await cached.execute(PROJECT_TASK_BY_ID, {"id": task}, accounting=True) for task in tasks
+    ]
+    assert [total_calls(each) for each in again] == [1, 0, 0]
 
 
 async def test_a_change_of_one_task_supersedes_its_held_read_not_the_others(

@@ -218,6 +218,16 @@ class Upstream:
         note_fresh(self.vendor)
         return await self._read(request, path, auth)
 
+    async def kept(
+        self, method: str, url: str, *, item: str | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
+        """The read cache's fresh answer to the call ``send`` would make, or None without
+        a call: for an adapter that reads more widely when nothing fresh is kept."""
+        if self.cache is None:
+            return None
+        request, _ = self.framing.build(method, url, **kwargs)
+        return await self.cache.fresh(request, item)
+
     def _held_of(self, holds: Holds, headers: Any) -> HeldOf:
         """``holds`` with each item's by-id read built as the adapter would send it (the
         same headers as the list's), so its entry is found under that read's key."""

@@ -24,6 +24,7 @@ from gateway.state.storage.tokens import SharedToken, credentials_key
 from gateway.state.storage.work_snapshots import work_snapshots
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache.items import item_named
+from gateway.upstream.cache.scope import may_answer_from_kept
 from gateway.upstream.client import Upstream, UpstreamPolicy, create_client
 
 from .auth import RefreshGrant, StaticToken, TokenSource, refreshing_token
@@ -147,9 +148,11 @@ class ZohoAdapter:
     async def aclose(self) -> None:
         await self.upstream.aclose()
 
+    def _headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Zoho-oauthtoken {token}", ORG_HEADER: self.organization_id}
+
     async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Zoho-oauthtoken {token}", ORG_HEADER: self.organization_id}
-        return await self.upstream.send(method, path, headers=headers, **kwargs)
+        return await self.upstream.send(method, path, headers=self._headers(token), **kwargs)
 
     async def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> dict[str, Any]:
         token = await self.auth.token()
@@ -317,6 +320,30 @@ class ZohoAdapter:
         except NotFound:
             return None
         return self._task(body.get("task"))
+
+    async def read_task(self, project_id: str, task_id: str) -> ZohoTask | None:
+        """A task to show. With the read cache on, a task kept fresh (its own read, or
+        held from its project's list) costs no call; else the project's task list is read
+        in its place: the same one call, and it answers the project's other tasks too
+        (kept as their own reads), so the tasks a dashboard shows cost Zoho one call per
+        project and window, not one per task. A task the list does not show (past its
+        pages) is read by id; a read that decides a write, or that a client wants
+        fresh, is the task's own."""
+        if self.upstream.cache is None or not may_answer_from_kept():
+            return await self.get_task(project_id, task_id)
+        item = _task_item(project_id, task_id)
+        headers = self._headers(await self.auth.token())
+        path = f"projects/{project_id}/tasks/{task_id}"
+        kept = await self.upstream.kept("GET", path, item=item, headers=headers)
+        if kept is not None:
+            return self._task(checked(kept, what="project task").get("task"))
+        tasks = await self.list_project_tasks(project_id)
+        if tasks is None:
+            return None  # no such project, so no such task
+        for task in good(tasks):
+            if task.id == task_id:
+                return task
+        return await self.get_task(project_id, task_id)
 
     async def create_task(self, project_id: str, changes: TaskChanges) -> ZohoTask:
         body = await self._call(

@@ -34,7 +34,7 @@ class ZohoLoaders:
         zoho = self._adapter
 
         async def load_one(key: tuple[str, str]) -> ZohoTask | None:
-            return await zoho.get_task(*key)
+            return await zoho.read_task(*key)
 
         return DataLoader(each_key(load_one))
 
