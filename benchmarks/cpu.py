@@ -3,7 +3,7 @@ hot path by (run each a few times, alternating: a shared machine is noisy).
 
 The gateway app is driven through httpx's ASGI transport, so no server is timed;
 the sandboxes run in a process of their own, reached over loopback HTTP through the
-gateway's real upstream transport (aiohttp), so their CPU is not counted. Every
+gateway's real upstream transport, so their CPU is not counted. Every
 cache and collapse is off, so each request really calls the vendor. The driver's
 own cost (httpx building requests and reading answers) is measured against a
 trivial ASGI app and reported apart, and subtracted from the gateway's figure.

@@ -5,7 +5,7 @@ and the connection it came on) and answers it by forwarding to the sandboxes, or
 with a fault. It reads request bodies by ``Content-Length`` only, as a strict
 server that takes no chunked requests does: a stray body shows up as a request of
 its own. ``served_gateway`` runs the gateway under uvicorn on loopback, in the
-test's own event loop, with the production transport (aiohttp) to the vendors.
+test's own event loop, with the production transport to the vendors.
 """
 
 from __future__ import annotations

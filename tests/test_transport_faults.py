@@ -4,7 +4,7 @@ vendor, and nothing of the request (keys, tokens, secrets, URLs with their query
 strings) reaches a log line or the response, at any level.
 
 Real sockets all the way: client to the gateway under uvicorn, the gateway through
-its production transport (aiohttp) to a raw TCP server that forwards token grants to
+its production transport to a raw TCP server that forwards token grants to
 the sandboxes and answers the vendor's data call with the fault.
 """
 

@@ -72,7 +72,7 @@ async def test_callers_cancelled_from_outside_leave_the_pool_usable(vendor: Slow
 async def test_callers_cancelled_on_the_production_transport_abandon_their_calls(
     vendor: SlowVendor,
 ) -> None:
-    # aiohttp's pool straight from the caller's task: a cancelled caller's call ends
+    # The production pool straight from the caller's task: a cancelled caller's call ends
     # with it, giving back its connection or its place in the queue.
     upstream = Upstream(INVOICED, create_client(vendor.url, timeout=5, max_connections=3))
     try:

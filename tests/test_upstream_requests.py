@@ -1,7 +1,7 @@
 """Each vendor receives exactly the requests its documentation shows: request line,
 header set and body bytes, for every operation the gateway performs on it.
 
-Through the production transport (aiohttp) to a raw TCP server that records what
+Through the production transport to a raw TCP server that records what
 arrives and forwards it to the sandboxes. That server reads request bodies by
 Content-Length only, as a strict server does, so a request sent with a body its
 method does not carry (a chunked ``0`` on a GET) shows up as a request of its own.
@@ -174,8 +174,8 @@ STEPS: dict[str, list[Step]] = {
         Step(
             "delete",
             f'mutation {{ deleteTask(id: "{TASK}") {{ deletedId }} }}',
-            # aiohttp frames every bodiless request that is not a GET or HEAD with a
-            # zero length; harmless to any server.
+            # A bodiless request whose method may carry a body says so with a zero
+            # length (gateway.upstream.wire.request_bytes); harmless to any server.
             [invoiced("DELETE /invoiced/tasks/700 HTTP/1.1", length="0")],
         ),
     ],

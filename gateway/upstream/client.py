@@ -144,11 +144,11 @@ class Upstream:
     a later call, and the body is read under the overall deadline, so a vendor
     trickling bytes cannot hold a call past it.
 
-    - Calls on the production transport straight to aiohttp's session (no per-call
-      auth) run in the caller's own task, under the deadline, and are cancelled with
-      it. aiohttp gives back what a cancelled call holds at every point: its place in
-      the pool's queue, the slot of a connection being opened, and a connection
-      mid-request or mid-body, which it closes rather than pools. An abandoned call
+    - Calls straight to the production transport's pool (no per-call auth) run in the
+      caller's own task, under the deadline, and are cancelled with it. The pool gives
+      back what a cancelled call holds at every point: its place in the queue for a
+      slot, the slot of a connection being opened, and a connection mid-request or
+      mid-body, which it closes rather than pools. An abandoned call
       neither goes on to the vendor nor counts for the breaker (a half-open probe is
       released); one cut off by the deadline counts as the vendor's failure.
     - Every other call (per-call auth, a transport injected into the client, which may

@@ -1,176 +1,222 @@
-"""The transport under every vendor's httpx client: aiohttp's connection pool.
+"""The transport under every vendor's httpx client: a keep-alive pool of HTTP/1.1
+connections of its own (:mod:`gateway.upstream.wire`).
 
 httpx stays the interface: adapters build ``httpx`` requests and read
 ``httpx.Response`` objects, and tests swap the transport (``MockTransport``,
-``ASGITransport`` to the sandboxes). Only the bytes go through aiohttp, whose
-pool costs about half the CPU per upstream call of httpcore on anyio (the
-profile of a ten-task list: httpx and httpcore 40% of the gateway's CPU with
-httpcore, 27% with aiohttp; 412 to 614 requests a second on one core).
+``ASGITransport`` to the sandboxes). A vendor call is a few hundred bytes each way
+on a kept-alive connection; aiohttp's session spent about 145 µs of CPU on one
+(its request and response objects, timers, headers parsed into multidicts and back,
+a stream reader), where writing the bytes and feeding the answer to httptools'
+parser costs about a third of that.
 
-What this layer adds to httpx-aiohttp:
+What the pool keeps to:
 
-- Requests go out as httpx framed them. A body is always sent as bytes with its
-  ``Content-Length`` (a stream handed to aiohttp would go chunked, and a GET
-  would carry a ``0`` chunk that a server reading no GET body takes for the next
-  request), and aiohttp never invents a ``Content-Type`` for a bodiless POST.
-- Every failure of the HTTP client, while sending or while reading the body,
-  becomes an ``httpx.TransportError`` written here, so the upstream layer can map
-  it. httpx-aiohttp lets some aiohttp errors through unmapped (a bad status line
-  is a ``ClientResponseError``) and maps others by class in ways that mislead (a
-  reset connection comes out as ``ConnectTimeout``). Its messages, and aiohttp's
-  in the exception chain, repeat the request URL, query string and all, and
-  ReadyDesk's key travels in the query: so the error raised here carries only
-  gateway-written text and no cause or context, and tracebacks that log it
-  print nothing of the request.
+- Requests go out as httpx framed them: its request line and headers, a body as
+  bytes with its ``Content-Length`` (never chunked: a server reading no GET body
+  would take a ``0`` chunk for the next request), no ``Content-Type`` invented. A
+  bodiless request whose method may carry a body (DELETE) says ``Content-Length: 0``.
+- Answers framed by ``Content-Length``, chunked, or by the connection's end; the
+  body is taken as sent (no decompression here: httpx decodes a content coding
+  when the response is read, raising its ``DecodingError``).
+- A connection carries another call only after its answer was read whole and both
+  sides meant to keep it; a call cancelled at any point (the upstream layer's
+  deadline, a client gone) closes its connection and frees its slot. At most
+  ``max_connections`` calls are in flight (the vendor's limit, from its settings).
+- Timeouts as httpx's: ``connect`` for opening a connection (TLS with the context
+  httpx makes, verifying), ``pool`` for waiting for a slot, ``read`` between bytes.
+- Every failure is an ``httpx.TransportError`` written here, raised with no cause
+  or context: messages of the layers below may repeat the URL, and ReadyDesk's key
+  travels in the query, so tracebacks that log it print nothing of the request.
+- No cookies are kept or sent but those httpx framed.
 - httpx's own request log line names the full URL; a filter cuts it to the path.
-- :meth:`VendorTransport.exchange`: the whole call, the answer read into memory,
-  straight on the aiohttp session. httpx's client and stream layers around a call
-  (auth and redirect handling, the bound stream, chunk by chunk reading through two
-  wrappers) cost about a tenth of the CPU of a request making one vendor call; the
-  upstream layer calls this when its client would add nothing to the call, and
-  ``httpx.AsyncClient.send`` otherwise (per-call auth, an injected transport).
+- :meth:`VendorTransport.exchange`: the whole call, the answer read into memory.
+  httpx's client and stream layers around a call (auth and redirect handling, the
+  bound stream) cost about a tenth of the CPU of a request making one vendor call;
+  the upstream layer calls this when its client would add nothing to the call, and
+  ``httpx.AsyncClient.send`` (which reaches :meth:`handle_async_request`) otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import httpx
-from aiohttp import hdrs, http_exceptions
 from httpx._decoders import IdentityDecoder
-from httpx_aiohttp import AiohttpTransport
 
+from gateway.upstream.wire import (
+    Answer,
+    Connection,
+    UnreadableResponse,
+    WireFailure,
+    request_bytes,
+)
 
-class UnreadableResponse(httpx.RemoteProtocolError):
-    """The vendor's bytes were not HTTP: a bad status line or header, broken chunked
-    framing, binary garbage (a TLS server spoken to in plain HTTP). The vendor did
-    answer, with something no retry will make sense of."""
-
+__all__ = ["UnreadableResponse", "VendorTransport", "vendor_transport"]
 
 # Where httpx's client logs each call it sends; the direct exchange logs the same line.
 _httpx_logger = logging.getLogger("httpx")
-_HTTP_1_1 = b"HTTP/1.1"
+_PORTS = {b"http": 80, b"https": 443}
+_Origin = tuple[bytes, str, int]
 
 
-class VendorTransport(AiohttpTransport):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # aiohttp's timeouts for httpx's, by the timeout dict a request carries (each
-        # vendor's client gives every call the same one).
-        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
-
-    def get_client(self) -> aiohttp.ClientSession:
-        limit = self.limits.max_connections
-        connector = aiohttp.TCPConnector(
-            limit=limit if limit is not None else 0,
-            keepalive_timeout=self.limits.keepalive_expiry or 15.0,
-            ssl=self.ssl_context,
-        )
-        # Content-Type comes from httpx or not at all: aiohttp's default for a
-        # POST without one (application/octet-stream) is a type no vendor documents.
-        # No cookie jar: a cookie one vendor answer set would ride on every later call,
-        # made for any client (gateway.upstream.framing.VendorClient keeps none either).
-        return aiohttp.ClientSession(
-            connector=connector,
-            skip_auto_headers=("Content-Type",),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        failure: httpx.TransportError
-        try:
-            # A stream is read into bytes first, so httpx-aiohttp sends ``content``
-            # with its length instead of passing the stream on to be chunked.
-            await request.aread()
-            response = await super().handle_async_request(request)
-        except Exception as exc:
-            failure = _failure(exc, request)
-        else:
-            if isinstance(response.stream, httpx.AsyncByteStream):
-                response.stream = _Body(response.stream, request)
-            return response
-        # Raised outside the handler: no context, so no aiohttp message in tracebacks.
-        raise failure
+class VendorTransport(httpx.AsyncBaseTransport):
+    def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        self.limits = limits
+        self.ssl_context = httpx.create_ssl_context(verify=verify)
+        self._slots = asyncio.Semaphore(limits.max_connections or 1_000_000)
+        self._idle: dict[_Origin, list[Connection]] = {}
+        self._expiry = limits.keepalive_expiry or 5.0
+        self._keep = limits.max_keepalive_connections
+        self._closed = False
 
     async def exchange(self, request: httpx.Request) -> httpx.Response:
         """``request`` sent as httpx framed it and its answer read whole, as
-        ``AsyncClient.send`` and ``aread`` would give it: the same bytes out, the same
-        response, the same failures. The caller bounds the whole call (the upstream
-        layer's deadline): cancelled at any point, aiohttp closes the connection or
-        gives its pool slot back."""
+        ``AsyncClient.send`` and ``aread`` would give it. The caller bounds the whole
+        call (the upstream layer's deadline)."""
         failure: httpx.TransportError
         try:
             await request.aread()
-            answer = await self._session().request(
-                request.method,
-                str(request.url),
-                headers=request.headers,
-                data=request.content or None,
-                allow_redirects=False,
-                auto_decompress=False,
-                compress=False,
-                timeout=self._timeout(request),
-            )
-        except Exception as exc:
-            failure = _failure(exc, request)
+            message = request_bytes(request)
+            connection = await self._connection(request)
+            reuse = False
+            try:
+                _send(connection, request, message)
+                answer = await connection.answer()
+                reuse = answer.keep_alive
+            finally:
+                self._release(connection, reuse)
+        except WireFailure as exc:
+            failure = exc.kind(exc.message, request=request)
+        except Exception:
+            failure = httpx.NetworkError("the request failed", request=request)
         else:
-            return await _answer(request, answer)
-        # Raised outside the handler: no context, so no aiohttp message in tracebacks.
+            return _response(request, answer)
+        # Raised outside the handler: no context, so nothing of a lower layer in tracebacks.
         raise failure
 
-    def _session(self) -> aiohttp.ClientSession:
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
-        return self.client
-
-    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        """httpx's timeouts as httpx-aiohttp hands them to aiohttp."""
-        timeout = request.extensions.get("timeout", {})
-        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
-        found = self._timeouts.get(key)
-        if found is None:
-            found = aiohttp.ClientTimeout(sock_connect=key[0], sock_read=key[1], connect=key[2])
-            self._timeouts[key] = found
-        return found
-
-
-async def _answer(request: httpx.Request, answer: aiohttp.ClientResponse) -> httpx.Response:
-    failure: httpx.TransportError
-    try:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """httpx's client's way in: the same call, the body read when httpx reads it
+        (under the upstream layer's deadline)."""
+        failure: httpx.TransportError
         try:
-            body = await answer.read()
-        finally:
-            # A body not read to its end closes the connection rather than pool it.
-            await answer.__aexit__(None, None, None)
-    except Exception as exc:
-        failure = _failure(exc, request)
-    else:
-        return _response(request, answer, body)
-    raise failure
+            await request.aread()
+            message = request_bytes(request)
+            connection = await self._connection(request)
+            try:
+                _send(connection, request, message)
+                head = await connection.head()
+            except BaseException:
+                self._release(connection, False)
+                raise
+        except WireFailure as exc:
+            failure = exc.kind(exc.message, request=request)
+        except Exception:
+            failure = httpx.NetworkError("the request failed", request=request)
+        else:
+            return httpx.Response(
+                head.status,
+                headers=head.headers,
+                stream=_Body(self, connection, request),
+                extensions=_extensions(head),
+            )
+        raise failure
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for connections in self._idle.values():
+            for connection in connections:
+                connection.close()
+        self._idle.clear()
+
+    async def _connection(self, request: httpx.Request) -> Connection:
+        """A connection to the request's origin, holding one of the pool's slots."""
+        timeout = request.extensions.get("timeout", {})
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(timeout.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise WireFailure(httpx.PoolTimeout, "no connection was free in time") from None
+        else:
+            await self._slots.acquire()
+        try:
+            return await self._open(request, timeout)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _open(self, request: httpx.Request, timeouts: dict[str, Any]) -> Connection:
+        url = request.url
+        scheme = url.raw_scheme
+        default_port = _PORTS.get(scheme)
+        # The host as DNS and TLS know it (an international name in its ASCII form).
+        host = url.raw_host.decode("ascii")
+        if default_port is None or not host:
+            raise WireFailure(httpx.ConnectError, "the vendor URL cannot be used")
+        port = url.port or default_port
+        origin = (scheme, host, port)
+        idle = self._idle.get(origin)
+        if idle:
+            now = asyncio.get_running_loop().time()
+            while idle:
+                connection = idle.pop()
+                if connection.reusable(now, self._expiry):
+                    return connection
+                connection.close()
+        connection = Connection(origin)
+        tls = self.ssl_context if scheme == b"https" else None
+        try:
+            async with asyncio.timeout(timeouts.get("connect")):
+                await asyncio.get_running_loop().create_connection(
+                    lambda: connection, host, port, ssl=tls
+                )
+        except TimeoutError:
+            raise WireFailure(httpx.ConnectTimeout, "connecting timed out") from None
+        except OSError:
+            # Refused, unresolvable, or a TLS handshake or certificate that failed.
+            raise WireFailure(httpx.ConnectError, "the connection failed") from None
+        return connection
+
+    def _release(self, connection: Connection, reuse: bool) -> None:
+        self._slots.release()
+        if reuse and not connection.closed and not self._closed:
+            idle = self._idle.setdefault(connection.origin, [])
+            if self._keep is None or len(idle) < self._keep:
+                idle.append(connection)
+                return
+        connection.close()
 
 
-def _response(
-    request: httpx.Request, answer: aiohttp.ClientResponse, body: bytes
-) -> httpx.Response:
-    extensions = {"http_version": _HTTP_1_1}
+def _send(connection: Connection, request: httpx.Request, message: bytes) -> None:
+    timeout = request.extensions.get("timeout", {})
+    head_only = request.method == "HEAD"
+    connection.send(message, timeout.get("read"), head_only=head_only)
+
+
+def _extensions(answer: Answer) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"http_version": answer.http_version}
     if answer.reason:
-        extensions["reason_phrase"] = answer.reason.encode()
+        extensions["reason_phrase"] = answer.reason
+    return extensions
+
+
+def _response(request: httpx.Request, answer: Answer) -> httpx.Response:
     response = httpx.Response(
         answer.status,
-        headers=answer.raw_headers,
-        stream=httpx.ByteStream(body),
+        headers=answer.headers,
+        stream=httpx.ByteStream(answer.body),
         request=request,
-        extensions=extensions,
+        extensions=_extensions(answer),
     )
-    if hdrs.CONTENT_ENCODING in answer.headers:
+    if answer.coded:
         # Decoded as httpx decodes it (Content-Encoding): a DecodingError here too.
         response.read()
     else:
-        _read_as_is(response, body)
+        _read_as_is(response, answer.body)
     if _httpx_logger.isEnabledFor(logging.INFO):
         _httpx_logger.info(
             'HTTP Request: %s %s "%s %d %s"',
@@ -196,80 +242,43 @@ def _read_as_is(response: httpx.Response, body: bytes) -> None:
 
 
 class _Body(httpx.AsyncByteStream):
-    """The response body, with read failures mapped as the request's are."""
+    """An answer's body for httpx's client: read whole when httpx reads it; closed
+    before that, its connection is closed and its slot freed."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._inner = inner
+    def __init__(
+        self, pool: VendorTransport, connection: Connection, request: httpx.Request
+    ) -> None:
+        self._pool = pool
+        self._connection: Connection | None = connection
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        chunks = self._inner.__aiter__()
-        while True:
-            failure: httpx.TransportError
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            except Exception as exc:
-                failure = _failure(exc, self._request)
-            else:
-                yield chunk
-                continue
-            raise failure
-
-    async def aclose(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
         failure: httpx.TransportError
+        reuse = False
         try:
-            await self._inner.aclose()
-        except Exception as exc:
-            failure = _failure(exc, self._request)
+            try:
+                answer = await connection.answer()
+                reuse = answer.keep_alive
+            finally:
+                self._connection = None
+                self._pool._release(connection, reuse)
+        except WireFailure as exc:
+            failure = exc.kind(exc.message, request=self._request)
+        except Exception:
+            failure = httpx.NetworkError("the request failed", request=self._request)
         else:
+            if answer.body:
+                yield answer.body
             return
         raise failure
 
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and what it wraps, outermost first; httpx-aiohttp's own re-raises are
-    skipped so that the aiohttp error under them decides."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if not (isinstance(current, httpx.HTTPError) and current.__cause__ is not None):
-            yield current
-        current = current.__cause__ or current.__context__
-
-
-def _failure(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """A gateway-worded httpx error for whatever the HTTP client raised.
-
-    Couldn't talk (connect, reset, closed early, timed out) is a ``NetworkError``
-    or a ``TimeoutException``; bytes that are not HTTP are ``UnreadableResponse``.
-    """
-    for error in _chain(exc):
-        if isinstance(error, aiohttp.ConnectionTimeoutError):
-            return httpx.ConnectTimeout("connecting timed out", request=request)
-        if isinstance(error, TimeoutError | httpx.TimeoutException):
-            return httpx.ReadTimeout("the answer timed out", request=request)
-        if isinstance(error, aiohttp.ClientConnectorError | ssl.SSLError):
-            # Refused, unresolvable, or a TLS handshake or certificate that failed.
-            return httpx.ConnectError("the connection failed", request=request)
-        if isinstance(error, aiohttp.InvalidURL | httpx.UnsupportedProtocol):
-            return httpx.ConnectError("the vendor URL cannot be used", request=request)
-        if isinstance(error, aiohttp.ClientPayloadError):
-            # aiohttp wraps a body cut short by the connection ending (a length or
-            # chunk never completed) in this; the conversation broke off.
-            return httpx.ReadError("the connection closed mid-answer", request=request)
-        if isinstance(error, aiohttp.ClientResponseError | http_exceptions.HttpProcessingError):
-            # The parser refused the answer (status line, headers, chunk sizes).
-            return UnreadableResponse("the answer was not valid HTTP", request=request)
-        if isinstance(error, aiohttp.ServerDisconnectedError):
-            return httpx.ReadError("the connection closed before an answer", request=request)
-        if isinstance(error, aiohttp.ClientConnectionError | OSError):
-            return httpx.ReadError("the connection failed", request=request)
-        if isinstance(error, httpx.TransportError):
-            return type(error)("the request failed", request=request)
-    return httpx.NetworkError("the request failed", request=request)
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            self._pool._release(connection, False)
 
 
 class _PathOnly(logging.Filter):
