@@ -55,7 +55,10 @@ class Adapters:
         transports = transports or {}
         redis_url = settings.gateway.redis_url
         # What this gateway shares with its other processes; closed with the adapters.
-        self.store = store or open_store(redis_url.get_secret_value() if redis_url else None)
+        self.store = store or open_store(
+            redis_url.get_secret_value() if redis_url else None,
+            timeout=settings.gateway.redis_timeout,
+        )
         # Client budgets (token buckets) for ClientProtection; vendor quotas are windows.
         self.limiter = limiter or shared_rate_limiter(self.store)
         self.quota_windows = shared_window_limiter(self.store)

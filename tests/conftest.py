@@ -158,8 +158,11 @@ async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
 
 
 @pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
+def redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
     """A real redis-server of the test's own, for what gateway processes share."""
+    # These tests are about what Redis shares, not its timeout: a loaded test machine can
+    # hold the event loop past the production default, which would look like Redis gone.
+    monkeypatch.setenv("GATEWAY_REDIS_TIMEOUT", "5")
     with redis_server(tmp_path) as server:
         yield server
 

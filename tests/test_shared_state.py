@@ -155,3 +155,26 @@ async def test_redis_going_away_degrades_to_per_process_state_with_one_warning(
     ]
     assert len(warnings) == 1
     assert "redis://" not in warnings[0].getMessage()
+
+
+async def test_every_redis_client_waits_as_long_as_gateway_redis_timeout(
+    monkeypatch: pytest.MonkeyPatch, redis: RedisServer
+) -> None:
+    """The shared store, the read cache's entries and the change relay each give Redis
+    ``GATEWAY_REDIS_TIMEOUT`` seconds a command before going on without it."""
+    settings = gateway_settings(
+        monkeypatch, GATEWAY_REDIS_URL=redis.url, GATEWAY_REDIS_TIMEOUT="2.5"
+    )
+    async with gateways(settings, count=1) as (gateway,):
+        adapters = gateway.app.state.adapters
+        cache = adapters.read_cache
+        relay = gateway.app.state.changes.relay.__self__
+        clients = [adapters.store._client, cache.store._client, relay.channel._publisher]
+        timeouts = {
+            (
+                pool.connection_kwargs["socket_timeout"],
+                pool.connection_kwargs["socket_connect_timeout"],
+            )
+            for pool in (client.connection_pool for client in clients)
+        }
+    assert timeouts == {(2.5, 2.5)}

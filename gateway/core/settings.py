@@ -52,6 +52,10 @@ class GatewaySettings(BaseSettings):
     # Several processes: state they share (OAuth tokens, idempotency replays) is kept in
     # Redis when this is set (redis://host:6379/0), else in each process's memory.
     redis_url: SecretStr | None = None
+    # Seconds a Redis command may take before the process goes on without Redis (each
+    # part falls back to its own memory, see docs/operations.md): short, so a slow or
+    # vanished server holds requests for no longer than this.
+    redis_timeout: float = Field(default=0.5, gt=0, le=30)
     # uvicorn worker processes for `serve`; more than one needs GATEWAY_REDIS_URL to share
     # tokens and replays between them.
     workers: int = Field(default=1, ge=1)

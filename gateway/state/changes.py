@@ -22,6 +22,7 @@ from gateway.core.errors import TooManySubscriptions
 from gateway.core.settings import GatewaySettings
 from gateway.core.types import Vendor
 from gateway.state.storage.pubsub import RedisChannel
+from gateway.state.storage.redis_store import SOCKET_TIMEOUT
 
 logger = logging.getLogger("gateway.changes")
 
@@ -123,7 +124,7 @@ CHANNEL_SUFFIX = "changes"
 class ChangeRelay:
     """The bus's events to and from the other processes, through Redis pub/sub."""
 
-    def __init__(self, bus: ChangeBus, url: str) -> None:
+    def __init__(self, bus: ChangeBus, url: str, *, timeout: float = SOCKET_TIMEOUT) -> None:
         self.bus = bus
         self.channel = RedisChannel(
             url,
@@ -133,6 +134,7 @@ class ChangeRelay:
             unreachable="changes reach this process's subscribers only, and changes made "
             "through other processes are missed.",
             reachable="Redis answers again: changes reach every process's subscribers.",
+            timeout=timeout,
         )
         bus.relay = self.publish
         bus.listen = self.channel.start
@@ -163,4 +165,5 @@ def open_change_bus(settings: GatewaySettings) -> tuple[ChangeBus, ChangeRelay |
     bus = ChangeBus(per_client=settings.max_subscriptions, total=settings.max_subscriptions_total)
     if settings.redis_url is None:
         return bus, None
-    return bus, ChangeRelay(bus, settings.redis_url.get_secret_value())
+    relay = ChangeRelay(bus, settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
+    return bus, relay

@@ -14,10 +14,11 @@ from gateway.state.storage.memory import MemoryStore
 __all__ = ["MemoryStore", "SharedStore", "open_store"]
 
 
-def open_store(redis_url: str | None) -> SharedStore:
-    """The store the settings ask for: Redis when a URL is given, else this process."""
+def open_store(redis_url: str | None, *, timeout: float = 0.5) -> SharedStore:
+    """The store the settings ask for: Redis when a URL is given (each command within
+    ``timeout`` seconds), else this process."""
     if not redis_url:
         return MemoryStore()
     from gateway.state.storage.redis_store import RedisStore  # redis-py only when asked for
 
-    return RedisStore.from_url(redis_url)
+    return RedisStore.from_url(redis_url, timeout=timeout)

@@ -37,6 +37,7 @@ class RedisChannel:
         logger: logging.Logger,
         unreachable: str,
         reachable: str,
+        timeout: float = SOCKET_TIMEOUT,
     ) -> None:
         self.channel = KEY_PREFIX + channel
         self.received = received
@@ -44,10 +45,10 @@ class RedisChannel:
         # Our own messages are skipped: this process acted on them already.
         self.sender = uuid.uuid4().hex
         self._publisher: Redis = Redis.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
         # No read timeout: the subscription idles until someone publishes.
-        self._subscriber: Redis = Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT)
+        self._subscriber: Redis = Redis.from_url(url, socket_connect_timeout=timeout)
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
         self._warned = False

@@ -19,7 +19,8 @@ from redis.exceptions import RedisError
 from gateway.state.storage.memory import MemoryStore
 
 # Redis answers in well under a millisecond on a healthy network; a slow or
-# vanished server must not hold requests for long before the fallback takes over.
+# vanished server must not hold requests for long before the fallback takes over
+# (GATEWAY_REDIS_TIMEOUT; this is its default).
 SOCKET_TIMEOUT = 0.5
 KEY_PREFIX = "task-gateway:"
 
@@ -54,11 +55,11 @@ class RedisStore:
         self._degraded = False
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
+    def from_url(cls, url: str, *, timeout: float = SOCKET_TIMEOUT) -> RedisStore:
         client: Redis = Redis.from_url(
             url,
-            socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=SOCKET_TIMEOUT,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             # One attempt: a retry would only double the wait before the fallback.
             retry_on_timeout=False,
         )

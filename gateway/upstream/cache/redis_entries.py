@@ -107,11 +107,17 @@ class RedisEntries:
     # (where it was learnt of) holds for all.
     shared = True
 
-    def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = SOCKET_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client: Redis = Redis.from_url(
             url,
-            socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=SOCKET_TIMEOUT,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             retry_on_timeout=False,
         )
         self._lookup = self._client.register_script(_LOOKUP)

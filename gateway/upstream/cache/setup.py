@@ -17,5 +17,5 @@ def open_read_cache(settings: GatewaySettings) -> ReadCache | None:
     else:
         from gateway.upstream.cache.redis_entries import RedisEntries  # redis-py only when asked
 
-        store = RedisEntries(settings.redis_url.get_secret_value())
+        store = RedisEntries(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
     return ReadCache(store)
