@@ -65,6 +65,14 @@ async def no_answer(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
+async def endless_answer(writer: asyncio.StreamWriter) -> None:
+    # Announces 64 GiB and sends a little of it: refused on the length, nothing buffered.
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: 68719476736\r\n\r\n[" + b" " * 4096)
+    await writer.drain()
+    writer.close()
+
+
 FAULTS: dict[str, tuple[Fault, str]] = {
     "bad status line": (bad_status_line, BAD_RESPONSE),
     "reset mid-headers": (reset_mid_headers, UNAVAILABLE),
@@ -73,6 +81,7 @@ FAULTS: dict[str, tuple[Fault, str]] = {
     "TLS-style binary garbage": (tls_garbage, BAD_RESPONSE),
     "invalid chunked encoding": (invalid_chunked, BAD_RESPONSE),
     "closed without answering": (no_answer, UNAVAILABLE),
+    "answer longer than the gateway reads": (endless_answer, BAD_RESPONSE),
 }
 
 # Per vendor: a query whose one field needs the vendor's data call.

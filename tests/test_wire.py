@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.upstream.client import create_client, vendor_limits
-from gateway.upstream.transport import VendorTransport
+from gateway.upstream.transport import AnswerTooLarge, VendorTransport
 
 # What the server does with one request on a connection: write the answer's pieces
 # (each flushed on its own), then go on reading or close.
@@ -75,8 +75,12 @@ async def vendor() -> AsyncIterator[Vendor]:
         yield served
 
 
-def client_of(url: str, connections: int = 2, **timeouts: float) -> httpx.AsyncClient:
-    transport = VendorTransport(limits=vendor_limits(connections))
+def client_of(
+    url: str, connections: int = 2, max_answer_bytes: int = 1 << 20, **timeouts: float
+) -> httpx.AsyncClient:
+    transport = VendorTransport(
+        limits=vendor_limits(connections), max_answer_bytes=max_answer_bytes
+    )
     timeout = httpx.Timeout(10.0, **timeouts)
     return httpx.AsyncClient(transport=transport, base_url=url, timeout=timeout)
 
@@ -136,6 +140,43 @@ async def test_a_connection_closed_mid_body_is_a_read_error_and_not_kept(
     for failure in (direct_failure.value, client_failure.value):
         assert str(failure) == "the connection closed mid-answer"
         assert failure.__cause__ is None and failure.__context__ is None
+    assert [connection for connection, _ in vendor.requests] == [1, 2, 3]
+
+
+async def test_an_answer_longer_than_the_cap_is_refused_and_its_connection_closed(
+    vendor: Vendor,
+) -> None:
+    """A declared length past the cap is refused on the headers, before any of its body is
+    read; an answer without one (chunked) once that many bytes came."""
+    declared = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n"
+    chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3
+    stall = asyncio.Event()  # the server never ends either answer
+
+    async def then_stall(writer: asyncio.StreamWriter) -> bool:
+        await stall.wait()
+        return False
+
+    async def answer(head: bytes) -> Answer:
+        async def write(writer: asyncio.StreamWriter) -> bool:
+            writer.write(head)
+            await writer.drain()
+            return await then_stall(writer)
+
+        return write
+
+    vendor.answers = [await answer(declared), await answer(chunked), pieces(OK)]
+    async with client_of(vendor.url, max_answer_bytes=2048) as client:
+        with pytest.raises(AnswerTooLarge) as declared_failure:
+            await direct(client)
+        with pytest.raises(AnswerTooLarge) as chunked_failure:
+            await client.get("/")
+        assert (await direct(client)).content == b"ok"
+        stall.set()
+    for failure in (declared_failure.value, chunked_failure.value):
+        assert str(failure) == "the answer was longer than 2048 bytes"
+        assert failure.__cause__ is None and failure.__context__ is None
+    # Neither connection carried another call.
     assert [connection for connection, _ in vendor.requests] == [1, 2, 3]
 
 

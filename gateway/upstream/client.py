@@ -39,7 +39,7 @@ from gateway.upstream.cache.reads import VendorReadCache
 from gateway.upstream.cache.scope import note_fresh
 from gateway.upstream.collapse import ReadCollapse
 from gateway.upstream.framing import RequestFraming, VendorClient
-from gateway.upstream.transport import UnreadableResponse, vendor_transport
+from gateway.upstream.transport import AnswerTooLarge, UnreadableResponse, vendor_transport
 
 logger = logging.getLogger("gateway.upstream")
 
@@ -352,6 +352,9 @@ class Upstream:
         except httpx.DecodingError as exc:
             healthy = True
             raise UpstreamBadResponse(self.vendor, "the response could not be decoded") from exc
+        except AnswerTooLarge as exc:
+            healthy = True  # the vendor answered; no retry makes the answer shorter
+            raise UpstreamBadResponse(self.vendor, "the response was too large") from exc
         except UnreadableResponse as exc:
             # Not healthy: bytes that are not HTTP come from a broken vendor or the
             # wrong address, and go on coming until someone fixes it.

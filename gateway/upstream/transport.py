@@ -48,14 +48,16 @@ import httpx
 from httpx._decoders import IdentityDecoder
 
 from gateway.upstream.wire import (
+    MAX_ANSWER_BYTES,
     Answer,
+    AnswerTooLarge,
     Connection,
     UnreadableResponse,
     WireFailure,
     request_bytes,
 )
 
-__all__ = ["UnreadableResponse", "VendorTransport", "vendor_transport"]
+__all__ = ["AnswerTooLarge", "UnreadableResponse", "VendorTransport", "vendor_transport"]
 
 # Where httpx's client logs each call it sends; the direct exchange logs the same line.
 _httpx_logger = logging.getLogger("httpx")
@@ -64,8 +66,15 @@ _Origin = tuple[bytes, str, int]
 
 
 class VendorTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        verify: ssl.SSLContext | bool = True,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+    ) -> None:
         self.limits = limits
+        self.max_answer_bytes = max_answer_bytes
         self.ssl_context = httpx.create_ssl_context(verify=verify)
         self._slots = asyncio.Semaphore(limits.max_connections or 1_000_000)
         self._idle: dict[_Origin, list[Connection]] = {}
@@ -167,7 +176,7 @@ class VendorTransport(httpx.AsyncBaseTransport):
                 if connection.reusable(now, self._expiry):
                     return connection
                 connection.close()
-        connection = Connection(origin)
+        connection = Connection(origin, self.max_answer_bytes)
         tls = self.ssl_context if scheme == b"https" else None
         try:
             async with asyncio.timeout(timeouts.get("connect")):

@@ -26,6 +26,16 @@ class UnreadableResponse(httpx.RemoteProtocolError):
     answer, with something no retry will make sense of."""
 
 
+class AnswerTooLarge(httpx.RemoteProtocolError):
+    """The vendor's answer was longer than the gateway reads (:data:`MAX_ANSWER_BYTES`):
+    refused as soon as its length says so, or once that many bytes came."""
+
+
+# Far above any page the vendors send (a few hundred kilobytes at most), and far below
+# what would hurt a process: a broken or hostile upstream cannot fill the memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+
+
 class WireFailure(Exception):
     """How a call failed: the httpx error to raise, and its gateway-written message."""
 
@@ -66,9 +76,10 @@ class Connection(asyncio.Protocol):
     """An asyncio protocol: the parser's callbacks fill in the answer of the call in
     flight, and a waiting caller is woken at the stage it waits for."""
 
-    def __init__(self, origin: tuple[bytes, str, int]) -> None:
+    def __init__(self, origin: tuple[bytes, str, int], max_bytes: int = MAX_ANSWER_BYTES) -> None:
         # The pool's key: scheme, host and port.
         self.origin = origin
+        self._max_bytes = max_bytes
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
@@ -88,6 +99,7 @@ class Connection(asyncio.Protocol):
         self._reason = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._length = 0
         self._framed = False  # Content-Length or chunked: the body's end is known
         self._coded = False
         self._until_eof = False
@@ -226,7 +238,11 @@ class Connection(asyncio.Protocol):
             return
         self._headers.append((name, value))
         lowered = name.lower()
-        if lowered in (b"content-length", b"transfer-encoding"):
+        if lowered == b"content-length" and value.strip().isdigit():
+            self._framed = True
+            if int(value) > self._max_bytes:
+                self._too_large()
+        elif lowered in (b"content-length", b"transfer-encoding"):
             self._framed = True
         elif lowered == b"content-encoding":
             self._coded = True
@@ -245,8 +261,16 @@ class Connection(asyncio.Protocol):
             self.close()
 
     def on_body(self, body: bytes) -> None:
-        if self._stage == _HEAD:
+        if self._stage == _HEAD and self._error is None:
+            self._length += len(body)
+            if self._length > self._max_bytes:
+                self._too_large()
+                return
             self._body.append(body)
+
+    def _too_large(self) -> None:
+        self._body.clear()
+        self._fail(AnswerTooLarge, f"the answer was longer than {self._max_bytes} bytes")
 
     def on_message_complete(self) -> None:
         if self._stage == _SENT:
