@@ -153,19 +153,16 @@ async def test_an_answer_longer_than_the_cap_is_refused_and_its_connection_close
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3
     stall = asyncio.Event()  # the server never ends either answer
 
-    async def then_stall(writer: asyncio.StreamWriter) -> bool:
-        await stall.wait()
-        return False
-
-    async def answer(head: bytes) -> Answer:
+    def endless(start: bytes) -> Answer:
         async def write(writer: asyncio.StreamWriter) -> bool:
-            writer.write(head)
+            writer.write(start)
             await writer.drain()
-            return await then_stall(writer)
+            await stall.wait()
+            return False
 
         return write
 
-    vendor.answers = [await answer(declared), await answer(chunked), pieces(OK)]
+    vendor.answers = [endless(declared), endless(chunked), pieces(OK)]
     async with client_of(vendor.url, max_answer_bytes=2048) as client:
         with pytest.raises(AnswerTooLarge) as declared_failure:
             await direct(client)

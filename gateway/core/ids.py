@@ -29,8 +29,7 @@ class GlobalId:
     key: str
 
     def encode(self) -> str:
-        raw = f"{self.vendor.value}:{self.type_name}:{self.key}".encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return _encoded(self.vendor, self.type_name, self.key)
 
     def number(self, maximum: int = INT64_MAX) -> int:
         """The key as a vendor's integer id (1 to ``maximum``), or BAD_USER_INPUT."""
@@ -56,7 +55,11 @@ def numeric_key(value: str, type_name: str, maximum: int = INT64_MAX) -> str:
 def encode_id(vendor: Vendor, type_name: str, *key: object) -> str:
     # GlobalId(...).encode() without the object: every item of every list is named so.
     joined = str(key[0]) if len(key) == 1 else "/".join(str(part) for part in key)
-    raw = f"{vendor.value}:{type_name}:{joined}".encode()
+    return _encoded(vendor, type_name, joined)
+
+
+def _encoded(vendor: Vendor, type_name: str, key: str) -> str:
+    raw = f"{vendor.value}:{type_name}:{key}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 

@@ -14,7 +14,7 @@ from gateway.state.storage.memory import MemoryStore
 __all__ = ["MemoryStore", "SharedStore", "open_store"]
 
 
-def open_store(redis_url: str | None, *, timeout: float = 0.5) -> SharedStore:
+def open_store(redis_url: str | None, *, timeout: float) -> SharedStore:
     """The store the settings ask for: Redis when a URL is given (each command within
     ``timeout`` seconds), else this process."""
     if not redis_url:

@@ -250,7 +250,7 @@ class VendorReadCache:
         generation, entry = await self.cache.store.lookup(self.vendor, key, item)
         if deciding_a_write.get() or client_wants_fresh(state):
             entry = None  # the vendor's own state; its answer refreshes the entry
-        age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
+        age = self._age(entry)
         use = self._use(entry, generation, age)
         kept_as = (generation, KeptAs(self.freshness.retained, item, held_of))
         if entry is None or use is Use.NONE:
@@ -265,11 +265,14 @@ class VendorReadCache:
         if state is None or not may_answer_from_kept():
             return None
         generation, entry = await self.cache.store.lookup(self.vendor, entry_key(request), item)
-        age = max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
+        age = self._age(entry)
         if entry is None or self._use(entry, generation, age) is not Use.FRESH:
             return None
         self._note(state, age, stale=False)
         return entry.response()
+
+    def _age(self, entry: Entry | None) -> float:
+        return max(0.0, self.cache.clock() - entry.stored_at) if entry is not None else 0.0
 
     async def _with_entry(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -92,21 +93,14 @@ class TaskChanges:
     complete: bool | None = None
 
 
-# Instants read, by their unix seconds: every list reads the same tasks' stamps again.
-_TIMES: dict[int, datetime] = {}
-_TIMES_KEPT = 4096
-
-
 def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    seconds = int(value)
-    found = _TIMES.get(seconds)
-    if found is None:
-        if len(_TIMES) >= _TIMES_KEPT:
-            _TIMES.clear()
-        found = _TIMES[seconds] = datetime.fromtimestamp(seconds, tz=UTC)
-    return found
+    return None if value is None else _instant(int(value))
+
+
+# Kept by their unix seconds: every list reads the same tasks' stamps again.
+@lru_cache(maxsize=4096)
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _int(value: Any) -> int | None:

@@ -313,7 +313,7 @@ class ZohoAdapter:
         try:
             body = await self._call(
                 "GET",
-                f"projects/{project_id}/tasks/{task_id}",
+                _task_path(project_id, task_id),
                 what="project task",
                 item=_task_item(project_id, task_id),
             )
@@ -333,7 +333,7 @@ class ZohoAdapter:
             return await self.get_task(project_id, task_id)
         item = _task_item(project_id, task_id)
         headers = self._headers(await self.auth.token())
-        path = f"projects/{project_id}/tasks/{task_id}"
+        path = _task_path(project_id, task_id)
         kept = await self.upstream.kept("GET", path, item=item, headers=headers)
         if kept is not None:
             return self._task(checked(kept, what="project task").get("task"))
@@ -370,7 +370,7 @@ class ZohoAdapter:
             )
         body = await self._call(
             "PUT",
-            f"projects/{project_id}/tasks/{task_id}",
+            _task_path(project_id, task_id),
             what="project task",
             json=task_body(changes),
             item=_task_item(project_id, task_id),
@@ -389,10 +389,14 @@ class ZohoAdapter:
     async def delete_task(self, project_id: str, task_id: str) -> None:
         await self._call(
             "DELETE",
-            f"projects/{project_id}/tasks/{task_id}",
+            _task_path(project_id, task_id),
             what="project task",
             item=_task_item(project_id, task_id),
         )
+
+
+def _task_path(project_id: str, task_id: str) -> str:
+    return f"projects/{project_id}/tasks/{task_id}"
 
 
 def _task_item(project_id: str, task_id: str) -> str:
